@@ -1,0 +1,89 @@
+/**
+ * Dispatches `tabi` subcommands. Kept apart from main.ts so tests can run the CLI in-process.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { VERSION } from "../lib/version.ts";
+import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
+
+/** Where the CLI writes: stdout and stderr. */
+export interface CliOutput {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+/** A subcommand: takes its own arguments, returns an exit code. */
+export type Subcommand = (args: string[], output: CliOutput) => Promise<number>;
+
+/** The top-level help text. */
+export const HELP: string = `tabi ${VERSION}: a SOCKS4/4a/5 proxy and client
+
+Usage:
+  tabi serve [options]      run a SOCKS4/4a/5 proxy (default 127.0.0.1:1080); see tabi serve --help
+  tabi --help               this text
+  tabi --version            the version
+
+Run under Deno (deno run -A cli/main.ts), Bun (bun cli/main.ts) or Node (npx tsx cli/main.ts).
+`;
+
+const subcommands: Record<string, () => Promise<Subcommand>> = {
+  serve: async () => (await import("./serve.ts")).serve,
+};
+
+/**
+ * Runs the CLI with `args` (without the program name) and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runCli } from "./run.ts";
+ * let text = "";
+ * const code = await runCli(["--version"], { out: (t) => (text += t), err: () => {} });
+ * assert.equal(code, 0);
+ * assert.match(text, /^tabi \d+\.\d+\.\d+/);
+ * ```
+ */
+export async function runCli(args: string[], output: CliOutput): Promise<number> {
+  try {
+    const first = args[0];
+    if (first !== undefined && !first.startsWith("-")) {
+      const load = subcommands[first];
+      if (load === undefined) throw new UsageError(`unknown command "${first}" (try tabi --help)`);
+      return await (await load())(args.slice(1), output);
+    }
+    const { values } = parseOptions(args, {
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
+    });
+    if (values.version) {
+      output.out(`tabi ${VERSION}\n`);
+      return 0;
+    }
+    output.out(HELP);
+    return values.help ? 0 : USAGE_EXIT_CODE;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.err(`tabi: ${error.message}\n`);
+      return USAGE_EXIT_CODE;
+    }
+    throw error;
+  }
+}
+
+/** The option table parseArgs takes. */
+export type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+/** parseArgs in strict mode, with its errors turned into UsageErrors that name the flag. */
+export function parseOptions<T extends OptionTable>(
+  args: string[],
+  options: T,
+): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    // parseArgs names the flag in its message ("Unknown option '--x'"); keep it, drop Node's advice.
+    const message = error instanceof Error ? error.message.split(". To specify")[0] : String(error);
+    throw new UsageError(message);
+  }
+}

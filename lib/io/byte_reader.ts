@@ -1,0 +1,165 @@
+/**
+ * A reader of exact byte counts and whole messages over a `ReadableStream<Uint8Array>`, for handshakes. It keeps
+ * what it read past the last message and hands it over with the stream, so no byte behind a request is lost.
+ *
+ * @module
+ */
+import type { Decoder } from "../wire/decoded.ts";
+import { SocksError } from "../wire/socks_error.ts";
+
+/** What {@link ByteReader.release} hands over: bytes already read past the last message, then the stream itself. */
+export interface ReleasedStream {
+  /** Bytes read from the stream but not consumed; they come before anything still in `readable`. */
+  readonly leftover: Uint8Array;
+  /** The stream, unlocked, positioned right after `leftover`. */
+  readonly readable: ReadableStream<Uint8Array>;
+}
+
+/** Options of a {@link ByteReader}. */
+export interface ByteReaderOptions {
+  /** How many bytes one BYOB read asks for at most; small, since handshakes are small. Default 4096. */
+  readonly chunkSize?: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Reads exact byte counts and whole messages from a stream. Uses a BYOB reader with `{min}` on a byte stream, a
+ * default reader otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ByteReader } from "./byte_reader.ts";
+ * const stream = ReadableStream.from([new Uint8Array([1, 2, 3]), new Uint8Array([0x61, 0, 9])]);
+ * const reader = new ByteReader(stream);
+ * assert.equal(await reader.readByte(), 1);
+ * assert.deepEqual([...await reader.readExactly(2)], [2, 3]);
+ * assert.deepEqual([...await reader.readUntilNul(10)], [0x61]);
+ * const { leftover } = reader.release();
+ * assert.deepEqual([...leftover], [9]);
+ * ```
+ */
+export class ByteReader {
+  #stream: ReadableStream<Uint8Array>;
+  #byob: ReadableStreamBYOBReader | undefined;
+  #default: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #buffer: Uint8Array = EMPTY;
+  #chunkSize: number;
+  #released = false;
+
+  /** Locks `stream` until {@link ByteReader.release}. */
+  constructor(stream: ReadableStream<Uint8Array>, options: ByteReaderOptions = {}) {
+    this.#stream = stream;
+    this.#chunkSize = options.chunkSize ?? 4096;
+    try {
+      this.#byob = stream.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: a default reader is the only kind it has.
+      this.#default = stream.getReader();
+    }
+  }
+
+  /** How many bytes are read from the stream and not yet consumed. */
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  /** Reads and consumes exactly `n` bytes; throws SocksError `closed` if the stream ends first. */
+  async readExactly(n: number): Promise<Uint8Array> {
+    await this.#fill(n);
+    return this.#take(n);
+  }
+
+  /** Reads and consumes one byte. */
+  async readByte(): Promise<number> {
+    await this.#fill(1);
+    return this.#take(1)[0];
+  }
+
+  /** Returns the next byte without consuming it. */
+  async peekByte(): Promise<number> {
+    await this.#fill(1);
+    return this.#buffer[0];
+  }
+
+  /** Reads up to and including a NUL; returns the bytes before it. Throws `too-long` past `maxLength` bytes. */
+  async readUntilNul(maxLength: number): Promise<Uint8Array> {
+    for (;;) {
+      const at = this.#buffer.subarray(0, maxLength + 1).indexOf(0);
+      if (at !== -1) {
+        const field = this.#take(at + 1);
+        return field.subarray(0, at);
+      }
+      if (this.#buffer.length > maxLength) {
+        throw new SocksError("too-long", `no NUL within ${maxLength} bytes`);
+      }
+      await this.#fill(this.#buffer.length + 1);
+    }
+  }
+
+  /** Reads one whole message with an incremental decoder, consuming exactly its bytes. */
+  async read<T>(decoder: Decoder<T>): Promise<T> {
+    for (;;) {
+      const result = decoder(this.#buffer);
+      if (result.done) {
+        this.#take(result.consumed);
+        return result.value;
+      }
+      // Re-run the decoder on any progress: a malformed byte can be judged before the whole message arrives.
+      await this.#fill(this.#buffer.length + result.needed, 1);
+    }
+  }
+
+  /** Releases the stream intact, with the bytes read past the last message. The reader is unusable after. */
+  release(): ReleasedStream {
+    if (this.#released) throw new SocksError("failed", "ByteReader already released");
+    this.#released = true;
+    (this.#byob ?? this.#default)!.releaseLock();
+    const leftover = this.#buffer;
+    this.#buffer = EMPTY;
+    return { leftover, readable: this.#stream };
+  }
+
+  #take(n: number): Uint8Array {
+    const out = this.#buffer.subarray(0, n);
+    this.#buffer = this.#buffer.subarray(n);
+    return out;
+  }
+
+  /** Reads until `total` bytes are buffered, or, with `progress`, until that many more arrived. */
+  async #fill(total: number, progress?: number): Promise<void> {
+    if (this.#released) throw new SocksError("failed", "ByteReader used after release");
+    const goal = progress === undefined ? total : Math.min(total, this.#buffer.length + progress);
+    while (this.#buffer.length < goal) {
+      const missing = goal - this.#buffer.length;
+      let chunk: Uint8Array | undefined;
+      if (this.#byob) {
+        const view = new Uint8Array(Math.max(this.#chunkSize, total - this.#buffer.length));
+        const result = await this.#byob.read(view, { min: missing });
+        chunk = result.value && result.value.length > 0 ? result.value : undefined;
+        if (result.done && chunk === undefined) this.#ended(total);
+      } else {
+        const result = await this.#default!.read();
+        if (result.done) this.#ended(total);
+        chunk = result.value;
+      }
+      if (chunk !== undefined && chunk.length > 0) this.#append(chunk);
+    }
+  }
+
+  #append(chunk: Uint8Array): void {
+    if (this.#buffer.length === 0) {
+      this.#buffer = chunk;
+      return;
+    }
+    const joined = new Uint8Array(this.#buffer.length + chunk.length);
+    joined.set(this.#buffer);
+    joined.set(chunk, this.#buffer.length);
+    this.#buffer = joined;
+  }
+
+  #ended(total: number): never {
+    throw new SocksError("closed", `stream ended after ${this.#buffer.length} of ${total} bytes`);
+  }
+}

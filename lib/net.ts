@@ -1,0 +1,76 @@
+/**
+ * The Network interface the protocol core is written against. Runtime adapters in lib/runtime/ implement it; the
+ * core never touches a runtime API itself, so it also runs on an in-memory Network in tests.
+ *
+ * @module
+ */
+
+/** An IP endpoint: `hostname` is always an IP literal (no brackets), never a name. */
+export interface Endpoint {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/**
+ * A TCP connection as a pair of byte streams. Closing `writable` sends FIN (half-close) and keeps `readable` open;
+ * `close()` ends both directions at once.
+ */
+export interface Connection {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly localAddress: Endpoint;
+  readonly remoteAddress: Endpoint;
+  /** Closes both directions now; safe to call more than once. */
+  close(): void;
+}
+
+/** Where and how to open an outbound TCP connection. */
+export interface ConnectOptions {
+  /** An IP literal; resolution is the caller's job, so that rules see the address. */
+  readonly hostname: string;
+  readonly port: number;
+  /** Aborting gives up the attempt (a timeout, a closed client). */
+  readonly signal?: AbortSignal;
+}
+
+/** Where to listen. Port 0 picks a free port. */
+export interface ListenOptions {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** A listening TCP socket. */
+export interface Listener {
+  readonly address: Endpoint;
+  /** Stops accepting; connections already accepted stay open. */
+  close(): void;
+}
+
+/** A datagram and where it came from. */
+export interface Datagram {
+  readonly data: Uint8Array;
+  readonly from: Endpoint;
+}
+
+/** A bound UDP socket. */
+export interface UdpSocket {
+  readonly address: Endpoint;
+  /** Sends one datagram; errors (e.g. unreachable) are reported by the returned promise. */
+  send(data: Uint8Array, to: Endpoint): Promise<void>;
+  /** Closes the socket; safe to call more than once. */
+  close(): void;
+}
+
+/** The runtime services the core needs. Errors are SocksErrors with a network code (see net_error.ts). */
+export interface Network {
+  /** Opens a TCP connection. */
+  connect(options: ConnectOptions): Promise<Connection>;
+  /** Listens for TCP connections, handing each to `onConnection`. */
+  listen(options: ListenOptions, onConnection: (connection: Connection) => void): Promise<Listener>;
+  /** Binds a UDP socket, handing each datagram to `onDatagram`. */
+  bindUdp(options: ListenOptions, onDatagram: (datagram: Datagram) => void): Promise<UdpSocket>;
+  /** Resolves a name to IP literals, the system's way (hosts file included). */
+  resolve(hostname: string): Promise<string[]>;
+  /** Finds the name of an IP address, the system's way (hosts file included). */
+  reverse(address: string): Promise<string>;
+}

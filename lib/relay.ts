@@ -1,0 +1,153 @@
+/**
+ * The bidirectional pump between a client and its destination: each direction copies until its source ends, then
+ * half-closes its sink (a FIN in one direction keeps the other open); an error in either direction closes both.
+ * Backpressure is a fixed window: one read buffer per direction, and no read until the previous write finished.
+ *
+ * @module
+ */
+import { SocksError } from "./wire/socks_error.ts";
+
+/** One end of a relay: a byte-stream pair, with bytes already read from it, and a way to close it at once. */
+export interface RelayEnd {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  /** Bytes read from `readable` before the relay started (e.g. data the client sent behind its request). */
+  readonly leftover?: Uint8Array;
+  close(): void;
+}
+
+/** Options of {@link relay}. */
+export interface RelayOptions {
+  /** Close both ends after this long with no byte in either direction; 0 or absent: never. */
+  readonly idleTimeoutMs?: number;
+  /** The first read buffer of a direction; it grows while reads fill it. Default 16 KiB. */
+  readonly initialChunkSize?: number;
+  /** The largest read buffer of a direction: the per-direction window. Default 256 KiB. */
+  readonly maxChunkSize?: number;
+  /** Aborting closes both ends (a server shutting down). */
+  readonly signal?: AbortSignal;
+}
+
+/** How a relay ended and what it moved. */
+export interface RelayResult {
+  /** Bytes from `a` to `b` (leftover included). */
+  readonly aToB: number;
+  /** Bytes from `b` to `a` (leftover included). */
+  readonly bToA: number;
+  /** "done" when both directions ended with a FIN; otherwise why it stopped. */
+  readonly outcome: "done" | "idle-timeout" | "aborted" | "error";
+  /** The first error, when outcome is "error". */
+  readonly error?: SocksError;
+}
+
+/**
+ * Relays between `a` and `b` until both directions end, then closes both. Resolves, never rejects.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { relay } from "./relay.ts";
+ * const sink: Uint8Array[] = [];
+ * const a = { readable: ReadableStream.from([new Uint8Array([1, 2])]), writable: new WritableStream(), close() {} };
+ * const b = {
+ *   readable: ReadableStream.from<Uint8Array>([]),
+ *   writable: new WritableStream<Uint8Array>({ write: (c) => void sink.push(c.slice()) }),
+ *   close() {},
+ * };
+ * const result = await relay(a, b);
+ * assert.equal(result.aToB, 2);
+ * assert.deepEqual(sink.flatMap((c) => [...c]), [1, 2]);
+ * ```
+ */
+export async function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> {
+  const initial = options.initialChunkSize ?? 16 * 1024;
+  const max = options.maxChunkSize ?? 256 * 1024;
+  let lastActivity = Date.now();
+  let stopReason: RelayResult["outcome"] | undefined;
+  let firstError: SocksError | undefined;
+  const stop = (reason: RelayResult["outcome"], error?: unknown) => {
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    if (error !== undefined) {
+      firstError = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
+    }
+    a.close();
+    b.close();
+  };
+  const counts = { aToB: 0, bToA: 0 };
+  const touch = () => (lastActivity = Date.now());
+
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  const idle = options.idleTimeoutMs ?? 0;
+  if (idle > 0) {
+    const check = () => {
+      const quiet = Date.now() - lastActivity;
+      if (quiet >= idle) stop("idle-timeout");
+      else idleTimer = setTimeout(check, idle - quiet);
+    };
+    idleTimer = setTimeout(check, idle);
+  }
+  const onAbort = () => stop("aborted");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+
+  const pump = async (from: RelayEnd, to: RelayEnd, count: (n: number) => void) => {
+    const writer = to.writable.getWriter();
+    let byob: ReadableStreamBYOBReader | undefined;
+    let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    try {
+      byob = from.readable.getReader({ mode: "byob" });
+    } catch {
+      plain = from.readable.getReader();
+    }
+    try {
+      if (from.leftover && from.leftover.length > 0) {
+        await writer.write(from.leftover);
+        count(from.leftover.length);
+        touch();
+      }
+      let buffer: Uint8Array<ArrayBuffer> = new Uint8Array(initial);
+      for (;;) {
+        let chunk: Uint8Array;
+        if (byob) {
+          const result = await byob.read(buffer);
+          if (result.done) break;
+          chunk = result.value;
+        } else {
+          const result = await plain!.read();
+          if (result.done) break;
+          chunk = result.value;
+        }
+        await writer.write(chunk);
+        count(chunk.length);
+        touch();
+        if (byob) {
+          // The read transferred the buffer; reuse it, larger if this read filled it (a bulk transfer).
+          const returned = chunk.buffer as ArrayBuffer;
+          buffer = chunk.length === returned.byteLength && returned.byteLength < max
+            ? new Uint8Array(Math.min(max, returned.byteLength * 4))
+            : new Uint8Array(returned);
+        }
+      }
+      await writer.close();
+    } catch (error) {
+      stop("error", error);
+    } finally {
+      writer.releaseLock();
+      (byob ?? plain)?.releaseLock();
+    }
+  };
+
+  await Promise.all([
+    pump(a, b, (n) => (counts.aToB += n)),
+    pump(b, a, (n) => (counts.bToA += n)),
+  ]);
+  clearTimeout(idleTimer);
+  options.signal?.removeEventListener("abort", onAbort);
+  // A stop closed both ends already; a clean end closes them here.
+  if (stopReason === undefined) {
+    a.close();
+    b.close();
+  }
+  return { ...counts, outcome: stopReason ?? "done", ...(firstError ? { error: firstError } : {}) };
+}

@@ -1,0 +1,146 @@
+/**
+ * The Deno adapter: `Deno.connect`/`Deno.listen` with hand-made byte streams over `conn.read`/`conn.write`.
+ * Deno's own `conn.readable`/`conn.writable` close the whole connection at EOF or on close (denoland/deno #22258,
+ * #27510), which breaks half-close; here closing the writable calls `closeWrite()` and sends only a FIN.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denoNetwork } from "./deno.ts";
+ * const network = denoNetwork();
+ * assert.deepEqual(await network.resolve("::1"), ["::1"]);
+ * ```
+ *
+ * @module
+ */
+import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../net.ts";
+import { toSocksError } from "../net_error.ts";
+import { bindUdp } from "./node_dgram.ts";
+import { resolve, reverse } from "./node_dns.ts";
+
+/** The size of the buffer a default reader gets per read; BYOB readers bring their own. */
+const AUTO_CHUNK_SIZE = 64 * 1024;
+
+function endpoint(addr: Deno.Addr): Endpoint {
+  const { hostname, port } = addr as Deno.NetAddr;
+  return { hostname, port };
+}
+
+/** Wraps a `Deno.TcpConn` as a {@link Connection} whose writable half-closes. */
+export function denoConnection(conn: Deno.TcpConn): Connection {
+  try {
+    conn.setNoDelay(true);
+  } catch {
+    // Already closed by the peer: the first read will say so.
+  }
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch {
+      // Closing twice is harmless; Deno throws BadResource.
+    }
+  };
+  const readable: ReadableStream<Uint8Array> = new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: AUTO_CHUNK_SIZE,
+    async pull(controller: ReadableByteStreamController) {
+      const request = controller.byobRequest!;
+      const view = request.view!;
+      let n: number | null;
+      try {
+        n = await conn.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      } catch (error) {
+        controller.error(toSocksError(error, "read"));
+        return;
+      }
+      if (n === null) {
+        controller.close();
+        request.respond(0);
+      } else {
+        request.respond(n);
+      }
+    },
+    cancel: close,
+  });
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      try {
+        for (let done = 0; done < chunk.length;) done += await conn.write(chunk.subarray(done));
+      } catch (error) {
+        throw toSocksError(error, "write");
+      }
+    },
+    async close() {
+      try {
+        await conn.closeWrite();
+      } catch (error) {
+        throw toSocksError(error, "close write");
+      }
+    },
+    abort: close,
+  });
+  return {
+    readable,
+    writable,
+    localAddress: endpoint(conn.localAddr),
+    remoteAddress: endpoint(conn.remoteAddr),
+    close,
+  };
+}
+
+async function connect(options: ConnectOptions): Promise<Connection> {
+  const { hostname, port, signal } = options;
+  const what = `connect ${hostname}:${port}`;
+  signal?.throwIfAborted();
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname, port, transport: "tcp", signal });
+  } catch (error) {
+    throw toSocksError(signal?.aborted ? signal.reason : error, what);
+  }
+  return denoConnection(conn);
+}
+
+function listen(options: ListenOptions, onConnection: (connection: Connection) => void): Promise<Listener> {
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+  } catch (error) {
+    return Promise.reject(toSocksError(error, `listen ${options.hostname}:${options.port}`));
+  }
+  let closed = false;
+  (async () => {
+    while (!closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (closed || error instanceof Deno.errors.BadResource) return;
+        // EMFILE and friends: wait a little rather than spin, then keep serving.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      onConnection(denoConnection(conn));
+    }
+  })();
+  return Promise.resolve({
+    address: endpoint(listener.addr),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+    },
+  });
+}
+
+/** The Network of Deno's native TCP, with `node:dgram` UDP and `node:dns` resolution. */
+export function denoNetwork(): Network {
+  return { connect, listen, bindUdp, resolve, reverse };
+}

@@ -1,0 +1,33 @@
+/**
+ * Picks the Network adapter of the running runtime: the one place that asks which runtime this is.
+ *
+ * @module
+ */
+import type { Network } from "../net.ts";
+
+/** The name of the running runtime. */
+export type RuntimeName = "deno" | "bun" | "node";
+
+/** Which runtime is running this code. */
+export function runtimeName(): RuntimeName {
+  const global = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (global.Deno !== undefined) return "deno";
+  if (global.Bun !== undefined) return "bun";
+  return "node";
+}
+
+/**
+ * The Network adapter for the running runtime. Bun runs the `node:net` adapter until its own lands.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "./detect.ts";
+ * const network = await defaultNetwork();
+ * assert.equal(typeof network.connect, "function");
+ * ```
+ */
+export async function defaultNetwork(): Promise<Network> {
+  if (runtimeName() === "deno") return (await import("./deno.ts")).denoNetwork();
+  return (await import("./node.ts")).nodeNetwork();
+}

@@ -1,0 +1,137 @@
+/**
+ * The Node adapter: `node:net` sockets with `allowHalfOpen`, wrapped in hand-made byte streams (never
+ * `Duplex.toWeb`, which is not a byte stream and deadlocks on half-close under Node 20).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nodeNetwork } from "./node.ts";
+ * const network = nodeNetwork();
+ * assert.deepEqual(await network.resolve("127.0.0.1"), ["127.0.0.1"]);
+ * ```
+ *
+ * @module
+ */
+import net from "node:net";
+import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../net.ts";
+import { toSocksError } from "../net_error.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { bindUdp } from "./node_dgram.ts";
+import { resolve, reverse } from "./node_dns.ts";
+
+/** How many bytes a socket's readable may queue before the socket is paused. */
+const READ_HIGH_WATER_MARK = 256 * 1024;
+
+/** Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}. */
+export function socketConnection(socket: net.Socket): Connection {
+  socket.setNoDelay(true);
+  let readEnded = false;
+  const readable: ReadableStream<Uint8Array> = new ReadableStream({
+    type: "bytes",
+    start(controller: ReadableByteStreamController) {
+      socket.on("data", (chunk: Uint8Array) => {
+        if (readEnded) return;
+        // A byte stream takes ownership of the chunk's ArrayBuffer; copy unless the chunk owns all of it.
+        const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+        controller.enqueue(owned ? new Uint8Array(chunk.buffer) : new Uint8Array(chunk));
+        if ((controller.desiredSize ?? 0) <= 0) socket.pause();
+      });
+      socket.on("end", () => {
+        if (readEnded) return;
+        readEnded = true;
+        controller.close();
+        controller.byobRequest?.respond(0);
+      });
+      const fail = (error: unknown) => {
+        if (readEnded) return;
+        readEnded = true;
+        controller.error(toSocksError(error, "read"));
+      };
+      socket.on("error", fail);
+      socket.on("close", () => fail(new SocksError("closed", "connection closed")));
+    },
+    pull() {
+      socket.resume();
+    },
+    cancel() {
+      readEnded = true;
+      socket.destroy();
+    },
+  }, { highWaterMark: READ_HIGH_WATER_MARK });
+  socket.pause();
+
+  const writable = new WritableStream<Uint8Array>({
+    // Resolve only once Node has handed the chunk to the kernel: the relay reuses its buffer after each write.
+    write(chunk) {
+      return new Promise<void>((done, fail) => {
+        socket.write(chunk, (error) => (error ? fail(toSocksError(error, "write")) : done()));
+      });
+    },
+    close() {
+      return new Promise<void>((done) => socket.end(done));
+    },
+    abort() {
+      socket.destroy();
+    },
+  });
+
+  return {
+    readable,
+    writable,
+    localAddress: endpoint(socket.localAddress, socket.localPort),
+    remoteAddress: endpoint(socket.remoteAddress, socket.remotePort),
+    close: () => {
+      socket.destroy();
+    },
+  };
+}
+
+function endpoint(hostname: string | undefined, port: number | undefined): Endpoint {
+  return { hostname: hostname ?? "0.0.0.0", port: port ?? 0 };
+}
+
+function connect(options: ConnectOptions): Promise<Connection> {
+  const { hostname, port, signal } = options;
+  return new Promise((done, fail) => {
+    if (signal?.aborted) return fail(toSocksError(signal.reason, `connect ${hostname}:${port}`));
+    const socket = net.connect({ host: hostname, port, allowHalfOpen: true, noDelay: true });
+    const onAbort = () => {
+      socket.destroy();
+      fail(toSocksError(signal!.reason, `connect ${hostname}:${port}`));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    socket.once("connect", () => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.removeAllListeners("error");
+      done(socketConnection(socket));
+    });
+    socket.once("error", (error) => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.destroy();
+      fail(toSocksError(error, `connect ${hostname}:${port}`));
+    });
+  });
+}
+
+function listen(options: ListenOptions, onConnection: (connection: Connection) => void): Promise<Listener> {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
+    // A client that resets before we wrap it has no address; there is nothing to serve.
+    if (socket.remoteAddress === undefined) return void socket.destroy();
+    socket.on("error", () => {});
+    onConnection(socketConnection(socket));
+  });
+  return new Promise((done, fail) => {
+    server.once("error", (error) => fail(toSocksError(error, `listen ${options.hostname}:${options.port}`)));
+    server.listen({ host: options.hostname, port: options.port, ipv6Only: true }, () => {
+      server.removeAllListeners("error");
+      server.on("error", () => {});
+      const address = server.address() as net.AddressInfo;
+      done({ address: { hostname: address.address, port: address.port }, close: () => void server.close() });
+    });
+  });
+}
+
+/** The Network of `node:net`; also runs under Bun and Deno, which implement `node:net`. */
+export function nodeNetwork(): Network {
+  return { connect, listen, bindUdp, resolve, reverse };
+}

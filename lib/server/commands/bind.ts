@@ -1,0 +1,67 @@
+/**
+ * BIND (SOCKS4 and 5): listen on a fresh port, reply with it, accept one connection, check that it comes from the
+ * address the request named (0.0.0.0 or :: accept any peer), reply again with the peer's address, then relay.
+ *
+ * @module
+ */
+import type { Connection } from "../../net.ts";
+import { formatHostPort } from "../../wire/address.ts";
+import { SocksError } from "../../wire/socks_error.ts";
+import { checkAllowed, resolveAllowed } from "../destination.ts";
+import { endpointToHostPort, isUnspecified, sameIp } from "../endpoint.ts";
+import type { Session } from "../session.ts";
+import { formatEndpoint } from "../session.ts";
+import { relaySession } from "./relay_session.ts";
+
+/** Serves BIND. */
+export async function bindCommand(session: Session): Promise<void> {
+  const { config, request, connection } = session;
+  const destination = request.destination;
+  const anyPeer = destination.address.type !== "domain" && isUnspecified(destination.address.host);
+  let expected: string[] = [];
+  if (anyPeer) checkAllowed(session, destination, undefined, []);
+  else expected = await resolveAllowed(session);
+
+  let deliver!: (peer: Connection) => void;
+  const incoming = new Promise<Connection>((resolve) => (deliver = resolve));
+  let taken = false;
+  // Listen where the client reached us: an address the peer can use too, never the wildcard.
+  const listener = await config.network.listen(
+    { hostname: config.externalAddress ?? connection.localAddress.hostname, port: 0 },
+    (peer) => {
+      if (taken) return peer.close();
+      taken = true;
+      deliver(peer);
+    },
+  );
+  let peer: Connection;
+  try {
+    await session.reply.success(endpointToHostPort(listener.address), false);
+    const deadline = AbortSignal.any([AbortSignal.timeout(config.connectTimeoutMs), session.signal]);
+    peer = await new Promise<Connection>((resolve, reject) => {
+      const onAbort = () =>
+        reject(new SocksError("timeout", `BIND: no connection within ${config.connectTimeoutMs} ms`));
+      deadline.addEventListener("abort", onAbort, { once: true });
+      incoming.then((c) => {
+        deadline.removeEventListener("abort", onAbort);
+        resolve(c);
+      });
+    });
+  } finally {
+    listener.close();
+  }
+  if (!anyPeer && !expected.some((ip) => sameIp(ip, peer.remoteAddress.hostname))) {
+    peer.close();
+    throw new SocksError(
+      "not-allowed",
+      `BIND: connection from ${formatEndpoint(peer.remoteAddress)}, expected ${formatHostPort(destination)}`,
+    );
+  }
+  try {
+    await session.reply.success(endpointToHostPort(peer.remoteAddress));
+  } catch (error) {
+    peer.close();
+    throw error;
+  }
+  await relaySession(session, peer);
+}

@@ -1,0 +1,117 @@
+/**
+ * UDP ASSOCIATE (RFC 1928 section 7): a relay socket per association, reported in the reply. Datagrams are taken
+ * only from the client's IP (and port, once named by the request or fixed by the first datagram), unwrapped, and
+ * sent on to their DST from a socket of the right family; answers come back wrapped with their sender's address.
+ * FRAG != 0 is dropped (section 7 lets an implementation without reassembly drop fragments). The association ends
+ * when its TCP connection closes, or after the idle timeout.
+ *
+ * @module
+ */
+import type { Datagram, UdpSocket } from "../../net.ts";
+import type { HostPort } from "../../wire/address.ts";
+import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../wire/socks5_udp.ts";
+import { SocksError } from "../../wire/socks_error.ts";
+import { resolveAllowed } from "../destination.ts";
+import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../endpoint.ts";
+import type { Session } from "../session.ts";
+
+/** Serves UDP ASSOCIATE until the control connection closes or the association goes idle. */
+export async function udpAssociateCommand(session: Session): Promise<void> {
+  const { config, request, connection, record } = session;
+  const network = config.network;
+  const clientIp = connection.remoteAddress.hostname;
+  // The request names where the client will send from; 0 means it does not know yet.
+  let clientPort: number | undefined = request.destination.port !== 0 ? request.destination.port : undefined;
+  const claimed = request.destination.address;
+  if (claimed.type !== "domain" && !isUnspecified(claimed.host) && !sameIp(claimed.host, clientIp)) {
+    // A client behind NAT may name its private address; the TCP peer's address is what datagrams come from.
+    clientPort = undefined;
+  }
+  let lastActivity = Date.now();
+  let dropped = 0;
+  const resolved = new Map<string, Promise<string[]>>();
+  const outbound = new Map<"ipv4" | "ipv6", Promise<UdpSocket>>();
+
+  const fromRemote = (datagram: Datagram) => {
+    // Until the client's port is known there is nowhere to send an answer.
+    if (clientPort === undefined) return void dropped++;
+    lastActivity = Date.now();
+    const wrapped = encodeSocks5UdpDatagram({
+      fragment: 0,
+      destination: endpointToHostPort(datagram.from),
+      data: datagram.data,
+    });
+    record.bytesDown += datagram.data.length;
+    clientSocket.send(wrapped, { hostname: clientIp, port: clientPort }).catch(() => dropped++);
+  };
+  const socketFor = (family: "ipv4" | "ipv6") => {
+    let socket = outbound.get(family);
+    if (socket === undefined) {
+      socket = network.bindUdp({ hostname: family === "ipv4" ? "0.0.0.0" : "::", port: 0 }, fromRemote);
+      outbound.set(family, socket);
+    }
+    return socket;
+  };
+  const forward = async (destination: HostPort, data: Uint8Array) => {
+    const key = `${destination.address.type}:${destination.address.host}:${destination.port}`;
+    let addresses = resolved.get(key);
+    if (addresses === undefined) {
+      addresses = resolveAllowed(session, destination);
+      resolved.set(key, addresses);
+    }
+    const target = (await addresses)[0];
+    const family = ipAddress(target)?.type === "ipv6" ? "ipv6" : "ipv4";
+    await (await socketFor(family)).send(data, { hostname: target, port: destination.port });
+    record.bytesUp += data.length;
+  };
+  const fromClient = (datagram: Datagram) => {
+    if (!sameIp(datagram.from.hostname, clientIp)) return void dropped++;
+    if (clientPort === undefined) clientPort = datagram.from.port;
+    else if (datagram.from.port !== clientPort) return void dropped++;
+    let parsed;
+    try {
+      parsed = decodeSocks5UdpDatagram(datagram.data);
+    } catch {
+      return void dropped++;
+    }
+    if (parsed.fragment !== 0) return void dropped++;
+    lastActivity = Date.now();
+    forward(parsed.destination, parsed.data).catch(() => dropped++);
+  };
+
+  // Datagrams arrive only after this returns, so the callbacks above never see it uninitialised.
+  const clientSocket: UdpSocket = await network.bindUdp({
+    hostname: config.externalAddress ?? connection.localAddress.hostname,
+    port: 0,
+  }, fromClient);
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await session.reply.success(endpointToHostPort(clientSocket.address));
+    let idle = false;
+    const check = () => {
+      const quiet = Date.now() - lastActivity;
+      if (quiet >= config.udpIdleTimeoutMs) {
+        idle = true;
+        connection.close();
+      } else idleTimer = setTimeout(check, config.udpIdleTimeoutMs - quiet);
+    };
+    idleTimer = setTimeout(check, config.udpIdleTimeoutMs);
+    const onAbort = () => connection.close();
+    session.signal.addEventListener("abort", onAbort, { once: true });
+    // The association lives as long as its TCP connection: read (and discard) until it ends.
+    const reader = session.clientEnd().readable.getReader();
+    try {
+      while (!(await reader.read()).done);
+    } catch (error) {
+      if (!idle && !(error instanceof SocksError && error.code === "closed")) throw error;
+    } finally {
+      session.signal.removeEventListener("abort", onAbort);
+    }
+    if (idle) record.outcome = "udp-idle-timeout";
+  } finally {
+    clearTimeout(idleTimer);
+    clientSocket.close();
+    for (const socket of outbound.values()) socket.then((s) => s.close(), () => {});
+    if (dropped > 0) record.error = `${dropped} datagrams dropped`;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The two handshakes up to a complete request: SOCKS4/4a (one message, the USERID checked against the users when
+ * there are users) and SOCKS5 (method negotiation, the chosen method's sub-negotiation, then the request).
+ *
+ * @module
+ */
+import type { ByteReader } from "../io/byte_reader.ts";
+import type { Endpoint } from "../net.ts";
+import type { HostPort } from "../wire/address.ts";
+import { Socks4Command, Socks5Command, Socks5Method } from "../wire/constants.ts";
+import { decodeSocks4Request } from "../wire/socks4.ts";
+import { decodeSocks5Greeting, encodeSocks5MethodSelection } from "../wire/socks5_greeting.ts";
+import { decodeSocks5Request } from "../wire/socks5_request.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import type { ServerConfig } from "./config.ts";
+import type { Replier } from "./replier.ts";
+import type { CommandName } from "./rules.ts";
+
+/** A complete, authenticated request. */
+export interface ClientRequest {
+  readonly version: 4 | 5;
+  readonly command: CommandName;
+  readonly destination: HostPort;
+  /** The SOCKS5 username or the SOCKS4 USERID (empty USERID: undefined). */
+  readonly user: string | undefined;
+}
+
+const SOCKS5_COMMAND_NAMES: Readonly<Record<number, CommandName>> = {
+  [Socks5Command.Connect]: "connect",
+  [Socks5Command.Bind]: "bind",
+  [Socks5Command.UdpAssociate]: "udp-associate",
+  [Socks5Command.Resolve]: "resolve",
+  [Socks5Command.ResolvePtr]: "resolve-ptr",
+};
+
+/** Reads a SOCKS4 or SOCKS4a request. With users configured, the USERID must name one (else CD 91). */
+export async function socks4Handshake(
+  reader: ByteReader,
+  replier: Replier,
+  config: ServerConfig,
+): Promise<ClientRequest> {
+  replier.armed = true;
+  const message = await reader.read(decodeSocks4Request);
+  const user = message.userId === "" ? undefined : message.userId;
+  if (config.socks4Users && (user === undefined || !config.socks4Users.has(user))) {
+    throw new SocksError("auth-failed", `SOCKS4 USERID "${message.userId}" is not a known user`);
+  }
+  return {
+    version: 4,
+    command: message.command === Socks4Command.Connect ? "connect" : "bind",
+    destination: message.destination,
+    user,
+  };
+}
+
+/** Negotiates a method, authenticates, and reads a SOCKS5 request. */
+export async function socks5Handshake(
+  reader: ByteReader,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  replier: Replier,
+  config: ServerConfig,
+  client: Endpoint,
+): Promise<ClientRequest> {
+  const refuse = async (error: SocksError): Promise<never> => {
+    // RFC 1928 section 3: X'FF' means no acceptable method, and the client MUST close; we close too.
+    await writer.write(encodeSocks5MethodSelection({ method: Socks5Method.NoAcceptable })).catch(() => {});
+    throw error;
+  };
+  let greeting;
+  try {
+    greeting = await reader.read(decodeSocks5Greeting);
+  } catch (error) {
+    if (error instanceof SocksError && error.reply !== undefined) await refuse(error);
+    throw error;
+  }
+  // The server's preference decides among the methods the client offers.
+  const authenticator = config.authenticators.find((a) => greeting.methods.includes(a.method));
+  if (authenticator === undefined) {
+    const offered = greeting.methods.map((m) => `0x${m.toString(16).padStart(2, "0")}`).join(", ");
+    await refuse(new SocksError("auth-failed", `no acceptable method among ${offered}`));
+  }
+  await writer.write(encodeSocks5MethodSelection({ method: authenticator!.method }));
+  const { user } = await authenticator!.authenticate({ reader, writer, client });
+  replier.armed = true;
+  const message = await reader.read(decodeSocks5Request);
+  return { version: 5, command: SOCKS5_COMMAND_NAMES[message.command], destination: message.destination, user };
+}

@@ -1,0 +1,158 @@
+/**
+ * Access rules: an ordered list, the first rule whose every condition matches decides allow or deny. With no rules
+ * everything is allowed; with rules, a request that matches none is denied (as Dante does).
+ *
+ * @module
+ */
+import { ipv4ToBytes, ipv6ToBytes } from "../wire/address.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { ipAddress } from "./endpoint.ts";
+
+/** The commands a rule can name. */
+export type CommandName = "connect" | "bind" | "udp-associate" | "resolve" | "resolve-ptr";
+
+/** One access rule. Every condition given must match; an absent condition matches anything. */
+export interface Rule {
+  readonly action: "allow" | "deny";
+  /** Client address ranges in CIDR (`10.0.0.0/8`, `::1/128`) or single addresses. */
+  readonly clients?: readonly string[];
+  /** Destination CIDR ranges, exact names, or `*.suffix` (which matches the suffix's subdomains, not itself). */
+  readonly destinations?: readonly string[];
+  /** Destination ports: `443` or `1000-2000`. */
+  readonly ports?: readonly string[];
+  /** SOCKS5 usernames or SOCKS4 USERIDs. */
+  readonly users?: readonly string[];
+  readonly commands?: readonly CommandName[];
+  readonly versions?: readonly (4 | 5)[];
+}
+
+/** What a rule is matched against. */
+export interface RequestFacts {
+  readonly client: string;
+  readonly version: 4 | 5;
+  readonly user: string | undefined;
+  readonly command: CommandName;
+  /** The name the client asked for, when it asked for a name. */
+  readonly destinationName: string | undefined;
+  /** The destination's IP addresses (resolved from the name, or the literal the client sent). */
+  readonly destinationAddresses: readonly string[];
+  readonly port: number;
+}
+
+interface Cidr {
+  readonly bytes: Uint8Array;
+  readonly prefix: number;
+}
+
+/** Parses `a.b.c.d/n`, `x::y/n` or a bare address (a /32 or /128). Throws a SocksError naming the bad text. */
+export function parseCidr(text: string): Cidr {
+  const [address, prefixText, extra] = text.split("/");
+  const parsed = ipAddress(address);
+  const bytes = parsed === undefined
+    ? undefined
+    : parsed.type === "ipv4"
+    ? ipv4ToBytes(parsed.host)
+    : ipv6ToBytes(parsed.host);
+  const max = bytes?.length === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : /^[0-9]{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  if (bytes === undefined || extra !== undefined || !(prefix >= 0 && prefix <= max)) {
+    throw new SocksError("bad-address", `"${text}" is not an address or CIDR range`);
+  }
+  return { bytes, prefix };
+}
+
+/** True when the IP literal `ip` is inside `cidr`. IPv4-mapped IPv6 counts as IPv4. */
+export function cidrContains(cidr: Cidr, ip: string): boolean {
+  const address = ipAddress(ip);
+  if (address === undefined) return false;
+  const bytes = address.type === "ipv4" ? ipv4ToBytes(address.host)! : ipv6ToBytes(address.host)!;
+  if (bytes.length !== cidr.bytes.length) return false;
+  let bits = cidr.prefix;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((bytes[i] & mask) !== (cidr.bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
+const looksLikeCidr = (text: string) => text.includes("/") || ipAddress(text) !== undefined;
+
+function matchesDestination(pattern: string, facts: RequestFacts): boolean {
+  if (looksLikeCidr(pattern)) {
+    const cidr = parseCidr(pattern);
+    return facts.destinationAddresses.some((ip) => cidrContains(cidr, ip));
+  }
+  const name = facts.destinationName?.toLowerCase().replace(/\.$/, "");
+  if (name === undefined) return false;
+  const p = pattern.toLowerCase();
+  return p.startsWith("*.") ? name.endsWith(p.slice(1)) : name === p;
+}
+
+function matchesPort(pattern: string, port: number): boolean {
+  const [low, high] = pattern.split("-").map(Number);
+  return port >= low && port <= (high ?? low);
+}
+
+/** Checks a rule list for mistakes up front, so a bad config is refused at start, naming the rule. */
+export function validateRules(rules: readonly Rule[]): void {
+  rules.forEach((rule, i) => {
+    const where = `rule ${i + 1}`;
+    if (rule.action !== "allow" && rule.action !== "deny") {
+      throw new SocksError("bad-field", `${where}: action must be "allow" or "deny"`);
+    }
+    for (const c of rule.clients ?? []) {
+      try {
+        parseCidr(c);
+      } catch (error) {
+        throw new SocksError("bad-field", `${where}: clients: ${(error as Error).message}`);
+      }
+    }
+    for (const d of rule.destinations ?? []) {
+      if (looksLikeCidr(d)) parseCidr(d);
+      else if (d.length === 0 || d.includes("/")) throw new SocksError("bad-field", `${where}: bad destination "${d}"`);
+    }
+    for (const p of rule.ports ?? []) {
+      const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(p);
+      if (!m || Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535 || Number(m[2] ?? m[1]) < Number(m[1])) {
+        throw new SocksError("bad-field", `${where}: bad port range "${p}"`);
+      }
+    }
+    const commands: CommandName[] = ["connect", "bind", "udp-associate", "resolve", "resolve-ptr"];
+    for (const c of rule.commands ?? []) {
+      if (!commands.includes(c)) throw new SocksError("bad-field", `${where}: unknown command "${c}"`);
+    }
+    for (const v of rule.versions ?? []) {
+      if (v !== 4 && v !== 5) throw new SocksError("bad-field", `${where}: version must be 4 or 5`);
+    }
+  });
+}
+
+/**
+ * Decides a request: the action of the first matching rule; "allow" with no rules; "deny" when rules exist and
+ * none matches.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decide } from "./rules.ts";
+ * const rules = [{ action: "deny" as const, destinations: ["*.example.com"] }, { action: "allow" as const }];
+ * const facts = {
+ *   client: "127.0.0.1", version: 5 as const, user: undefined, command: "connect" as const,
+ *   destinationName: "www.example.com", destinationAddresses: [], port: 443,
+ * };
+ * assert.equal(decide(rules, facts), "deny");
+ * ```
+ */
+export function decide(rules: readonly Rule[], facts: RequestFacts): "allow" | "deny" {
+  if (rules.length === 0) return "allow";
+  for (const rule of rules) {
+    if (rule.clients && !rule.clients.some((c) => cidrContains(parseCidr(c), facts.client))) continue;
+    if (rule.destinations && !rule.destinations.some((d) => matchesDestination(d, facts))) continue;
+    if (rule.ports && !rule.ports.some((p) => matchesPort(p, facts.port))) continue;
+    if (rule.users && (facts.user === undefined || !rule.users.includes(facts.user))) continue;
+    if (rule.commands && !rule.commands.includes(facts.command)) continue;
+    if (rule.versions && !rule.versions.includes(facts.version)) continue;
+    return rule.action;
+  }
+  return "deny";
+}

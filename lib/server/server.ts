@@ -1,0 +1,126 @@
+/**
+ * A SOCKS4/4a/5 server: one port speaks every version. Safe by default: 127.0.0.1:1080, and a non-loopback
+ * address without authentication is refused unless `allowOpen` says otherwise.
+ *
+ * @module
+ */
+import type { Connection, Endpoint, Listener } from "../net.ts";
+import { defaultNetwork } from "../runtime/detect.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { noAuth, userPassAuthenticator } from "./auth.ts";
+import { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, type ServerConfig, type ServerOptions } from "./config.ts";
+import { isLoopback } from "./endpoint.ts";
+import { validateRules } from "./rules.ts";
+import { formatEndpoint, serveConnection } from "./session.ts";
+
+/** A running server. */
+export interface SocksServer {
+  /** The addresses it listens on (with the real port when 0 was asked for). */
+  readonly addresses: readonly Endpoint[];
+  /** Connections being served now. */
+  readonly activeConnections: number;
+  /**
+   * Stops accepting, lets open connections finish for `graceMs` (default 0), then closes the rest. Resolves when
+   * every connection has ended.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
+export async function resolveConfig(options: ServerOptions): Promise<ServerConfig> {
+  const users = options.users && options.users.size > 0 ? options.users : undefined;
+  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
+  if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
+  const rules = options.rules ?? [];
+  validateRules(rules);
+  for (
+    const [name, value] of Object.entries({
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      udpIdleTimeoutMs: options.udpIdleTimeoutMs,
+    })
+  ) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new SocksError("bad-field", `${name} must be a number of milliseconds >= 0, not ${value}`);
+    }
+  }
+  return {
+    network: options.network ?? await defaultNetwork(),
+    authenticators,
+    socks4Users: users,
+    rules,
+    resolveExtension: options.resolveExtension ?? false,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_TIMEOUTS.handshakeMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_TIMEOUTS.idleMs,
+    udpIdleTimeoutMs: options.udpIdleTimeoutMs ?? DEFAULT_TIMEOUTS.udpIdleMs,
+    externalAddress: options.externalAddress,
+    onConnectionEnd: options.onConnectionEnd ?? (() => {}),
+  };
+}
+
+/**
+ * Starts a server.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "./server.ts";
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
+ * assert.ok(server.addresses[0].port > 0);
+ * await server.close();
+ * ```
+ */
+export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
+  const config = await resolveConfig(options);
+  const listen = options.listen && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN];
+  const anonymous = config.authenticators.some((a) => a === noAuth);
+  const open = listen.filter((l) => !isLoopback(l.hostname));
+  if (anonymous && open.length > 0 && !options.allowOpen) {
+    const where = open.map((l) => formatEndpoint(l)).join(", ");
+    throw new SocksError(
+      "not-allowed",
+      `refusing to listen on ${where} without authentication: anyone who reaches it could use this proxy. ` +
+        `Add users (--user NAME:PASSWORD) or pass --allow-open to insist.`,
+    );
+  }
+  const stopAll = new AbortController();
+  const active = new Set<Connection>();
+  let drained: (() => void) | undefined;
+  const onConnection = (connection: Connection) => {
+    active.add(connection);
+    serveConnection(connection, config, stopAll.signal).finally(() => {
+      active.delete(connection);
+      if (active.size === 0) drained?.();
+    });
+  };
+  const listeners: Listener[] = [];
+  try {
+    for (const l of listen) listeners.push(await config.network.listen(l, onConnection));
+  } catch (error) {
+    for (const listener of listeners) listener.close();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    addresses: listeners.map((l) => l.address),
+    get activeConnections() {
+      return active.size;
+    },
+    close(graceMs = 0) {
+      closing ??= (async () => {
+        for (const listener of listeners) listener.close();
+        const allDone = () => active.size === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+        await Promise.race([allDone(), grace]);
+        clearTimeout(timer);
+        stopAll.abort(new SocksError("aborted", "server stopped"));
+        for (const connection of active) connection.close();
+        await allDone();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * tabi: a SOCKS4/4a/5 toolkit. One protocol core over WHATWG byte streams, a server, wire codecs, and runtime
+ * adapters for Deno, Bun and Node.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeSocks5Request, startServer } from "./mod.ts";
+ *
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
+ * assert.equal(server.addresses[0].hostname, "127.0.0.1");
+ * await server.close();
+ *
+ * const bytes = encodeSocks5Request({ command: 1, destination: { address: { type: "domain", host: "a.io" }, port: 80 } });
+ * assert.equal(bytes[3], 0x03);
+ * ```
+ *
+ * @module
+ */
+export * from "./lib/wire/constants.ts";
+export * from "./lib/wire/socks_error.ts";
+export * from "./lib/wire/decoded.ts";
+export * from "./lib/wire/address.ts";
+export * from "./lib/wire/socks4.ts";
+export * from "./lib/wire/socks5_greeting.ts";
+export * from "./lib/wire/socks5_request.ts";
+export * from "./lib/wire/socks5_udp.ts";
+export * from "./lib/wire/userpass.ts";
+export * from "./lib/io/byte_reader.ts";
+export type * from "./lib/net.ts";
+export * from "./lib/relay.ts";
+export * from "./lib/server/auth.ts";
+export * from "./lib/server/config.ts";
+export * from "./lib/server/connection_record.ts";
+export * from "./lib/server/rules.ts";
+export * from "./lib/server/server.ts";
+export { defaultNetwork, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
+export { VERSION } from "./lib/version.ts";

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Runs every check and every test under Deno, Bun and Node 20 (tsx), then prints one line: "N passed, N failed".
+// Usage: node scripts/test_all.mjs [--only deno|bun|node|checks]...   (npm test runs it all)
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+
+const bin = (name) => join("node_modules", ".bin", name);
+const only = process.argv.flatMap((a, i, all) => (all[i - 1] === "--only" ? [a] : []));
+const wanted = (group) => only.length === 0 || only.includes(group);
+
+function testFiles(dir) {
+  return readdirSync(dir).sort().flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return testFiles(path);
+    return name.endsWith("_test.ts") ? [path] : [];
+  });
+}
+
+/** Runs a command, echoing its output, and resolves with its exit code and captured text. */
+function run(command, args, env = {}) {
+  return new Promise((resolve) => {
+    console.log(`\n$ ${command} ${args.join(" ")}`);
+    const child = spawn(command, args, {
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let text = "";
+    const onData = (stream) => (chunk) => {
+      text += chunk;
+      stream.write(chunk);
+    };
+    child.stdout.on("data", onData(process.stdout));
+    child.stderr.on("data", onData(process.stderr));
+    child.on("close", (code) => resolve({ code: code ?? 1, text }));
+  });
+}
+
+const number = (text, re) => {
+  const m = text.match(re);
+  return m ? Number(m[1]) : 0;
+};
+
+// Each runner's summary, counted at the level of `it` (tests are describe -> it, one level deep).
+const parsers = {
+  deno: (t) => ({
+    passed: number(t, /\| \d+ passed \((\d+) steps\)/),
+    failed: number(t, /\| \d+ failed \((\d+) steps?\)/) || number(t, /\| (\d+) failed/),
+    skipped: number(t, /\| \d+ ignored \((\d+) steps?\)/),
+  }),
+  denoDoc: (t) => ({ passed: number(t, /\| (\d+) passed/), failed: number(t, /\| (\d+) failed/), skipped: 0 }),
+  bun: (t) => ({
+    passed: number(t, /^\s*(\d+) pass$/m),
+    failed: number(t, /^\s*(\d+) fail$/m),
+    skipped: number(t, /^\s*(\d+) skip$/m),
+  }),
+  node: (t) => ({
+    passed: number(t, /^# pass (\d+)$/m),
+    failed: number(t, /^# fail (\d+)$/m),
+    skipped: number(t, /^# skipped (\d+)$/m),
+  }),
+};
+
+const files = testFiles("tests");
+const suites = [
+  ["checks", "deno fmt --check", bin("deno"), ["fmt", "--check"], null],
+  ["checks", "deno lint", bin("deno"), ["lint"], null],
+  ["checks", "deno check", bin("deno"), ["check", "mod.ts", "cli/main.ts", ...files], null],
+  ["checks", "deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"], null],
+  ["deno", "deno doc examples", bin("deno"), ["test", "-A", "--doc", "lib/", "cli/", "mod.ts"], "denoDoc"],
+  ["deno", "deno test", bin("deno"), ["test", "-A", "--no-check", ...files], "deno"],
+  ["bun", "bun test", bin("bun"), ["test", "--timeout", "60000", ...files.map((f) => `./${f}`)], "bun"],
+  ["node", "node (tsx) test", bin("tsx"), ["--test", "--test-reporter=tap", ...files], "node"],
+].filter(([group]) => wanted(group));
+
+const rows = [];
+for (const [, name, command, args, parser] of suites) {
+  const { code, text } = await run(command, args);
+  if (parser === null) {
+    rows.push({ name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 });
+    continue;
+  }
+  const counts = parsers[parser](text);
+  // A runner that exits non-zero, or ran nothing, fails even if its summary was not what we parse.
+  if ((code !== 0 && counts.failed === 0) || counts.passed + counts.failed === 0) counts.failed += 1;
+  rows.push({ name, ...counts });
+}
+
+console.log("\n== summary ==");
+for (const r of rows) {
+  console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ""}`);
+}
+const total = rows.reduce(
+  (t, r) => ({ passed: t.passed + r.passed, failed: t.failed + r.failed, skipped: t.skipped + r.skipped }),
+  {
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+  },
+);
+console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ""}`);
+process.exitCode = total.failed === 0 ? 0 : 1;
