@@ -26,9 +26,16 @@ const READ_HIGH_WATER_MARK = 256 * 1024;
 export function socketConnection(socket: net.Socket): Connection {
   socket.setNoDelay(true);
   let readEnded = false;
+  // Bun emits "end" when we destroy a socket ourselves; that is not the peer's FIN.
+  let closedLocally = false;
   const readable: ReadableStream<Uint8Array> = new ReadableStream({
     type: "bytes",
     start(controller: ReadableByteStreamController) {
+      function fail(error: unknown) {
+        if (readEnded) return;
+        readEnded = true;
+        controller.error(toSocksError(error, "read"));
+      }
       socket.on("data", (chunk: Uint8Array) => {
         if (readEnded) return;
         // A byte stream takes ownership of the chunk's ArrayBuffer; copy unless the chunk owns all of it.
@@ -37,16 +44,12 @@ export function socketConnection(socket: net.Socket): Connection {
         if ((controller.desiredSize ?? 0) <= 0) socket.pause();
       });
       socket.on("end", () => {
+        if (closedLocally) return fail(new SocksError("closed", "connection closed"));
         if (readEnded) return;
         readEnded = true;
         controller.close();
         controller.byobRequest?.respond(0);
       });
-      const fail = (error: unknown) => {
-        if (readEnded) return;
-        readEnded = true;
-        controller.error(toSocksError(error, "read"));
-      };
       socket.on("error", fail);
       socket.on("close", () => fail(new SocksError("closed", "connection closed")));
     },
@@ -55,6 +58,7 @@ export function socketConnection(socket: net.Socket): Connection {
     },
     cancel() {
       readEnded = true;
+      closedLocally = true;
       socket.destroy();
     },
   }, { highWaterMark: READ_HIGH_WATER_MARK });
@@ -62,14 +66,8 @@ export function socketConnection(socket: net.Socket): Connection {
 
   const writable = new WritableStream<Uint8Array>({
     // Resolve only once Node has handed the chunk to the kernel: the relay reuses its buffer after each write.
-    write(chunk) {
-      return new Promise<void>((done, fail) => {
-        socket.write(chunk, (error) => (error ? fail(toSocksError(error, "write")) : done()));
-      });
-    },
-    close() {
-      return new Promise<void>((done) => socket.end(done));
-    },
+    write: (chunk) => settled((done) => socket.write(chunk, done), "write"),
+    close: () => settled((done) => socket.end(done), "close write"),
     abort() {
       socket.destroy();
     },
@@ -81,9 +79,27 @@ export function socketConnection(socket: net.Socket): Connection {
     localAddress: endpoint(socket.localAddress, socket.localPort),
     remoteAddress: endpoint(socket.remoteAddress, socket.remotePort),
     close: () => {
+      closedLocally = true;
       socket.destroy();
     },
   };
+
+  /**
+   * Runs a write-side call and settles when its callback runs or the socket closes first: Bun never calls back
+   * `end()` on a destroyed socket, and neither runtime promises a callback after a reset.
+   */
+  function settled(start: (done: (error?: Error | null) => void) => void, what: string): Promise<void> {
+    if (socket.destroyed) return Promise.reject(new SocksError("closed", `${what}: connection closed`));
+    return new Promise<void>((resolve, reject) => {
+      const onClose = () => reject(new SocksError("closed", `${what}: connection closed`));
+      socket.once("close", onClose);
+      start((error) => {
+        socket.off("close", onClose);
+        if (error) reject(toSocksError(error, what));
+        else resolve();
+      });
+    });
+  }
 }
 
 function endpoint(hostname: string | undefined, port: number | undefined): Endpoint {

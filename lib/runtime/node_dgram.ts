@@ -11,7 +11,10 @@ import { toSocksError } from "../net_error.ts";
 
 /** Binds a UDP socket and hands every datagram to `onDatagram`. */
 export function bindUdp(options: ListenOptions, onDatagram: (datagram: Datagram) => void): Promise<UdpSocket> {
-  const socket = dgram.createSocket({ type: isIPv6(options.hostname) ? "udp6" : "udp4", ipv6Only: true });
+  // ipv6Only keeps "::" from also taking IPv4 (each family gets its own socket); Node refuses it on udp4.
+  const socket = isIPv6(options.hostname)
+    ? dgram.createSocket({ type: "udp6", ipv6Only: true })
+    : dgram.createSocket({ type: "udp4" });
   return new Promise((resolve, reject) => {
     socket.once("error", (error) => reject(toSocksError(error, `bind UDP ${options.hostname}:${options.port}`)));
     socket.bind({ address: options.hostname, port: options.port }, () => {

@@ -10,15 +10,24 @@ import { SocksError } from "../wire/socks_error.ts";
 import { decide } from "./rules.ts";
 import type { Session } from "./session.ts";
 
-/** The destination's IP addresses, once the rules allow it; throws SocksError "not-allowed" otherwise. */
+/**
+ * The destination's IP addresses, once the rules allow it; throws SocksError "not-allowed" otherwise. A name is
+ * checked by name first and resolved only when allowed (or when a range rule needs its addresses), so a denied
+ * name causes no lookup.
+ */
 export async function resolveAllowed(
   session: Session,
   destination: HostPort = session.request.destination,
 ): Promise<string[]> {
   const { address } = destination;
-  const name = address.type === "domain" ? address.host : undefined;
-  const addresses = name === undefined ? [address.host] : await session.config.network.resolve(name);
-  checkAllowed(session, destination, name, addresses);
+  if (address.type !== "domain") {
+    checkAllowed(session, destination, undefined, [address.host]);
+    return [address.host];
+  }
+  const first = verdict(session, destination, address.host, undefined);
+  if (first === "deny") throw denied(session, destination);
+  const addresses = await session.config.network.resolve(address.host);
+  if (first === "need-addresses") checkAllowed(session, destination, address.host, addresses);
   return addresses;
 }
 
@@ -29,8 +38,17 @@ export function checkAllowed(
   name: string | undefined,
   addresses: readonly string[],
 ): void {
+  if (verdict(session, destination, name, addresses) !== "allow") throw denied(session, destination);
+}
+
+function verdict(
+  session: Session,
+  destination: HostPort,
+  name: string | undefined,
+  addresses: readonly string[] | undefined,
+): ReturnType<typeof decide> {
   const { config, request, connection } = session;
-  const verdict = decide(config.rules, {
+  return decide(config.rules, {
     client: connection.remoteAddress.hostname,
     version: request.version,
     user: request.user,
@@ -39,7 +57,8 @@ export function checkAllowed(
     destinationAddresses: addresses,
     port: destination.port,
   });
-  if (verdict === "deny") {
-    throw new SocksError("not-allowed", `rules deny ${request.command} to ${formatHostPort(destination)}`);
-  }
+}
+
+function denied(session: Session, destination: HostPort): SocksError {
+  return new SocksError("not-allowed", `rules deny ${session.request.command} to ${formatHostPort(destination)}`);
 }

@@ -34,8 +34,11 @@ export interface RequestFacts {
   readonly command: CommandName;
   /** The name the client asked for, when it asked for a name. */
   readonly destinationName: string | undefined;
-  /** The destination's IP addresses (resolved from the name, or the literal the client sent). */
-  readonly destinationAddresses: readonly string[];
+  /**
+   * The destination's IP addresses (resolved from the name, or the literal the client sent); undefined while a
+   * name is not resolved yet, so that no lookup happens unless a rule needs one.
+   */
+  readonly destinationAddresses: readonly string[] | undefined;
   readonly port: number;
 }
 
@@ -77,8 +80,10 @@ export function cidrContains(cidr: Cidr, ip: string): boolean {
 
 const looksLikeCidr = (text: string) => text.includes("/") || ipAddress(text) !== undefined;
 
-function matchesDestination(pattern: string, facts: RequestFacts): boolean {
+/** True or false, or undefined when a range pattern meets a name not resolved yet. */
+function matchesDestination(pattern: string, facts: RequestFacts): boolean | undefined {
   if (looksLikeCidr(pattern)) {
+    if (facts.destinationAddresses === undefined) return undefined;
     const cidr = parseCidr(pattern);
     return facts.destinationAddresses.some((ip) => cidrContains(cidr, ip));
   }
@@ -129,7 +134,7 @@ export function validateRules(rules: readonly Rule[]): void {
 
 /**
  * Decides a request: the action of the first matching rule; "allow" with no rules; "deny" when rules exist and
- * none matches.
+ * none matches; "need-addresses" when a rule on address ranges must be checked and the name is not resolved yet.
  *
  * @example
  * ```ts
@@ -138,16 +143,22 @@ export function validateRules(rules: readonly Rule[]): void {
  * const rules = [{ action: "deny" as const, destinations: ["*.example.com"] }, { action: "allow" as const }];
  * const facts = {
  *   client: "127.0.0.1", version: 5 as const, user: undefined, command: "connect" as const,
- *   destinationName: "www.example.com", destinationAddresses: [], port: 443,
+ *   destinationName: "www.example.com", destinationAddresses: undefined, port: 443,
  * };
  * assert.equal(decide(rules, facts), "deny");
  * ```
  */
-export function decide(rules: readonly Rule[], facts: RequestFacts): "allow" | "deny" {
+export function decide(rules: readonly Rule[], facts: RequestFacts): "allow" | "deny" | "need-addresses" {
   if (rules.length === 0) return "allow";
   for (const rule of rules) {
     if (rule.clients && !rule.clients.some((c) => cidrContains(parseCidr(c), facts.client))) continue;
-    if (rule.destinations && !rule.destinations.some((d) => matchesDestination(d, facts))) continue;
+    if (rule.destinations) {
+      const results = rule.destinations.map((d) => matchesDestination(d, facts));
+      if (!results.includes(true)) {
+        if (results.includes(undefined)) return "need-addresses";
+        continue;
+      }
+    }
     if (rule.ports && !rule.ports.some((p) => matchesPort(p, facts.port))) continue;
     if (rule.users && (facts.user === undefined || !rule.users.includes(facts.user))) continue;
     if (rule.commands && !rule.commands.includes(facts.command)) continue;

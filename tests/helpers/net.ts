@@ -1,0 +1,95 @@
+/** Test helpers over the running runtime's Network: raw clients, echo targets, servers. */
+import { ByteReader } from "../../lib/io/byte_reader.ts";
+import type { Connection, Endpoint, Listener, Network } from "../../lib/net.ts";
+import { defaultNetwork } from "../../lib/runtime/detect.ts";
+import type { ServerOptions } from "../../lib/server/config.ts";
+import type { ConnectionRecord } from "../../lib/server/connection_record.ts";
+import { type SocksServer, startServer } from "../../lib/server/server.ts";
+
+export const network: Network = await defaultNetwork();
+
+/** A raw client connection with a ByteReader on its readable and a writer on its writable. */
+export interface RawClient {
+  readonly connection: Connection;
+  readonly reader: ByteReader;
+  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  send(bytes: Uint8Array | number[]): Promise<void>;
+  /** Reads until the peer closes; returns everything read. */
+  readToEnd(): Promise<Uint8Array>;
+  close(): void;
+}
+
+export async function rawClient(to: Endpoint): Promise<RawClient> {
+  const connection = await network.connect(to);
+  const reader = new ByteReader(connection.readable);
+  const writer = connection.writable.getWriter();
+  return {
+    connection,
+    reader,
+    writer,
+    send: (bytes) => writer.write(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)),
+    async readToEnd() {
+      const parts: number[] = [];
+      try {
+        for (;;) parts.push(await reader.readByte());
+      } catch {
+        // The end (or a reset): return what arrived.
+      }
+      return new Uint8Array(parts);
+    },
+    close: () => connection.close(),
+  };
+}
+
+/** True if the peer closes (EOF or reset) within `ms`. */
+export async function closesWithin(client: RawClient, ms: number): Promise<boolean> {
+  const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), ms));
+  const closed = client.readToEnd().then(() => true);
+  return await Promise.race([closed, timeout]);
+}
+
+/** An echo server on 127.0.0.1 (or `hostname`): echoes until EOF, then half-closes. */
+export async function echoServer(hostname = "127.0.0.1"): Promise<Listener & { accepted: Connection[] }> {
+  const accepted: Connection[] = [];
+  const listener = await network.listen({ hostname, port: 0 }, (connection) => {
+    accepted.push(connection);
+    connection.readable.pipeTo(connection.writable).catch(() => {}).finally(() => connection.close());
+  });
+  return Object.assign(listener, { accepted });
+}
+
+/** A port on 127.0.0.1 where nothing listens (so connecting is refused). */
+export async function closedPort(): Promise<number> {
+  const listener = await network.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  listener.close();
+  return listener.address.port;
+}
+
+/** Starts a server on 127.0.0.1:0 that records every connection's log record. */
+export async function testServer(
+  options: ServerOptions = {},
+): Promise<SocksServer & { endpoint: Endpoint; records: ConnectionRecord[]; nextRecord(): Promise<ConnectionRecord> }> {
+  const records: ConnectionRecord[] = [];
+  const waiters: ((r: ConnectionRecord) => void)[] = [];
+  const server = await startServer({
+    listen: [{ hostname: "127.0.0.1", port: 0 }],
+    network,
+    ...options,
+    onConnectionEnd: (record) => {
+      records.push(record);
+      waiters.shift()?.(record);
+    },
+  });
+  let seen = 0;
+  return Object.assign(server, {
+    endpoint: server.addresses[0],
+    records,
+    nextRecord: () => {
+      const index = seen++;
+      if (index < records.length) return Promise.resolve(records[index]);
+      return new Promise<ConnectionRecord>((resolve) => waiters.push(resolve));
+    },
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

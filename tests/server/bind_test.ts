@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { decodeSocks4Reply, encodeSocks4Request } from "../../lib/wire/socks4.ts";
+import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
+import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
+import { closesWithin, network, rawClient, testServer } from "../helpers/net.ts";
+import { concat } from "../helpers/bytes.ts";
+
+describe("BIND", () => {
+  it("SOCKS5: first reply with a usable port, second with the peer, then relay both ways", async () => {
+    const server = await testServer();
+    try {
+      const client = await rawClient(server.endpoint);
+      await client.send(concat(
+        encodeSocks5Greeting({ methods: [0] }),
+        encodeSocks5Request({ command: 2, destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: 0 } }),
+      ));
+      await client.reader.read(decodeSocks5MethodSelection);
+      const first = await client.reader.read(decodeSocks5Reply);
+      assert.equal(first.reply, 0);
+      assert.equal(first.bound.address.host, "127.0.0.1");
+      const peer = await rawClient({ hostname: "127.0.0.1", port: first.bound.port });
+      const second = await client.reader.read(decodeSocks5Reply);
+      assert.equal(second.reply, 0);
+      assert.equal(second.bound.port, peer.connection.localAddress.port);
+      await peer.send([1, 2, 3]);
+      assert.deepEqual([...await client.reader.readExactly(3)], [1, 2, 3]);
+      await client.send([4, 5]);
+      assert.deepEqual([...await peer.reader.readExactly(2)], [4, 5]);
+      await peer.writer.close();
+      assert.equal((await client.readToEnd()).length, 0);
+      client.close();
+      peer.close();
+      const record = await server.nextRecord();
+      assert.equal(record.command, "bind");
+      assert.equal(record.bytesDown, 3);
+      assert.equal(record.bytesUp, 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("SOCKS4: a peer from the wrong address gets 91 and both close", async () => {
+    const server = await testServer();
+    try {
+      const client = await rawClient(server.endpoint);
+      // The request names 127.0.0.2 as the expected peer; the connection comes from 127.0.0.1.
+      await client.send(
+        encodeSocks4Request({
+          command: 2,
+          destination: { address: { type: "ipv4", host: "127.0.0.2" }, port: 21 },
+          userId: "",
+        }),
+      );
+      const first = await client.reader.read(decodeSocks4Reply);
+      assert.equal(first.reply, 90);
+      assert.equal(first.bound.address.host, "127.0.0.1");
+      const peer = await rawClient({ hostname: "127.0.0.1", port: first.bound.port });
+      assert.equal((await client.reader.read(decodeSocks4Reply)).reply, 91);
+      assert.ok(await closesWithin(client, 2000));
+      assert.ok(await closesWithin(peer, 2000));
+      assert.equal((await server.nextRecord()).outcome, "not-allowed");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("SOCKS4: the right peer is relayed; nobody coming is a timeout with 91", async () => {
+    const server = await testServer({ connectTimeoutMs: 300 });
+    try {
+      const client = await rawClient(server.endpoint);
+      await client.send(
+        encodeSocks4Request({
+          command: 2,
+          destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: 21 },
+          userId: "",
+        }),
+      );
+      const first = await client.reader.read(decodeSocks4Reply);
+      const peer = await rawClient({ hostname: "127.0.0.1", port: first.bound.port });
+      const second = await client.reader.read(decodeSocks4Reply);
+      assert.equal(second.reply, 90);
+      assert.equal(second.bound.address.host, "127.0.0.1");
+      await peer.send([42]);
+      assert.deepEqual([...await client.reader.readExactly(1)], [42]);
+      client.close();
+      peer.close();
+      await server.nextRecord();
+
+      const lonely = await rawClient(server.endpoint);
+      await lonely.send(
+        encodeSocks4Request({
+          command: 2,
+          destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: 21 },
+          userId: "",
+        }),
+      );
+      const lonelyFirst = await lonely.reader.read(decodeSocks4Reply);
+      assert.equal(lonelyFirst.reply, 90);
+      assert.equal((await lonely.reader.read(decodeSocks4Reply)).reply, 91);
+      assert.equal((await server.nextRecord()).outcome, "timeout");
+      // The listening port is gone after the timeout.
+      await assert.rejects(network.connect({ hostname: "127.0.0.1", port: lonelyFirst.bound.port }));
+    } finally {
+      await server.close();
+    }
+  });
+});
