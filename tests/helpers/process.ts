@@ -1,0 +1,59 @@
+/** Running other programs from a test, the same way under Deno, Bun and Node. */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import process from "node:process";
+import { runtimeName } from "../../lib/runtime/detect.ts";
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: Uint8Array;
+  readonly stderr: string;
+}
+
+/** Runs a command to its end (killed after `timeoutMs`), feeding `input` on stdin, then closing stdin. */
+export function run(
+  command: string,
+  args: string[],
+  options: { input?: Uint8Array; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+    const out: Uint8Array[] = [];
+    let err = "";
+    child.stdout.on("data", (c: Uint8Array) => out.push(c));
+    child.stderr.on("data", (c: Uint8Array) => (err += new TextDecoder().decode(c)));
+    child.on("error", reject);
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 15_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const stdout = new Uint8Array(out.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of out) {
+        stdout.set(c, at);
+        at += c.length;
+      }
+      resolve({ code, stdout, stderr: err });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.input ?? new Uint8Array());
+  });
+}
+
+/** The command and leading arguments that run `cli/main.ts` under the running runtime. */
+export function cliCommand(): [string, string[]] {
+  const main = join("cli", "main.ts");
+  switch (runtimeName()) {
+    case "deno":
+      return [process.execPath, ["run", "-A", main]];
+    case "bun":
+      return [process.execPath, [main]];
+    default:
+      return [process.execPath, ["--import", "tsx", main]];
+  }
+}
+
+/** Throws a clear error when a peer program is missing: the test must fail, not skip. */
+export async function requireTool(name: string): Promise<void> {
+  const result = await run("sh", ["-c", `command -v ${name}`]).catch(() => undefined);
+  if (result?.code !== 0) throw new Error(`${name} is not installed: .ci/run installs it (apt-get install ${name})`);
+}
