@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -58,13 +58,17 @@ describe("tabi command line", () => {
       ['{"rules": [{"action": "maybe"}]}', /rule 1: action must be "allow" or "deny"/],
       ['{"rules": [{"action": "deny", "clients": ["10.0.0.0/33"]}]}', /rule 1: clients/],
     ];
-    for (const [content, message] of cases) {
-      const path = join(dir, "config.json");
-      writeFileSync(path, content);
-      const result = await tabi(["serve", "--config", path]);
-      assert.equal(result.code, 2, result.stderr);
-      assert.ok(result.stderr.includes(path), result.stderr);
-      assert.match(result.stderr, message);
+    try {
+      for (const [content, message] of cases) {
+        const path = join(dir, "config.json");
+        writeFileSync(path, content);
+        const result = await tabi(["serve", "--config", path]);
+        assert.equal(result.code, 2, result.stderr);
+        assert.ok(result.stderr.includes(path), result.stderr);
+        assert.match(result.stderr, message);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
