@@ -143,7 +143,7 @@ describe("interop: curl, ncat, socat, proxychains4 through tabi", () => {
         "--max-time",
         "10",
         `http://127.0.0.1:${web4.port}/`,
-      ]);
+      ]).finally(() => rmSync(dir, { recursive: true, force: true }));
       assert.equal(result.code, 0, result.stderr);
       assert.ok(sameBytes(result.stdout, body), `got ${result.stdout.length} bytes`);
       const record = open.records.find((r) =>
