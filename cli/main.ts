@@ -16,5 +16,6 @@ if (import.meta.main ?? true) {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   });
-  if (code !== undefined) process.exitCode = code;
+  // Exit now: `tabi connect` may still hold stdin open, and every command has flushed what it wrote.
+  process.exit(code);
 }

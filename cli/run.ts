@@ -21,6 +21,10 @@ export const HELP: string = `tabi ${VERSION}: a SOCKS4/4a/5 proxy and client
 
 Usage:
   tabi serve [options]      run a SOCKS4/4a/5 proxy (default 127.0.0.1:1080); see tabi serve --help
+  tabi connect --proxy URL HOST PORT
+                            a stdio tunnel through SOCKS proxies (ssh ProxyCommand); see tabi connect --help
+  tabi resolve --proxy URL NAME | --ptr ADDRESS
+                            resolve on the proxy (Tor's RESOLVE extension)
   tabi --help               this text
   tabi --version            the version
 
@@ -29,6 +33,8 @@ Run under Deno (deno run -A cli/main.ts), Bun (bun cli/main.ts) or Node (npx tsx
 
 const subcommands: Record<string, () => Promise<Subcommand>> = {
   serve: async () => (await import("./serve.ts")).serve,
+  connect: async () => (await import("./connect.ts")).connectCli,
+  resolve: async () => (await import("./resolve.ts")).resolveCli,
 };
 
 /**

@@ -9,7 +9,7 @@ import { defaultNetwork } from "../runtime/detect.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth, userPassAuthenticator } from "./auth.ts";
 import { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, type ServerConfig, type ServerOptions } from "./config.ts";
-import { isLoopback } from "./endpoint.ts";
+import { isLoopback } from "../endpoint.ts";
 import { validateRules } from "./rules.ts";
 import { formatEndpoint, serveConnection } from "./session.ts";
 

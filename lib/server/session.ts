@@ -17,7 +17,7 @@ import { resolveCommand } from "./commands/resolve.ts";
 import { udpAssociateCommand } from "./commands/udp_associate.ts";
 import type { ServerConfig } from "./config.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
-import { endpointToHostPort } from "./endpoint.ts";
+import { endpointToHostPort } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
 

@@ -26,6 +26,8 @@ export type SocksErrorCode =
   | "timeout"
   | "closed"
   | "aborted"
+  | "bad-url"
+  | "dns-leak"
   | "failed";
 
 /** Options of a {@link SocksError}. */
@@ -34,6 +36,8 @@ export interface SocksErrorOptions {
   readonly reply?: number;
   /** The underlying error, if any. */
   readonly cause?: unknown;
+  /** In a proxy chain, which hop failed (1 is the first proxy). */
+  readonly hop?: number;
 }
 
 /**
@@ -51,8 +55,10 @@ export interface SocksErrorOptions {
 export class SocksError extends Error {
   /** What kind of failure this is. */
   readonly code: SocksErrorCode;
-  /** The reply code to answer with, when the protocol has one for this failure. */
+  /** The reply code to answer with (server side) or that the proxy answered (client side), if any. */
   readonly reply: number | undefined;
+  /** In a proxy chain, which hop failed (1 is the first proxy); undefined otherwise. */
+  readonly hop: number | undefined;
 
   /** Makes an error with a code, a message that says exactly what is wrong, and an optional reply code. */
   constructor(code: SocksErrorCode, message: string, options: SocksErrorOptions = {}) {
@@ -60,5 +66,6 @@ export class SocksError extends Error {
     this.name = "SocksError";
     this.code = code;
     this.reply = options.reply;
+    this.hop = options.hop;
   }
 }

@@ -8,7 +8,7 @@ import type { Connection } from "../../net.ts";
 import { formatHostPort } from "../../wire/address.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { checkAllowed, resolveAllowed } from "../destination.ts";
-import { endpointToHostPort, isUnspecified, sameIp } from "../endpoint.ts";
+import { endpointToHostPort, isUnspecified, sameIp } from "../../endpoint.ts";
 import type { Session } from "../session.ts";
 import { formatEndpoint } from "../session.ts";
 import { relaySession } from "./relay_session.ts";

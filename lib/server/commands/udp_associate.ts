@@ -12,7 +12,7 @@ import type { HostPort } from "../../wire/address.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../wire/socks5_udp.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
-import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../endpoint.ts";
+import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../../endpoint.ts";
 import type { Session } from "../session.ts";
 
 /** Serves UDP ASSOCIATE until the control connection closes or the association goes idle. */

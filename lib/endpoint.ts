@@ -4,15 +4,8 @@
  *
  * @module
  */
-import type { Endpoint } from "../net.ts";
-import {
-  type Address,
-  type HostPort,
-  ipv4FromBytes,
-  ipv4ToBytes,
-  ipv6FromBytes,
-  ipv6ToBytes,
-} from "../wire/address.ts";
+import type { Endpoint } from "./net.ts";
+import { type Address, type HostPort, ipv4FromBytes, ipv4ToBytes, ipv6FromBytes, ipv6ToBytes } from "./wire/address.ts";
 
 /** An IP literal as an Address; IPv4-mapped IPv6 becomes IPv4. Undefined for a non-IP string. */
 export function ipAddress(hostname: string): Address | undefined {

@@ -1,0 +1,118 @@
+/**
+ * `tabi connect`: a stdio tunnel through SOCKS proxies, like `ncat --proxy`, so it works as OpenSSH's
+ * ProxyCommand. The end of stdin is passed on as a half-close; the command ends when the far side closes.
+ *
+ * @module
+ */
+import process from "node:process";
+import { connect } from "../lib/client/connect.ts";
+import { proxyFromEnv } from "../lib/client/env.ts";
+import type { Tunnel } from "../lib/client/tunnel.ts";
+import { defaultNetwork } from "../lib/runtime/detect.ts";
+import { checkPort, parseAddress } from "../lib/wire/address.ts";
+import { SocksError } from "../lib/wire/socks_error.ts";
+import { type CliOutput, parseOptions } from "./run.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** The help text of `tabi connect`. */
+export const CONNECT_HELP: string = `Usage: tabi connect [--proxy URL]... HOST PORT
+
+Opens a tunnel to HOST:PORT through SOCKS proxies and joins it to stdin/stdout, e.g. as ssh's ProxyCommand:
+  ssh -o ProxyCommand='tabi connect --proxy socks5h://127.0.0.1:1080 %h %p' host
+
+Options:
+  --proxy URL          socks4://, socks4a://, socks5://, socks5h:// or socks:// (= socks5h); repeat for a chain.
+                       Without it, ALL_PROXY is used (and NO_PROXY, as curl reads them)
+  --allow-local-dns    let socks4:// and socks5:// resolve HOST on this machine (a DNS leak; off by default)
+  --timeout S          time to set the tunnel up (default 30)
+  -h, --help           this text
+`;
+
+/** Parses HOST and PORT, naming the bad one. */
+export function hostAndPort(positionals: string[], command: string): { host: string; port: number } {
+  if (positionals.length !== 2) throw new UsageError(`${command} needs HOST and PORT (see tabi ${command} --help)`);
+  const [host, portText] = positionals;
+  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw new UsageError(`PORT "${portText}" is not a port`);
+  }
+  try {
+    parseAddress(host);
+  } catch (error) {
+    throw new UsageError(`HOST "${host}": ${(error as Error).message}`);
+  }
+  return { host, port: checkPort(Number(portText)) };
+}
+
+/** Parses --timeout, naming the flag. */
+export function timeoutFlag(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text)) throw new UsageError(`--timeout: "${text}" is not a number of seconds`);
+  return Math.round(Number(text) * 1000);
+}
+
+/** Runs `tabi connect`. */
+export async function connectCli(args: string[], output: CliOutput): Promise<number> {
+  const { values, positionals } = parseOptions(args, {
+    proxy: { type: "string", multiple: true },
+    "allow-local-dns": { type: "boolean" },
+    timeout: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    output.out(CONNECT_HELP);
+    return 0;
+  }
+  const { host, port } = hostAndPort(positionals, "connect");
+  const timeoutMs = timeoutFlag(values.timeout);
+  const target = { address: parseAddress(host), port };
+  let proxies = values.proxy as string[] | undefined;
+  if (!proxies || proxies.length === 0) {
+    const fromEnv = proxyFromEnv(`${target.address.type === "ipv6" ? `[${host}]` : host}:${port}`);
+    const hasProxyVar = proxyFromEnv("tcp://0.0.0.0:0") !== undefined;
+    if (fromEnv === undefined && !hasProxyVar) throw new UsageError("no --proxy given and ALL_PROXY is not set");
+    proxies = fromEnv === undefined ? [] : [fromEnv];
+  }
+  let tunnel: Tunnel | undefined;
+  try {
+    if (proxies.length === 0) {
+      // NO_PROXY excludes this host: go direct, as curl does.
+      const network = await defaultNetwork();
+      const addresses = await network.resolve(host.replace(/^\[|\]$/g, ""));
+      const connection = await network.connect({ hostname: addresses[0], port });
+      tunnel = { ...connection, bound: { address: target.address, port } };
+    } else {
+      tunnel = await connect(proxies, target, { allowLocalDns: values["allow-local-dns"] === true, timeoutMs });
+    }
+  } catch (error) {
+    if (error instanceof SocksError) {
+      output.err(`tabi connect: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  await joinStdio(tunnel);
+  return 0;
+}
+
+/** Copies stdin into the tunnel (then half-closes it) and the tunnel into stdout, until the far side ends. */
+async function joinStdio(tunnel: Tunnel): Promise<void> {
+  const writer = tunnel.writable.getWriter();
+  (async () => {
+    try {
+      for await (const chunk of process.stdin) await writer.write(chunk as Uint8Array);
+      await writer.close();
+    } catch {
+      // The tunnel closed under us; the reading side reports the end.
+    }
+  })();
+  try {
+    for await (const chunk of tunnel.readable) {
+      await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve())));
+    }
+  } catch {
+    // A reset ends the tunnel like a close.
+  } finally {
+    tunnel.close();
+  }
+}

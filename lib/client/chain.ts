@@ -1,0 +1,178 @@
+/**
+ * Opening a connection through a chain of proxies (多段): connect to the first, ask each hop to CONNECT to the
+ * next, then hand the last hop to the caller for the real request. Every failure names its hop. Names are
+ * resolved only where the proxy URL says, so no destination name reaches the local DNS unless allowed.
+ *
+ * @module
+ */
+import { connectAny } from "../connect_any.ts";
+import { ByteReader } from "../io/byte_reader.ts";
+import type { Connection, Network } from "../net.ts";
+import { defaultNetwork } from "../runtime/detect.ts";
+import { ipAddress } from "../endpoint.ts";
+import { type Address, type DomainAddress, type HostPort, type Ipv4Address, parseHostPort } from "../wire/address.ts";
+import { Socks4Command, Socks5Command, type Socks5CommandCode } from "../wire/constants.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { readSocks4Reply, readSocks5Reply, socks4Request, socks5Negotiate, socks5Request } from "./handshake.ts";
+import {
+  type ClientOptions,
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  type DestinationInput,
+  type ProxyChainInput,
+} from "./options.ts";
+import { formatProxy, parseProxyUrl, type ProxySpec } from "./proxy_url.ts";
+
+/** The last hop, handshaked up to its request, as handed to the caller. */
+export interface LastHop {
+  readonly connection: Connection;
+  readonly reader: ByteReader;
+  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly proxy: ProxySpec;
+  /** The hop number of the last proxy (1 for a single proxy). */
+  readonly hop: number;
+  readonly network: Network;
+  /** Sends the request to the last proxy; returns its (first) reply's bound address. */
+  request(command: Socks5CommandCode, destination: HostPort): Promise<HostPort>;
+  /** Reads a further reply (BIND's second). */
+  nextReply(): Promise<HostPort>;
+  /** Prepares a destination under the DNS policy of the last proxy. */
+  prepare(destination: HostPort): Promise<HostPort>;
+}
+
+/** Parses proxy inputs into a non-empty list. */
+export function proxyList(input: ProxyChainInput): ProxySpec[] {
+  const list = (Array.isArray(input) ? input : [input]) as readonly (string | ProxySpec)[];
+  if (list.length === 0) throw new SocksError("bad-url", "no proxy given");
+  return list.map((p) => (typeof p === "string" ? parseProxyUrl(p) : p));
+}
+
+/** Parses a destination input. */
+export function destination(input: DestinationInput): HostPort {
+  return typeof input === "string" ? parseHostPort(input) : input;
+}
+
+/** Opens a connection through the chain and runs `last` on the last hop; closes everything on failure. */
+export async function throughChain<T>(
+  input: ProxyChainInput,
+  options: ClientOptions,
+  last: (hop: LastHop) => Promise<T>,
+): Promise<T> {
+  const proxies = proxyList(input);
+  const network = options.network ?? await defaultNetwork();
+  const lookup = options.resolve ?? ((name: string) => network.resolve(name));
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+  const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
+  const deadline = AbortSignal.any(signals);
+  let hop = 1;
+  let connection: Connection | undefined;
+  const onAbort = () => connection?.close();
+  deadline.addEventListener("abort", onAbort, { once: true });
+  try {
+    const first = proxies[0];
+    const addresses = first.address.type === "domain" ? await lookup(first.address.host) : [first.address.host];
+    connection = await connectAny(
+      network,
+      addresses,
+      first.port,
+      timeoutMs,
+      options.signal ?? new AbortController().signal,
+    );
+    const reader = new ByteReader(connection.readable);
+    const writer = connection.writable.getWriter();
+    const prepareFor = (proxy: ProxySpec) => (target: HostPort) => prepareDestination(proxy, target, options, lookup);
+    const requestVia = async (proxy: ProxySpec, command: Socks5CommandCode, target: HostPort): Promise<HostPort> => {
+      const prepared = await prepareFor(proxy)(target);
+      if (proxy.version === 4) {
+        if (command !== Socks5Command.Connect && command !== Socks5Command.Bind) {
+          throw new SocksError("unsupported", "SOCKS4 has only CONNECT and BIND");
+        }
+        const code = command === Socks5Command.Connect ? Socks4Command.Connect : Socks4Command.Bind;
+        const reply = await socks4Request(
+          reader,
+          writer,
+          proxy,
+          code,
+          prepared as { address: Ipv4Address | DomainAddress; port: number },
+        );
+        return reply.bound;
+      }
+      await socks5Negotiate(reader, writer, proxy);
+      return (await socks5Request(reader, writer, command, prepared)).bound;
+    };
+    for (; hop < proxies.length; hop++) {
+      const next = proxies[hop];
+      await requestVia(proxies[hop - 1], Socks5Command.Connect, { address: next.address, port: next.port });
+    }
+    const lastProxy = proxies[proxies.length - 1];
+    const result = await last({
+      connection,
+      reader,
+      writer,
+      proxy: lastProxy,
+      hop,
+      network,
+      request: (command, target) => requestVia(lastProxy, command, target),
+      nextReply: async () => (lastProxy.version === 4
+        ? (await readSocks4Reply(reader)).bound
+        : (await readSocks5Reply(reader)).bound),
+      prepare: prepareFor(lastProxy),
+    });
+    return result;
+  } catch (error) {
+    connection?.close();
+    throw hopError(error, hop, proxies, deadline, options.signal, timeoutMs);
+  } finally {
+    deadline.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Wraps a failure with the hop it happened at; a deadline turns into "timeout" or "aborted". */
+export function hopError(
+  error: unknown,
+  hop: number,
+  proxies: readonly ProxySpec[],
+  deadline: AbortSignal,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+): SocksError {
+  const where = proxies.length > 1 ? `hop ${hop} (${formatProxy(proxies[hop - 1])}): ` : "";
+  if (deadline.aborted) {
+    const aborted = signal?.aborted === true;
+    const message = aborted ? "aborted" : `no answer within ${timeoutMs} ms`;
+    return new SocksError(aborted ? "aborted" : "timeout", `${where}${message}`, { cause: error, hop });
+  }
+  const e = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
+  if (e.hop !== undefined) return e;
+  return new SocksError(e.code, `${where}${e.message}`, { reply: e.reply, cause: e, hop });
+}
+
+/**
+ * A destination as this proxy should receive it: names stay names for socks4a/socks5h; for socks4/socks5 they
+ * are resolved here only if allowed (else a "dns-leak" error); SOCKS4 gets IPv4 only.
+ */
+export async function prepareDestination(
+  proxy: ProxySpec,
+  target: HostPort,
+  options: ClientOptions,
+  lookup: (name: string) => Promise<string[]>,
+): Promise<HostPort> {
+  let address: Address = target.address;
+  if (address.type === "domain" && !proxy.remoteDns) {
+    if (!options.allowLocalDns) {
+      const safer = proxy.version === 4 ? "socks4a://" : "socks5h://";
+      throw new SocksError(
+        "dns-leak",
+        `${formatProxy(proxy)} would resolve "${address.host}" on this machine, telling the local DNS where you go; ` +
+          `use ${safer} so the proxy resolves it, or allow local resolution`,
+      );
+    }
+    const found = (await lookup(address.host)).map(ipAddress).filter((a) => a !== undefined) as Address[];
+    const usable = proxy.version === 4 ? found.filter((a) => a.type === "ipv4") : found;
+    if (usable.length === 0) throw new SocksError("host-unreachable", `"${address.host}" has no usable address`);
+    address = usable[0];
+  }
+  if (proxy.version === 4 && address.type === "ipv6") {
+    throw new SocksError("bad-address-type", `SOCKS4 cannot carry the IPv6 address ${address.host}; use socks5`);
+  }
+  return { address, port: target.port };
+}

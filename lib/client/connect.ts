@@ -1,0 +1,50 @@
+/**
+ * CONNECT through a proxy or a chain: the tunnel every other protocol (TLS, HTTP, SSH) runs on.
+ *
+ * @module
+ */
+import { Socks5Command } from "../wire/constants.ts";
+import { destination as parseDestination, type LastHop, throughChain } from "./chain.ts";
+import type { ClientOptions, DestinationInput, ProxyChainInput } from "./options.ts";
+import { prependBytes, type Tunnel } from "./tunnel.ts";
+
+/** Turns the last hop into a Tunnel once its final reply is in. */
+export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortSignal): Tunnel {
+  hop.writer.releaseLock();
+  const { leftover, readable } = hop.reader.release();
+  const { connection } = hop;
+  signal?.addEventListener("abort", () => connection.close(), { once: true });
+  return {
+    readable: prependBytes(leftover, readable),
+    writable: connection.writable,
+    localAddress: connection.localAddress,
+    remoteAddress: connection.remoteAddress,
+    bound,
+    close: () => connection.close(),
+  };
+}
+
+/**
+ * Opens a tunnel to `destination` through `proxy` (a URL, or a list of them for a chain).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect } from "./connect.ts";
+ * // socks5:// would resolve the name here and leak it to the local DNS: refused unless allowed.
+ * await assert.rejects(connect("socks5://127.0.0.1:1", "example.com:443"), { code: "dns-leak" });
+ * ```
+ */
+export function connect(
+  proxy: ProxyChainInput,
+  destination: DestinationInput,
+  options: ClientOptions = {},
+): Promise<Tunnel> {
+  const target = parseDestination(destination);
+  return throughChain(proxy, options, async (hop) => {
+    // Check the DNS policy before connecting anywhere, so a leak is refused without touching the network.
+    await hop.prepare(target);
+    const bound = await hop.request(Socks5Command.Connect, target);
+    return tunnelFrom(hop, bound, options.signal);
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * Proxies from the environment, the way curl reads them: `ALL_PROXY`/`all_proxy` names the proxy and
+ * `NO_PROXY`/`no_proxy` the destinations to reach directly (lowercase first, as curl does).
+ *
+ * @module
+ */
+import { getEnv } from "../runtime/env.ts";
+import { ipAddress } from "../endpoint.ts";
+import { cidrContains, parseCidr } from "../cidr.ts";
+
+/** Where variables come from; default: the process environment. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/**
+ * True when `host` is excluded by a NO_PROXY list: `*` (everything), a name (itself and its subdomains; a
+ * leading dot is ignored), an IP address, or a CIDR range.
+ */
+export function noProxyMatches(noProxy: string, host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
+  const ip = ipAddress(bare);
+  for (const raw of noProxy.split(/[\s,]+/)) {
+    const entry = raw.trim().toLowerCase();
+    if (entry === "") continue;
+    if (entry === "*") return true;
+    if (ip !== undefined && (entry.includes("/") || ipAddress(entry.replace(/^\[|\]$/g, "")) !== undefined)) {
+      try {
+        if (cidrContains(parseCidr(entry.replace(/^\[|\]$/g, "")), ip.host)) return true;
+      } catch {
+        // Not a range after all: no match.
+      }
+      continue;
+    }
+    const name = entry.replace(/^\*?\./, "");
+    if (bare === name || bare.endsWith(`.${name}`)) return true;
+  }
+  return false;
+}
+
+/**
+ * The proxy URL to use for `url` (or `host:port`): ALL_PROXY unless NO_PROXY excludes the host; undefined for
+ * "go direct".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { proxyFromEnv } from "./env.ts";
+ * const env = { ALL_PROXY: "socks5h://127.0.0.1:1080", NO_PROXY: "localhost,.internal,10.0.0.0/8" };
+ * const lookup = (name: string) => env[name as keyof typeof env];
+ * assert.equal(proxyFromEnv("https://example.org/", lookup), "socks5h://127.0.0.1:1080");
+ * assert.equal(proxyFromEnv("https://db.internal/", lookup), undefined);
+ * assert.equal(proxyFromEnv("10.1.2.3:22", lookup), undefined);
+ * ```
+ */
+export function proxyFromEnv(url: string, env: EnvLookup = getEnv): string | undefined {
+  const proxy = env("all_proxy") || env("ALL_PROXY");
+  if (!proxy) return undefined;
+  const noProxy = env("no_proxy") || env("NO_PROXY") || "";
+  if (noProxy !== "" && noProxyMatches(noProxy, hostOf(url))) return undefined;
+  return proxy;
+}
+
+function hostOf(url: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `tcp://${url}`;
+  try {
+    return new URL(withScheme).hostname;
+  } catch {
+    return url;
+  }
+}

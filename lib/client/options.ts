@@ -1,0 +1,37 @@
+/**
+ * Options every client call takes, and how proxies and destinations may be named.
+ *
+ * @module
+ */
+import type { Network } from "../net.ts";
+import type { HostPort } from "../wire/address.ts";
+import type { ProxySpec } from "./proxy_url.ts";
+
+/** A proxy: a URL (`socks5h://127.0.0.1:1080`) or a parsed {@link ProxySpec}. */
+export type ProxyInput = string | ProxySpec;
+
+/** One proxy, or a chain: each hop is reached through the ones before it. */
+export type ProxyChainInput = ProxyInput | readonly ProxyInput[];
+
+/** A destination: `host:port`, `[ipv6]:port`, or a HostPort. */
+export type DestinationInput = string | HostPort;
+
+/** Options of the client calls. */
+export interface ClientOptions {
+  /** The runtime adapter; default: the running runtime's. */
+  readonly network?: Network;
+  /**
+   * Let `socks4://` and `socks5://` proxies resolve destination names on this machine. Off by default: such a
+   * lookup tells the local DNS where you are going (a DNS leak), so it is an error unless allowed.
+   */
+  readonly allowLocalDns?: boolean;
+  /** The local resolver, for the lookups that are allowed (the first proxy's own name, allowLocalDns). */
+  readonly resolve?: (hostname: string) => Promise<string[]>;
+  /** Time for connecting and every hop's handshake, in ms. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** Aborting gives up: during setup it rejects the call; afterwards it closes the tunnel. */
+  readonly signal?: AbortSignal;
+}
+
+/** The default setup timeout of client calls. */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;

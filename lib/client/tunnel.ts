@@ -1,0 +1,46 @@
+/**
+ * A tunnel through one or more proxies: a byte-stream pair ready for TLS or any protocol, with its addresses.
+ *
+ * @module
+ */
+import type { Endpoint } from "../net.ts";
+import type { HostPort } from "../wire/address.ts";
+
+/** An open tunnel. Closing `writable` half-closes it; `close()` ends both directions. */
+export interface Tunnel {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  /** This end of the TCP connection to the first proxy. */
+  readonly localAddress: Endpoint;
+  /** The first proxy's end. */
+  readonly remoteAddress: Endpoint;
+  /** What the last proxy replied: its outbound address (CONNECT) or the peer's address (BIND's second reply). */
+  readonly bound: HostPort;
+  close(): void;
+}
+
+/**
+ * A readable that yields `leftover` first, then the rest of `readable`; `readable` itself when there is no
+ * leftover, so the common case costs nothing.
+ */
+export function prependBytes(leftover: Uint8Array, readable: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  if (leftover.length === 0) return readable;
+  let pending: Uint8Array | undefined = leftover.slice();
+  const reader = readable.getReader();
+  return new ReadableStream({
+    type: "bytes",
+    async pull(controller: ReadableByteStreamController) {
+      if (pending) {
+        controller.enqueue(pending);
+        pending = undefined;
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+      } else controller.enqueue(value.slice());
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}

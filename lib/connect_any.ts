@@ -1,0 +1,32 @@
+/**
+ * Connecting to one of several addresses a name resolved to, within one deadline: used by the server's CONNECT
+ * and by the client's first hop.
+ *
+ * @module
+ */
+import type { Connection, Network } from "./net.ts";
+import { SocksError } from "./wire/socks_error.ts";
+
+/** Connects to the first of `addresses` that answers, within one overall deadline. */
+export async function connectAny(
+  network: Network,
+  addresses: readonly string[],
+  port: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Connection> {
+  const deadline = AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]);
+  let lastError: unknown = new SocksError("host-unreachable", "no address to connect to");
+  for (const hostname of addresses) {
+    try {
+      return await network.connect({ hostname, port, signal: deadline });
+    } catch (error) {
+      lastError = error;
+      if (deadline.aborted) break;
+    }
+  }
+  if (deadline.aborted && !signal.aborted) {
+    throw new SocksError("timeout", `no connection within ${timeoutMs} ms`, { cause: lastError });
+  }
+  throw lastError;
+}

@@ -1,0 +1,20 @@
+/**
+ * Reading environment variables, the runtime-specific way (Deno.env needs --allow-env; a denied read is
+ * treated as unset).
+ *
+ * @module
+ */
+
+/** The value of an environment variable, or undefined. */
+export function getEnv(name: string): string | undefined {
+  const global = globalThis as {
+    Deno?: { env: { get(name: string): string | undefined } };
+    process?: { env: Record<string, string | undefined> };
+  };
+  try {
+    if (global.Deno !== undefined) return global.Deno.env.get(name);
+    return global.process?.env[name];
+  } catch {
+    return undefined;
+  }
+}
