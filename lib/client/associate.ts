@@ -45,7 +45,8 @@ export function associate(proxy: ProxyInput, options: ClientOptions = {}): Promi
   const [spec] = proxyList(proxy);
   if (spec.version !== 5) return Promise.reject(new SocksError("unsupported", "UDP ASSOCIATE needs a SOCKS5 proxy"));
   return throughChain(spec, options, async (hop) => {
-    let relay: Endpoint | undefined;
+    // Set once the proxy has answered; datagrams before that are not from the relay.
+    const relay: { at?: Endpoint } = {};
     let controller!: ReadableStreamDefaultController<RelayedDatagram>;
     let ended = false;
     const datagrams = new ReadableStream<RelayedDatagram>({ start: (c) => void (controller = c) }, {
@@ -58,7 +59,7 @@ export function associate(proxy: ProxyInput, options: ClientOptions = {}): Promi
     const socket: UdpSocket = await hop.network.bindUdp(
       { hostname: hop.connection.localAddress.hostname, port: 0 },
       (d) => {
-        if (relay === undefined || d.from.port !== relay.port) return;
+        if (relay.at === undefined || d.from.port !== relay.at.port) return;
         try {
           const decoded = decodeSocks5UdpDatagram(d.data);
           if (decoded.fragment === 0) deliver({ data: decoded.data, from: decoded.destination });
@@ -78,8 +79,8 @@ export function associate(proxy: ProxyInput, options: ClientOptions = {}): Promi
     const relayHost = bound.address.type !== "domain" && !isUnspecified(bound.address.host)
       ? bound.address.host
       : hop.connection.remoteAddress.hostname;
-    relay = { hostname: ipAddress(relayHost)?.host ?? relayHost, port: bound.port };
-    const relayAt = relay;
+    const relayAt: Endpoint = { hostname: ipAddress(relayHost)?.host ?? relayHost, port: bound.port };
+    relay.at = relayAt;
     const close = () => {
       if (ended) return;
       ended = true;
