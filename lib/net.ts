@@ -42,8 +42,8 @@ export interface ListenOptions {
 /** A listening TCP socket. */
 export interface Listener {
   readonly address: Endpoint;
-  /** Stops accepting; connections already accepted stay open. */
-  close(): void;
+  /** Stops accepting; resolves once the port refuses connections. Connections already accepted stay open. */
+  close(): Promise<void>;
 }
 
 /** A datagram and where it came from. */

@@ -50,5 +50,5 @@ export function bind(proxy: ProxyChainInput, peer: DestinationInput, options: Cl
     // Nobody may be listening for `accepted` yet; a rejection is reported when they do.
     accepted.catch(() => {});
     return { bound, accepted, close: () => hop.connection.close() };
-  });
+  }, target);
 }

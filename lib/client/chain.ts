@@ -51,13 +51,23 @@ export function destination(input: DestinationInput): HostPort {
   return typeof input === "string" ? parseHostPort(input) : input;
 }
 
-/** Opens a connection through the chain and runs `last` on the last hop; closes everything on failure. */
+/**
+ * Opens a connection through the chain and runs `last` on the last hop; closes everything on failure. The DNS
+ * policy of every hop (and of `finalTarget`, when given) is checked before anything is sent anywhere.
+ */
 export async function throughChain<T>(
   input: ProxyChainInput,
   options: ClientOptions,
   last: (hop: LastHop) => Promise<T>,
+  finalTarget?: HostPort,
 ): Promise<T> {
   const proxies = proxyList(input);
+  proxies.forEach((proxy, i) => {
+    const target = i + 1 < proxies.length
+      ? { address: proxies[i + 1].address, port: proxies[i + 1].port }
+      : finalTarget;
+    if (target) checkPolicy(proxy, target, options);
+  });
   const network = options.network ?? await defaultNetwork();
   const lookup = options.resolve ?? ((name: string) => network.resolve(name));
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
@@ -156,23 +166,32 @@ export async function prepareDestination(
   options: ClientOptions,
   lookup: (name: string) => Promise<string[]>,
 ): Promise<HostPort> {
+  checkPolicy(proxy, target, options);
   let address: Address = target.address;
   if (address.type === "domain" && !proxy.remoteDns) {
-    if (!options.allowLocalDns) {
-      const safer = proxy.version === 4 ? "socks4a://" : "socks5h://";
-      throw new SocksError(
-        "dns-leak",
-        `${formatProxy(proxy)} would resolve "${address.host}" on this machine, telling the local DNS where you go; ` +
-          `use ${safer} so the proxy resolves it, or allow local resolution`,
-      );
-    }
     const found = (await lookup(address.host)).map(ipAddress).filter((a) => a !== undefined) as Address[];
     const usable = proxy.version === 4 ? found.filter((a) => a.type === "ipv4") : found;
     if (usable.length === 0) throw new SocksError("host-unreachable", `"${address.host}" has no usable address`);
     address = usable[0];
   }
-  if (proxy.version === 4 && address.type === "ipv6") {
-    throw new SocksError("bad-address-type", `SOCKS4 cannot carry the IPv6 address ${address.host}; use socks5`);
-  }
+  if (proxy.version === 4 && address.type === "ipv6") throw noIpv6(address.host);
   return { address, port: target.port };
+}
+
+/** Throws "dns-leak" if this proxy would need `target`'s name resolved here without permission; no lookup. */
+export function checkPolicy(proxy: ProxySpec, target: HostPort, options: ClientOptions): void {
+  const { address } = target;
+  if (address.type === "domain" && !proxy.remoteDns && !options.allowLocalDns) {
+    const safer = proxy.version === 4 ? "socks4a://" : "socks5h://";
+    throw new SocksError(
+      "dns-leak",
+      `${formatProxy(proxy)} would resolve "${address.host}" on this machine, telling the local DNS where you go; ` +
+        `use ${safer} so the proxy resolves it, or allow local resolution`,
+    );
+  }
+  if (proxy.version === 4 && address.type === "ipv6") throw noIpv6(address.host);
+}
+
+function noIpv6(host: string): SocksError {
+  return new SocksError("bad-address-type", `SOCKS4 cannot carry the IPv6 address ${host}; use socks5`);
 }

@@ -42,9 +42,7 @@ export function connect(
 ): Promise<Tunnel> {
   const target = parseDestination(destination);
   return throughChain(proxy, options, async (hop) => {
-    // Check the DNS policy before connecting anywhere, so a leak is refused without touching the network.
-    await hop.prepare(target);
     const bound = await hop.request(Socks5Command.Connect, target);
     return tunnelFrom(hop, bound, options.signal);
-  });
+  }, target);
 }

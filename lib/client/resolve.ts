@@ -6,7 +6,7 @@
 import { type Address, parseAddress } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { throughChain } from "./chain.ts";
+import { proxyList, throughChain } from "./chain.ts";
 import type { ClientOptions, ProxyChainInput } from "./options.ts";
 
 /**
@@ -20,8 +20,10 @@ import type { ClientOptions, ProxyChainInput } from "./options.ts";
  * ```
  */
 export function resolve(proxy: ProxyChainInput, name: string, options: ClientOptions = {}): Promise<Address> {
+  if (proxyList(proxy).at(-1)!.version !== 5) {
+    return Promise.reject(new SocksError("unsupported", "RESOLVE needs a SOCKS5 proxy"));
+  }
   return throughChain(proxy, options, async (hop) => {
-    if (hop.proxy.version !== 5) throw new SocksError("unsupported", "RESOLVE needs a SOCKS5 proxy");
     const bound = await hop.request(Socks5Command.Resolve, { address: { type: "domain", host: name }, port: 0 });
     hop.connection.close();
     return bound.address;

@@ -112,7 +112,8 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
     return Promise.reject(toSocksError(error, `listen ${options.hostname}:${options.port}`));
   }
   let closed = false;
-  (async () => {
+  // Deno keeps the socket listening until the pending accept() is cancelled, so "closed" means the loop ended.
+  const loop = (async () => {
     while (!closed) {
       let conn: Deno.TcpConn;
       try {
@@ -128,14 +129,16 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
   })();
   return Promise.resolve({
     address: endpoint(listener.addr),
-    close: () => {
-      if (closed) return;
-      closed = true;
-      try {
-        listener.close();
-      } catch {
-        // Already closed.
+    close: async () => {
+      if (!closed) {
+        closed = true;
+        try {
+          listener.close();
+        } catch {
+          // Already closed.
+        }
       }
+      await loop;
     },
   });
 }

@@ -142,7 +142,11 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
       server.removeAllListeners("error");
       server.on("error", () => {});
       const address = server.address() as net.AddressInfo;
-      done({ address: { hostname: address.address, port: address.port }, close: () => void server.close() });
+      // Node stops listening at once; server.close()'s callback waits for every connection, so don't wait for it.
+      done({
+        address: { hostname: address.address, port: address.port },
+        close: () => Promise.resolve(void server.close()),
+      });
     });
   });
 }

@@ -99,7 +99,7 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
   try {
     for (const l of listen) listeners.push(await config.network.listen(l, onConnection));
   } catch (error) {
-    for (const listener of listeners) listener.close();
+    await Promise.all(listeners.map((l) => l.close()));
     throw error;
   }
   let closing: Promise<void> | undefined;
@@ -110,7 +110,7 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
     },
     close(graceMs = 0) {
       closing ??= (async () => {
-        for (const listener of listeners) listener.close();
+        await Promise.all(listeners.map((l) => l.close()));
         const allDone = () => active.size === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r));
         let timer: ReturnType<typeof setTimeout> | undefined;
         const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));

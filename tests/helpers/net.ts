@@ -61,7 +61,7 @@ export async function echoServer(hostname = "127.0.0.1"): Promise<Listener & { a
 /** A port on 127.0.0.1 where nothing listens (so connecting is refused). */
 export async function closedPort(): Promise<number> {
   const listener = await network.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
-  listener.close();
+  await listener.close();
   return listener.address.port;
 }
 

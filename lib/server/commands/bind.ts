@@ -48,7 +48,7 @@ export async function bindCommand(session: Session): Promise<void> {
       });
     });
   } finally {
-    listener.close();
+    await listener.close();
   }
   if (!anyPeer && !expected.some((ip) => sameIp(ip, peer.remoteAddress.hostname))) {
     peer.close();
