@@ -93,3 +93,18 @@ export async function testServer(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until something accepts TCP connections on 127.0.0.1:`port` (a daemon finished starting). */
+export async function waitForPort(port: number, what: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const connection = await network.connect({ hostname: "127.0.0.1", port });
+      connection.close();
+      return;
+    } catch {
+      if (Date.now() > until) throw new Error(`${what} did not start listening on port ${port}`);
+      await sleep(50);
+    }
+  }
+}

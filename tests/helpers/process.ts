@@ -1,5 +1,5 @@
 /** Running other programs from a test, the same way under Deno, Bun and Node. */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import { runtimeName } from "../../lib/runtime/detect.ts";
@@ -56,4 +56,35 @@ export function cliCommand(): [string, string[]] {
 export async function requireTool(name: string): Promise<void> {
   const result = await run("sh", ["-c", `command -v ${name}`]).catch(() => undefined);
   if (result?.code !== 0) throw new Error(`${name} is not installed: .ci/run installs it (apt-get install ${name})`);
+}
+
+/** A long-running program started for a test. */
+export interface Daemon {
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Starts a program in the background; `stop()` kills it and waits for it to exit. */
+export function daemon(command: string, args: string[]): Daemon {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const collect = (chunk: Uint8Array) => (output += new TextDecoder().decode(chunk));
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  child.on("error", (error) => (output += `spawn error: ${error.message}`));
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  return {
+    output: () => output,
+    async stop() {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The current user's name. Asks `id -un`: Bun's os.userInfo().username answers "unknown". */
+export function currentUser(): string {
+  return execFileSync("id", ["-un"], { encoding: "utf8" }).trim();
 }
