@@ -94,7 +94,7 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
 async function connect(options: ConnectOptions): Promise<Connection> {
   const { hostname, port, signal } = options;
   const what = `connect ${hostname}:${port}`;
-  signal?.throwIfAborted();
+  if (signal?.aborted) throw toSocksError(signal.reason, what);
   let conn: Deno.TcpConn;
   try {
     conn = await Deno.connect({ hostname, port, transport: "tcp", signal });

@@ -17,7 +17,8 @@ export function runtimeName(): RuntimeName {
 }
 
 /**
- * The Network adapter for the running runtime. Bun runs the `node:net` adapter until its own lands.
+ * The Network adapter for the running runtime: Deno's and Bun's native TCP, `node:net` elsewhere. Pass another
+ * adapter explicitly (`network` in server and client options) to override.
  *
  * @example
  * ```ts
@@ -28,6 +29,8 @@ export function runtimeName(): RuntimeName {
  * ```
  */
 export async function defaultNetwork(): Promise<Network> {
-  if (runtimeName() === "deno") return (await import("./deno.ts")).denoNetwork();
+  const runtime = runtimeName();
+  if (runtime === "deno") return (await import("./deno.ts")).denoNetwork();
+  if (runtime === "bun") return (await import("./bun.ts")).bunNetwork();
   return (await import("./node.ts")).nodeNetwork();
 }
