@@ -6,7 +6,7 @@
 import { Socks5Command } from "../wire/constants.ts";
 import { destination as parseDestination, type LastHop, throughChain } from "./chain.ts";
 import type { ClientOptions, DestinationInput, ProxyChainInput } from "./options.ts";
-import { prependBytes, type Tunnel } from "./tunnel.ts";
+import { type Tunnel, untouchedReadable } from "./tunnel.ts";
 
 /** Turns the last hop into a Tunnel once its final reply is in. */
 export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortSignal): Tunnel {
@@ -15,7 +15,7 @@ export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortS
   const { connection } = hop;
   signal?.addEventListener("abort", () => connection.close(), { once: true });
   return {
-    readable: prependBytes(leftover, readable),
+    readable: untouchedReadable(leftover, readable),
     writable: connection.writable,
     localAddress: connection.localAddress,
     remoteAddress: connection.remoteAddress,

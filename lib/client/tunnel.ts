@@ -20,12 +20,15 @@ export interface Tunnel {
 }
 
 /**
- * A readable that yields `leftover` first, then the rest of `readable`; `readable` itself when there is no
- * leftover, so the common case costs nothing.
+ * A fresh byte stream that yields `leftover` first, then the rest of `readable`. The handshake has already read from
+ * `readable`, and a stream that has been read from is "disturbed": `new Response(stream)` and other consumers
+ * refuse it. Chunks pass through without a copy (each one read from `readable` is ours).
  */
-export function prependBytes(leftover: Uint8Array, readable: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  if (leftover.length === 0) return readable;
-  let pending: Uint8Array | undefined = leftover.slice();
+export function untouchedReadable(
+  leftover: Uint8Array,
+  readable: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  let pending: Uint8Array | undefined = leftover.length > 0 ? leftover.slice() : undefined;
   const reader = readable.getReader();
   return new ReadableStream({
     type: "bytes",
@@ -39,7 +42,7 @@ export function prependBytes(leftover: Uint8Array, readable: ReadableStream<Uint
       if (done) {
         controller.close();
         controller.byobRequest?.respond(0);
-      } else controller.enqueue(value.slice());
+      } else controller.enqueue(value);
     },
     cancel: (reason) => reader.cancel(reason),
   });

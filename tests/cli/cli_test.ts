@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { VERSION } from "../../lib/version.ts";
 import { cliCommand, requireTool, run } from "../helpers/process.ts";
+import { startTabiServe } from "../helpers/tabi_serve.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 
 const [command, prefix] = cliCommand();
@@ -82,32 +82,18 @@ describe("tabi command line", () => {
     await requireTool("curl");
     const body = payload(100_000);
     const web = await httpServer("127.0.0.1", body);
-    const child = spawn(command, [...prefix, "serve", "--listen", "127.0.0.1:0", "--listen", "[::1]:0"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    const listening = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 20_000);
-      child.stderr.on("data", (chunk: Uint8Array) => {
-        stderr += new TextDecoder().decode(chunk);
-        const match = /listening on (127\.0\.0\.1:\d+)/.exec(stderr);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const child = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--listen", "[::1]:0"]);
     try {
-      const proxy = await listening;
-      assert.match(stderr, /\[::1\]:\d+/);
+      const proxy = child.proxy;
+      assert.match(child.stderr(), /\[::1\]:\d+/);
       for (const mode of ["--socks4", "--socks4a", "--socks5", "--socks5-hostname"]) {
         const result = await run("curl", ["-sS", "--max-time", "10", mode, proxy, `http://localhost:${web.port}/`]);
         assert.equal(result.code, 0, `${mode}: ${result.stderr}`);
         assert.ok(sameBytes(result.stdout, body), mode);
       }
       child.kill("SIGTERM");
-      const code = await exited;
+      const code = await child.exited;
+      const stderr = child.stderr();
       // The graceful stop is what "stopped" proves. Deno's child_process reports a child it signalled as killed
       // (code null) even when the child exits 0 by itself, as this one does (bash sees 0); so only Deno gets null.
       assert.ok(code === 0 || (code === null && runtimeName() === "deno"), `exit code ${code}`);

@@ -2,7 +2,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
-import { runtimeName } from "../../lib/runtime/detect.ts";
+import { type RuntimeName, runtimeName } from "../../lib/runtime/detect.ts";
 
 export interface RunResult {
   readonly code: number | null;
@@ -41,14 +41,23 @@ export function run(
 
 /** The command and leading arguments that run `cli/main.ts` under the running runtime. */
 export function cliCommand(): [string, string[]] {
+  return cliCommandFor(runtimeName());
+}
+
+/**
+ * The command and leading arguments that run `cli/main.ts` under `runtime`: Deno and Bun from node_modules (npm
+ * installs both), Node 20 with tsx, since it cannot strip types itself.
+ */
+export function cliCommandFor(runtime: RuntimeName): [string, string[]] {
   const main = join("cli", "main.ts");
-  switch (runtimeName()) {
+  const bin = (name: string) => (runtimeName() === name ? process.execPath : join("node_modules", ".bin", name));
+  switch (runtime) {
     case "deno":
-      return [process.execPath, ["run", "-A", main]];
+      return [bin("deno"), ["run", "-A", main]];
     case "bun":
-      return [process.execPath, [main]];
+      return [bin("bun"), [main]];
     default:
-      return [process.execPath, ["--import", "tsx", main]];
+      return [runtimeName() === "node" ? process.execPath : "node", ["--import", "tsx", main]];
   }
 }
 
