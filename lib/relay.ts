@@ -13,6 +13,10 @@ export interface RelayEnd {
   readonly writable: WritableStream<Uint8Array>;
   /** Bytes read from `readable` before the relay started (e.g. data the client sent behind its request). */
   readonly leftover?: Uint8Array;
+  /** A reader already holding `readable`'s lock (e.g. from a handshake), used instead of taking a new one. */
+  readonly reader?: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  /** A writer already holding `writable`'s lock, used instead of taking a new one. */
+  readonly writer?: WritableStreamDefaultWriter<Uint8Array>;
   close(): void;
 }
 
@@ -41,7 +45,8 @@ export interface RelayResult {
 }
 
 /**
- * Relays between `a` and `b` until both directions end, then closes both. Resolves, never rejects.
+ * Relays between `a` and `b` until both directions end, then closes both. Resolves, never rejects. The streams stay
+ * locked to the relay's readers and writers.
  *
  * @example
  * ```ts
@@ -92,13 +97,18 @@ export async function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}
   if (options.signal?.aborted) onAbort();
 
   const pump = async (from: RelayEnd, to: RelayEnd, count: (n: number) => void) => {
-    const writer = to.writable.getWriter();
+    const writer = to.writer ?? to.writable.getWriter();
     let byob: ReadableStreamBYOBReader | undefined;
     let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    try {
-      byob = from.readable.getReader({ mode: "byob" });
-    } catch {
-      plain = from.readable.getReader();
+    if (from.reader) {
+      if (from.reader instanceof ReadableStreamBYOBReader) byob = from.reader;
+      else plain = from.reader;
+    } else {
+      try {
+        byob = from.readable.getReader({ mode: "byob" });
+      } catch {
+        plain = from.readable.getReader();
+      }
     }
     try {
       if (from.leftover && from.leftover.length > 0) {
@@ -132,10 +142,9 @@ export async function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}
       await writer.close();
     } catch (error) {
       stop("error", error);
-    } finally {
-      writer.releaseLock();
-      (byob ?? plain)?.releaseLock();
     }
+    // The locks are kept: both ends are closed at the end anyway, and releasing a lock costs a new error object
+    // per reader and writer (their `closed` promises are rejected), a tenth of a short tunnel's CPU time.
   };
 
   await Promise.all([

@@ -15,6 +15,14 @@ export interface ReleasedStream {
   readonly readable: ReadableStream<Uint8Array>;
 }
 
+/** What {@link ByteReader.detach} hands over: bytes already read past the last message, then the locked reader. */
+export interface DetachedReader {
+  /** Bytes read from the stream but not consumed; they come before anything the reader still yields. */
+  readonly leftover: Uint8Array;
+  /** The reader the ByteReader used: BYOB on a byte stream, default otherwise. */
+  readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+}
+
 /** Options of a {@link ByteReader}. */
 export interface ByteReaderOptions {
   /** How many bytes one BYOB read asks for at most; small, since handshakes are small. Default 4096. */
@@ -119,6 +127,19 @@ export class ByteReader {
     const leftover = this.#buffer;
     this.#buffer = EMPTY;
     return { leftover, readable: this.#stream };
+  }
+
+  /**
+   * Hands over the reader itself, still locked, with the bytes read past the last message: what a relay needs, and
+   * cheaper than {@link ByteReader.release} (releasing a lock rejects the reader's `closed` promise with a new error).
+   * The ByteReader is unusable after.
+   */
+  detach(): DetachedReader {
+    if (this.#released) throw new SocksError("failed", "ByteReader already released");
+    this.#released = true;
+    const leftover = this.#buffer;
+    this.#buffer = EMPTY;
+    return { leftover, reader: (this.#byob ?? this.#default)! };
   }
 
   #take(n: number): Uint8Array {

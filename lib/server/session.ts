@@ -101,9 +101,15 @@ export async function serveConnection(
       clientEnd: () => {
         if (released) throw new SocksError("failed", "client streams already handed over");
         released = true;
-        writer.releaseLock();
-        const { leftover, readable } = reader.release();
-        return { readable, writable: connection.writable, leftover, close: () => connection.close() };
+        const { leftover, reader: locked } = reader.detach();
+        return {
+          readable: connection.readable,
+          writable: connection.writable,
+          leftover,
+          reader: locked,
+          writer,
+          close: () => connection.close(),
+        };
       },
     };
     await COMMANDS[request.command](session);

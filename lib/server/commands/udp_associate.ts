@@ -99,9 +99,17 @@ export async function udpAssociateCommand(session: Session): Promise<void> {
     const onAbort = () => connection.close();
     session.signal.addEventListener("abort", onAbort, { once: true });
     // The association lives as long as its TCP connection: read (and discard) until it ends.
-    const reader = session.clientEnd().readable.getReader();
+    const client = session.clientEnd();
+    const reader = client.reader ?? client.readable.getReader();
     try {
-      while (!(await reader.read()).done);
+      let scratch = new Uint8Array(512);
+      for (;;) {
+        if (reader instanceof ReadableStreamBYOBReader) {
+          const { done, value } = await reader.read(scratch);
+          if (done) break;
+          scratch = new Uint8Array(value.buffer);
+        } else if ((await reader.read()).done) break;
+      }
     } catch (error) {
       if (!idle && !(error instanceof SocksError && error.code === "closed")) throw error;
     } finally {

@@ -1,0 +1,142 @@
+/**
+ * Medians, ratios and the targets of the performance issue, rendered as one plain-text table.
+ *
+ * @module
+ */
+
+/** Raw values: figure -> server -> one value per run. */
+export type Measurements = Record<string, Record<string, number[]>>;
+/** figure -> server -> median. */
+export type Medians = Record<string, Record<string, number>>;
+
+/** What each figure is, and which way is better. */
+const FIGURES: readonly { key: string; label: string; higherIsBetter: boolean; digits: number }[] = [
+  { key: "tput_1_gbps", label: "tput 1 tunnel, Gbps", higherIsBetter: true, digits: 2 },
+  { key: "tput_8_gbps", label: "tput 8 tunnels, Gbps", higherIsBetter: true, digits: 2 },
+  { key: "rate_per_s", label: "tunnels/s, 16 concurrent", higherIsBetter: true, digits: 0 },
+  { key: "rate_p50_ms", label: "  p50 ms", higherIsBetter: false, digits: 3 },
+  { key: "rate_p99_ms", label: "  p99 ms", higherIsBetter: false, digits: 3 },
+  { key: "rate_failures", label: "  failures", higherIsBetter: false, digits: 0 },
+  { key: "latency_p50_ms", label: "handshake p50 ms, 1 conc.", higherIsBetter: false, digits: 3 },
+  { key: "idle_kb_per_tunnel", label: "KB per idle tunnel", higherIsBetter: false, digits: 1 },
+  { key: "cpu_s_per_gib", label: "CPU s per GiB relayed", higherIsBetter: false, digits: 3 },
+];
+
+const PEERS = ["microsocks", "dante", "socksv5"] as const;
+const TABIS = ["tabi-deno", "tabi-bun", "tabi-node"] as const;
+const COLUMNS = ["direct", ...PEERS, ...TABIS] as const;
+
+/** The median of each figure for each server. */
+export function medians(measurements: Measurements): Medians {
+  const result: Medians = {};
+  for (const [figure, byServer] of Object.entries(measurements)) {
+    result[figure] = {};
+    for (const [server, values] of Object.entries(byServer)) {
+      const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+      if (sorted.length === 0) continue;
+      const mid = sorted.length >> 1;
+      result[figure][server] = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+  }
+  return result;
+}
+
+/** The best peer's name and value for a figure (only peers measured). */
+function bestPeer(figure: string, table: Medians): { name: string; value: number } | undefined {
+  const spec = FIGURES.find((f) => f.key === figure)!;
+  let best: { name: string; value: number } | undefined;
+  for (const peer of PEERS) {
+    const value = table[figure]?.[peer];
+    if (value === undefined) continue;
+    if (!best || (spec.higherIsBetter ? value > best.value : value < best.value)) best = { name: peer, value };
+  }
+  return best;
+}
+
+const pad = (text: string, width: number) => text.padStart(width);
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || b === 0 ? "-" : `${(a / b).toFixed(2)}x`;
+
+/** The targets of the performance issue, each checked against the medians. */
+function targets(table: Medians): string[] {
+  const lines: string[] = [];
+  const check = (what: string, tabi: string, pass: boolean | undefined, detail: string) =>
+    lines.push(`${pass === undefined ? "  ?" : pass ? "  ok" : "  MISS"}  ${what} [${tabi}]: ${detail}`);
+  for (const tabi of TABIS) {
+    const tput = table.tput_1_gbps?.[tabi];
+    if (tput === undefined) continue;
+    const peerTput = bestPeer("tput_1_gbps", table);
+    const direct = table.tput_1_gbps?.direct;
+    check(
+      "tput >= 1.25x best peer",
+      tabi,
+      peerTput && tput >= 1.25 * peerTput.value,
+      `${ratio(tput, peerTput?.value)} ${peerTput?.name ?? ""}`,
+    );
+    check("tput >= 0.5x direct", tabi, direct ? tput >= 0.5 * direct : undefined, ratio(tput, direct));
+    const rate = table.rate_per_s?.[tabi];
+    const peerRate = bestPeer("rate_per_s", table);
+    check(
+      "rate >= 1.2x best peer",
+      tabi,
+      rate !== undefined && peerRate ? rate >= 1.2 * peerRate.value : undefined,
+      `${ratio(rate, peerRate?.value)} ${peerRate?.name ?? ""}`,
+    );
+    const latency = table.latency_p50_ms?.[tabi];
+    const micro = table.latency_p50_ms?.microsocks;
+    check(
+      "handshake p50 <= 1.2x microsocks",
+      tabi,
+      latency !== undefined && micro ? latency <= 1.2 * micro : undefined,
+      ratio(latency, micro),
+    );
+    const idle = table.idle_kb_per_tunnel?.[tabi];
+    check("idle tunnel <= 10 KB", tabi, idle === undefined ? undefined : idle <= 10, `${idle?.toFixed(1)} KB`);
+    const cpu = table.cpu_s_per_gib?.[tabi];
+    const pipe = table.cpu_s_per_gib?.socksv5;
+    check(
+      "CPU per GiB <= Node socket.pipe() (socksv5)",
+      tabi,
+      cpu !== undefined && pipe !== undefined ? cpu <= pipe : undefined,
+      ratio(cpu, pipe),
+    );
+  }
+  return lines;
+}
+
+/** The whole report: settings, the table of medians with ratios, and the targets. */
+export function renderReport(
+  table: Medians,
+  context: { settings: Record<string, number>; versions: Record<string, string>; machine: string },
+): string {
+  const width = 11;
+  const labelWidth = 27;
+  const out: string[] = [];
+  out.push(`tabi benchmark, ${new Date().toISOString().slice(0, 10)}; ${context.machine}`);
+  out.push(Object.entries(context.versions).map(([k, v]) => `${k} ${v}`).join("; "));
+  out.push(Object.entries(context.settings).map(([k, v]) => `${k}=${v}`).join(" ") + "; medians of runs");
+  out.push("");
+  const columns = COLUMNS.filter((c) => FIGURES.some((f) => table[f.key]?.[c] !== undefined));
+  const tabis = TABIS.filter((t) => columns.includes(t));
+  out.push(
+    "figure".padEnd(labelWidth) + columns.map((c) => pad(c, width)).join("") +
+      tabis.map((t) => pad(`${t.slice(5)}/peer`, width)).join("") +
+      tabis.map((t) => pad(`${t.slice(5)}/dir`, width)).join(""),
+  );
+  for (const figure of FIGURES) {
+    const row = table[figure.key];
+    if (!row) continue;
+    const best = bestPeer(figure.key, table);
+    out.push(
+      figure.label.padEnd(labelWidth) +
+        columns.map((c) => pad(row[c] === undefined ? "-" : row[c].toFixed(figure.digits), width)).join("") +
+        tabis.map((t) => pad(ratio(row[t], best?.value), width)).join("") +
+        tabis.map((t) => pad(ratio(row[t], row.direct), width)).join(""),
+    );
+  }
+  out.push("");
+  out.push("ratios: tabi's median over the best peer's (peer) and over direct (dir); read them with each row's sense.");
+  out.push("targets:");
+  out.push(...targets(table));
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,140 @@
+/**
+ * The benchmark: tabi under Deno, Bun and Node next to microsocks, Dante and npm socksv5, with `direct` (no proxy)
+ * as the physical baseline, all measured with socksbench in the same run, interleaved (every figure visits every
+ * server before the next figure starts), medians of RUNS runs. Prints one table and writes it, with the raw
+ * figures as JSON, under bench/results/.
+ *
+ *   deno task bench [--runs 3] [--bytes 4294967296] [--idle 2000] [--only tabi-deno,microsocks] [--quick]
+ *
+ * The orchestrator runs under any runtime (`bun bench/run.ts`, `npx tsx bench/run.ts`); the servers it measures
+ * run under their own. Needs gcc, microsocks and danted (apt-get install gcc microsocks dante-server).
+ *
+ * @module
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { type Measurements, medians, renderReport } from "./report.ts";
+import { treeCpuSeconds, treeRss } from "./proc_stats.ts";
+import { type BenchServer, startServers } from "./servers.ts";
+import { startSocksbench } from "./socksbench.ts";
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "3" },
+    bytes: { type: "string", default: String(4 * 1024 ** 3) },
+    idle: { type: "string", default: "2000" },
+    only: { type: "string" },
+    quick: { type: "boolean", default: false },
+  },
+});
+const runs = values.quick ? 1 : Number(values.runs);
+const bytes = values.quick ? 512 * 1024 ** 2 : Number(values.bytes);
+const idleTunnels = values.quick ? 500 : Number(values.idle);
+const rateSeconds = values.quick ? 2 : 5;
+const only = values.only ? values.only.split(",") : [];
+
+const bench = await startSocksbench();
+const measurements: Measurements = {};
+const record = (figure: string, server: string, value: number) => {
+  ((measurements[figure] ??= {})[server] ??= []).push(value);
+};
+const log = (text: string) => console.error(text);
+
+/** The figures, each taken for every server in turn; memory first, while the servers are fresh. */
+const figures: { name: string; measure: (server: BenchServer) => Promise<void> }[] = [
+  {
+    name: `memory, ${idleTunnels} idle tunnels`,
+    async measure(server) {
+      if (!server.pid) return;
+      const pid = server.pid;
+      // Warm up first, so that compiling the code paths is not counted as tunnel memory.
+      await bench.run(["rate", server.address, bench.echo, "4", "1"]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const before = treeRss(pid);
+      let holding = 0;
+      let opened = 0;
+      const result = await bench.idle(server.address, idleTunnels, 2, (open) => {
+        opened = open;
+        holding = treeRss(pid);
+      });
+      if (opened > 0) record("idle_kb_per_tunnel", server.name, (holding - before) / opened / 1000);
+      if (result.failures || opened < idleTunnels) log(`  ${server.name}: ${opened} idle tunnels opened`);
+    },
+  },
+  {
+    name: "tput, 1 tunnel",
+    async measure(server) {
+      const cpuBefore = server.pid ? treeCpuSeconds(server.pid) : 0;
+      const result = await bench.run(["tput", server.address, bench.sink, String(bytes), "1"]);
+      record("tput_1_gbps", server.name, result.tput_gbps);
+      if (server.pid) {
+        record("cpu_s_per_gib", server.name, (treeCpuSeconds(server.pid) - cpuBefore) / (bytes / 1024 ** 3));
+      }
+      if (result.failures) log(`  ${server.name}: ${result.failures} tput failures`);
+    },
+  },
+  {
+    name: "tput, 8 tunnels",
+    async measure(server) {
+      const result = await bench.run(["tput", server.address, bench.sink, String(bytes), "8"]);
+      record("tput_8_gbps", server.name, result.tput_gbps);
+    },
+  },
+  {
+    name: "rate, 16 concurrent",
+    async measure(server) {
+      const result = await bench.run(["rate", server.address, bench.echo, "16", String(rateSeconds)]);
+      record("rate_per_s", server.name, result.rate_per_s);
+      record("rate_p50_ms", server.name, result.p50_ms);
+      record("rate_p99_ms", server.name, result.p99_ms);
+      record("rate_failures", server.name, result.failures);
+    },
+  },
+  {
+    name: "handshake latency, 1 concurrent",
+    async measure(server) {
+      const result = await bench.run(["rate", server.address, bench.echo, "1", String(rateSeconds)]);
+      record("latency_p50_ms", server.name, result.p50_ms);
+    },
+  },
+];
+
+try {
+  for (let run = 1; run <= runs; run++) {
+    // Fresh servers every run: each run is independent, and idle memory is not blurred by an earlier run's garbage.
+    const { servers, stop } = await startServers(only);
+    try {
+      for (const figure of figures) {
+        log(`run ${run}/${runs}: ${figure.name}`);
+        for (const server of servers) await figure.measure(server);
+      }
+    } finally {
+      await stop();
+    }
+  }
+} finally {
+  bench.stop();
+}
+
+const versions = {
+  deno: execFileSync("node_modules/.bin/deno", ["--version"], { encoding: "utf8" }).split("\n")[0],
+  bun: execFileSync("node_modules/.bin/bun", ["--version"], { encoding: "utf8" }).trim(),
+  node: execFileSync("node", ["--version"], { encoding: "utf8" }).trim(),
+};
+const settings = { runs, bytes, idleTunnels, rateSeconds };
+const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, ${os.release()}`;
+const report = renderReport(medians(measurements), { settings, versions, machine });
+console.log(report);
+
+const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\..*/, "");
+mkdirSync("bench/results", { recursive: true });
+writeFileSync(`bench/results/${stamp}.txt`, report);
+writeFileSync(
+  `bench/results/${stamp}.json`,
+  JSON.stringify({ date: new Date().toISOString(), machine, versions, settings, measurements }, null, 2) + "\n",
+);
+console.error(`written: bench/results/${stamp}.txt and .json`);
+process.exit(0);

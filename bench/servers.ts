@@ -1,0 +1,140 @@
+/**
+ * The servers a benchmark run compares: tabi under each runtime and the peers (microsocks, Dante, npm socksv5),
+ * each started on a free loopback port, plus `direct` (no proxy) as the physical baseline.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { processTree } from "./proc_stats.ts";
+
+/** A server under test. `address` is `direct` for the baseline. */
+export interface BenchServer {
+  readonly name: string;
+  readonly address: string;
+  /** The process whose tree is measured; undefined for direct. */
+  readonly pid?: number;
+}
+
+/** How to start one kind of server on `port`. */
+interface ServerKind {
+  readonly name: string;
+  readonly start: (port: number, work: string) => { command: string; args: string[] };
+}
+
+const bin = (name: string) => join("node_modules", ".bin", name);
+const tabiArgs = (port: number) => ["serve", "--listen", `127.0.0.1:${port}`, "--quiet"];
+
+/** Every server the bench knows, in the order runs visit them. */
+export const SERVER_KINDS: readonly ServerKind[] = [
+  {
+    name: "tabi-deno",
+    start: (port) => ({ command: bin("deno"), args: ["run", "-A", "cli/main.ts", ...tabiArgs(port)] }),
+  },
+  { name: "tabi-bun", start: (port) => ({ command: bin("bun"), args: ["cli/main.ts", ...tabiArgs(port)] }) },
+  {
+    name: "tabi-node",
+    start: (port) => ({ command: "node", args: ["--import", "tsx", "cli/main.ts", ...tabiArgs(port)] }),
+  },
+  { name: "microsocks", start: (port) => ({ command: "microsocks", args: ["-i", "127.0.0.1", "-p", String(port)] }) },
+  {
+    name: "dante",
+    start: (port, work) => {
+      const config = join(work, "danted.conf");
+      writeFileSync(
+        config,
+        [
+          "logoutput: /dev/null",
+          `internal: 127.0.0.1 port = ${port}`,
+          "external: 127.0.0.1",
+          "clientmethod: none",
+          "socksmethod: none",
+          "user.privileged: root",
+          "user.unprivileged: nobody",
+          "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+          "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+          "",
+        ].join("\n"),
+      );
+      return { command: "danted", args: ["-f", config] };
+    },
+  },
+  { name: "socksv5", start: (port) => ({ command: "node", args: ["bench/peers/socksv5_server.mjs", String(port)] }) },
+];
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until something accepts on 127.0.0.1:port. */
+async function waitForPort(port: number, child: ChildProcess, name: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > until) throw new Error(`${name} did not listen on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The servers of one benchmark, started together. */
+export interface ServerSet {
+  /** `direct` first, then the servers asked for, in {@link SERVER_KINDS} order. */
+  readonly servers: readonly BenchServer[];
+  /** Kills every server with its whole process tree (Dante's workers included). */
+  stop(): Promise<void>;
+}
+
+/** Starts the servers named in `names` (all when empty). */
+export async function startServers(names: readonly string[]): Promise<ServerSet> {
+  const work = mkdtempSync(join(tmpdir(), "tabi-bench-"));
+  const servers: BenchServer[] = [{ name: "direct", address: "direct" }];
+  const children: { child: ChildProcess; exited: Promise<void> }[] = [];
+  const stop = async () => {
+    for (const { child } of children) {
+      for (const pid of child.pid ? processTree(child.pid).reverse() : []) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    await Promise.all(children.map(({ exited }) => exited));
+    rmSync(work, { recursive: true, force: true });
+  };
+  try {
+    for (const kind of SERVER_KINDS) {
+      if (names.length > 0 && !names.includes(kind.name)) continue;
+      const port = await freePort();
+      const { command, args } = kind.start(port, work);
+      const child = spawn(command, args, { stdio: ["ignore", "ignore", "inherit"] });
+      children.push({ child, exited: new Promise((resolve) => child.once("close", () => resolve())) });
+      await waitForPort(port, child, kind.name);
+      servers.push({ name: kind.name, address: `127.0.0.1:${port}`, pid: child.pid });
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { servers, stop };
+}

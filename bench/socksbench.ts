@@ -1,0 +1,82 @@
+/**
+ * socksbench (../shared/bench/socksbench.c), built once per benchmark, with its sink and echo targets.
+ *
+ * @module
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./servers.ts";
+
+/** One output line of socksbench as numbers: `rate_per_s=9000 failures=0 ...`. */
+export type Figures = Record<string, number>;
+
+/** A built socksbench with its sink (for tput) and echo (for rate and idle) targets running. */
+export interface Socksbench {
+  readonly sink: string;
+  readonly echo: string;
+  /** Runs one socksbench command to its end and returns the figures of its last line. */
+  run(args: string[]): Promise<Figures>;
+  /** Runs `idle`, calling `whileHolding` once every tunnel is open; returns the final figures. */
+  idle(proxy: string, conns: number, holdSeconds: number, whileHolding: (open: number) => void): Promise<Figures>;
+  stop(): void;
+}
+
+function parseFigures(line: string): Figures {
+  const figures: Figures = {};
+  for (const [, key, value] of line.matchAll(/(\w+)=([-\d.]+)/g)) figures[key] = Number(value);
+  return figures;
+}
+
+function lines(child: ChildProcess, onLine: (line: string) => void): Promise<number | null> {
+  let buffered = "";
+  child.stdout!.on("data", (chunk: Uint8Array) => {
+    buffered += new TextDecoder().decode(chunk);
+    for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
+      onLine(buffered.slice(0, end));
+      buffered = buffered.slice(end + 1);
+    }
+  });
+  return new Promise((resolve) => child.once("close", resolve));
+}
+
+/** Builds socksbench with gcc and starts its targets. */
+export async function startSocksbench(): Promise<Socksbench> {
+  const work = mkdtempSync(join(tmpdir(), "socksbench-"));
+  const binary = join(work, "socksbench");
+  execFileSync("gcc", ["-O2", "-pthread", "-o", binary, join("..", "shared", "bench", "socksbench.c")]);
+  const [sinkPort, echoPort] = [await freePort(), await freePort()];
+  const targets = [
+    spawn(binary, ["sink", String(sinkPort)], { stdio: "ignore" }),
+    spawn(binary, ["echo", String(echoPort)], { stdio: "ignore" }),
+  ];
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const run = async (args: string[]) => {
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let last = "";
+    await lines(child, (line) => (last = line));
+    return parseFigures(last);
+  };
+  return {
+    sink: `127.0.0.1:${sinkPort}`,
+    echo: `127.0.0.1:${echoPort}`,
+    run,
+    async idle(proxy, conns, holdSeconds, whileHolding) {
+      const child = spawn(binary, ["idle", proxy, `127.0.0.1:${echoPort}`, String(conns), String(holdSeconds)], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let last = "";
+      await lines(child, (line) => {
+        last = line;
+        const open = /^idle_open=(\d+)/.exec(line);
+        if (open) whileHolding(Number(open[1]));
+      });
+      return parseFigures(last);
+    },
+    stop() {
+      for (const target of targets) target.kill("SIGKILL");
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
