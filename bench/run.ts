@@ -56,9 +56,10 @@ const figures: { name: string; measure: (server: BenchServer) => Promise<void> }
       const before = treeRss(pid);
       let holding = 0;
       let opened = 0;
-      const result = await bench.idle(server.address, idleTunnels, 2, (open) => {
+      // Sample 2 s into a 4 s hold: a garbage-collected server has settled by then.
+      const result = await bench.idle(server.address, idleTunnels, 4, (open) => {
         opened = open;
-        holding = treeRss(pid);
+        setTimeout(() => (holding = treeRss(pid)), 2000);
       });
       if (opened > 0) record("idle_kb_per_tunnel", server.name, (holding - before) / opened / 1000);
       if (result.failures || opened < idleTunnels) log(`  ${server.name}: ${opened} idle tunnels opened`);

@@ -24,6 +24,8 @@ export interface BenchServer {
 interface ServerKind {
   readonly name: string;
   readonly start: (port: number, work: string) => { command: string; args: string[] };
+  /** False for a server that logs every connection to stderr with no way to turn it off (microsocks). */
+  readonly stderr?: boolean;
 }
 
 const bin = (name: string) => join("node_modules", ".bin", name);
@@ -40,7 +42,11 @@ export const SERVER_KINDS: readonly ServerKind[] = [
     name: "tabi-node",
     start: (port) => ({ command: "node", args: ["--import", "tsx", "cli/main.ts", ...tabiArgs(port)] }),
   },
-  { name: "microsocks", start: (port) => ({ command: "microsocks", args: ["-i", "127.0.0.1", "-p", String(port)] }) },
+  {
+    name: "microsocks",
+    start: (port) => ({ command: "microsocks", args: ["-i", "127.0.0.1", "-p", String(port)] }),
+    stderr: false,
+  },
   {
     name: "dante",
     start: (port, work) => {
@@ -127,7 +133,7 @@ export async function startServers(names: readonly string[]): Promise<ServerSet>
       if (names.length > 0 && !names.includes(kind.name)) continue;
       const port = await freePort();
       const { command, args } = kind.start(port, work);
-      const child = spawn(command, args, { stdio: ["ignore", "ignore", "inherit"] });
+      const child = spawn(command, args, { stdio: ["ignore", "ignore", kind.stderr === false ? "ignore" : "inherit"] });
       children.push({ child, exited: new Promise((resolve) => child.once("close", () => resolve())) });
       await waitForPort(port, child, kind.name);
       servers.push({ name: kind.name, address: `127.0.0.1:${port}`, pid: child.pid });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { startDeadline } from "./deadline.ts";
 import type { Connection, Network } from "./net.ts";
 import { SocksError } from "./wire/socks_error.ts";
 
@@ -15,15 +16,19 @@ export async function connectAny(
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<Connection> {
-  const deadline = AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]);
+  const { signal: deadline, clear } = startDeadline(timeoutMs, signal);
   let lastError: unknown = new SocksError("host-unreachable", "no address to connect to");
-  for (const hostname of addresses) {
-    try {
-      return await network.connect({ hostname, port, signal: deadline });
-    } catch (error) {
-      lastError = error;
-      if (deadline.aborted) break;
+  try {
+    for (const hostname of addresses) {
+      try {
+        return await network.connect({ hostname, port, signal: deadline });
+      } catch (error) {
+        lastError = error;
+        if (deadline.aborted) break;
+      }
     }
+  } finally {
+    clear();
   }
   if (deadline.aborted && !signal.aborted) {
     throw new SocksError("timeout", `no connection within ${timeoutMs} ms`, { cause: lastError });

@@ -24,7 +24,7 @@ export interface RelayEnd {
 export interface RelayOptions {
   /** Close both ends after this long with no byte in either direction; 0 or absent: never. */
   readonly idleTimeoutMs?: number;
-  /** The first read buffer of a direction; it grows while reads fill it. Default 16 KiB. */
+  /** The first read buffer of a direction; it grows while reads fill it. Default 2 KiB: small, because an idle tunnel holds it. */
   readonly initialChunkSize?: number;
   /** The largest read buffer of a direction: the per-direction window. Default 256 KiB. */
   readonly maxChunkSize?: number;
@@ -65,7 +65,7 @@ export interface RelayResult {
  * ```
  */
 export async function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> {
-  const initial = options.initialChunkSize ?? 16 * 1024;
+  const initial = options.initialChunkSize ?? 2 * 1024;
   const max = options.maxChunkSize ?? 256 * 1024;
   let lastActivity = Date.now();
   let stopReason: RelayResult["outcome"] | undefined;

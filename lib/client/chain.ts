@@ -8,6 +8,7 @@
 import { connectAny } from "../connect_any.ts";
 import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection, Network } from "../net.ts";
+import { startDeadline } from "../deadline.ts";
 import { defaultNetwork } from "../runtime/detect.ts";
 import { ipAddress } from "../endpoint.ts";
 import { type Address, type DomainAddress, type HostPort, type Ipv4Address, parseHostPort } from "../wire/address.ts";
@@ -71,8 +72,7 @@ export async function throughChain<T>(
   const network = options.network ?? await defaultNetwork();
   const lookup = options.resolve ?? ((name: string) => network.resolve(name));
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
-  const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
-  const deadline = AbortSignal.any(signals);
+  const { signal: deadline, clear } = startDeadline(timeoutMs, options.signal);
   let hop = 1;
   let connection: Connection | undefined;
   const onAbort = () => connection?.close();
@@ -132,6 +132,7 @@ export async function throughChain<T>(
     connection?.close();
     throw hopError(error, hop, proxies, deadline, options.signal, timeoutMs);
   } finally {
+    clear();
     deadline.removeEventListener("abort", onAbort);
   }
 }

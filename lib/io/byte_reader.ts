@@ -124,8 +124,7 @@ export class ByteReader {
     if (this.#released) throw new SocksError("failed", "ByteReader already released");
     this.#released = true;
     (this.#byob ?? this.#default)!.releaseLock();
-    const leftover = this.#buffer;
-    this.#buffer = EMPTY;
+    const leftover = this.#leftover();
     return { leftover, readable: this.#stream };
   }
 
@@ -137,9 +136,15 @@ export class ByteReader {
   detach(): DetachedReader {
     if (this.#released) throw new SocksError("failed", "ByteReader already released");
     this.#released = true;
-    const leftover = this.#buffer;
-    this.#buffer = EMPTY;
+    const leftover = this.#leftover();
     return { leftover, reader: (this.#byob ?? this.#default)! };
+  }
+
+  /** The unconsumed bytes, copied: a view would pin the whole read buffer for as long as a tunnel lives. */
+  #leftover(): Uint8Array {
+    const leftover = this.#buffer.length > 0 ? this.#buffer.slice() : EMPTY;
+    this.#buffer = EMPTY;
+    return leftover;
   }
 
   #take(n: number): Uint8Array {

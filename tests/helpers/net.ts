@@ -1,7 +1,9 @@
 /** Test helpers over the running runtime's Network: raw clients, echo targets, servers. */
 import { ByteReader } from "../../lib/io/byte_reader.ts";
 import type { Connection, Endpoint, Listener, Network } from "../../lib/net.ts";
+import { isLoopback } from "../../lib/endpoint.ts";
 import { defaultNetwork } from "../../lib/runtime/detect.ts";
+import { SocksError } from "../../lib/wire/socks_error.ts";
 import type { ServerOptions } from "../../lib/server/config.ts";
 import type { ConnectionRecord } from "../../lib/server/connection_record.ts";
 import { type SocksServer, startServer } from "../../lib/server/server.ts";
@@ -107,4 +109,34 @@ export async function waitForPort(port: number, what: string, timeoutMs = 10_000
       await sleep(50);
     }
   }
+}
+
+/**
+ * A Network that reaches nothing but loopback: connects and datagrams to other addresses fail with the runtime's
+ * "network unreachable", and only `localhost` resolves. Fuzzed and generated requests name random destinations;
+ * this keeps every byte of a test on 127.0.0.0/8 and ::1, and every name lookup off the real DNS.
+ */
+export function loopbackOnly(inner: Network = network): Network {
+  const unreachable = (what: string) => new SocksError("network-unreachable", `${what}: not loopback (test network)`);
+  return {
+    connect: (options) =>
+      isLoopback(options.hostname) ? inner.connect(options) : Promise.reject(unreachable(options.hostname)),
+    listen: (options, onConnection) => inner.listen(options, onConnection),
+    async bindUdp(options, onDatagram) {
+      const socket = await inner.bindUdp(options, onDatagram);
+      return {
+        address: socket.address,
+        send: (data, to) => isLoopback(to.hostname) ? socket.send(data, to) : Promise.reject(unreachable(to.hostname)),
+        close: () => socket.close(),
+      };
+    },
+    resolve: (name) =>
+      name.toLowerCase() === "localhost" || isLoopback(name)
+        ? inner.resolve(name)
+        : Promise.reject(new SocksError("host-unreachable", `${name}: not resolved (test network)`)),
+    reverse: (address) =>
+      isLoopback(address)
+        ? inner.reverse(address)
+        : Promise.reject(new SocksError("host-unreachable", `${address}: not resolved (test network)`)),
+  };
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type Deadline, startDeadline } from "../../deadline.ts";
 import type { Connection } from "../../net.ts";
 import { formatHostPort } from "../../wire/address.ts";
 import { SocksError } from "../../wire/socks_error.ts";
@@ -35,19 +36,22 @@ export async function bindCommand(session: Session): Promise<void> {
     },
   );
   let peer: Connection;
+  let deadline: Deadline | undefined;
   try {
     await session.reply.success(endpointToHostPort(listener.address), false);
-    const deadline = AbortSignal.any([AbortSignal.timeout(config.connectTimeoutMs), session.signal]);
+    deadline = startDeadline(config.connectTimeoutMs, session.signal);
+    const { signal } = deadline;
     peer = await new Promise<Connection>((resolve, reject) => {
       const onAbort = () =>
         reject(new SocksError("timeout", `BIND: no connection within ${config.connectTimeoutMs} ms`));
-      deadline.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, { once: true });
       incoming.then((c) => {
-        deadline.removeEventListener("abort", onAbort);
+        signal.removeEventListener("abort", onAbort);
         resolve(c);
       });
     });
   } finally {
+    deadline?.clear();
     await listener.close();
   }
   if (!anyPeer && !expected.some((ip) => sameIp(ip, peer.remoteAddress.hostname))) {
