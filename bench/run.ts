@@ -5,6 +5,7 @@
  * figures as JSON, under bench/results/.
  *
  *   deno task bench [--runs 3] [--bytes 4294967296] [--idle 2000] [--only tabi-deno,microsocks] [--quick]
+ *                   [--figures memory,tput1,tput8,rate,latency]
  *
  * The orchestrator runs under any runtime (`bun bench/run.ts`, `npx tsx bench/run.ts`); the servers it measures
  * run under their own. Needs gcc, microsocks and danted (apt-get install gcc microsocks dante-server).
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     bytes: { type: "string", default: String(4 * 1024 ** 3) },
     idle: { type: "string", default: "2000" },
     only: { type: "string" },
+    figures: { type: "string" },
     quick: { type: "boolean", default: false },
   },
 });
@@ -35,6 +37,7 @@ const bytes = values.quick ? 512 * 1024 ** 2 : Number(values.bytes);
 const idleTunnels = values.quick ? 500 : Number(values.idle);
 const rateSeconds = values.quick ? 2 : 5;
 const only = values.only ? values.only.split(",") : [];
+const onlyFigures = values.figures ? values.figures.split(",") : [];
 
 const bench = await startSocksbench();
 const measurements: Measurements = {};
@@ -44,8 +47,9 @@ const record = (figure: string, server: string, value: number) => {
 const log = (text: string) => console.error(text);
 
 /** The figures, each taken for every server in turn; memory first, while the servers are fresh. */
-const figures: { name: string; measure: (server: BenchServer) => Promise<void> }[] = [
+const figures: { key: string; name: string; measure: (server: BenchServer) => Promise<void> }[] = [
   {
+    key: "memory",
     name: `memory, ${idleTunnels} idle tunnels`,
     async measure(server) {
       if (!server.pid) return;
@@ -66,6 +70,7 @@ const figures: { name: string; measure: (server: BenchServer) => Promise<void> }
     },
   },
   {
+    key: "tput1",
     name: "tput, 1 tunnel",
     async measure(server) {
       const cpuBefore = server.pid ? treeCpuSeconds(server.pid) : 0;
@@ -78,6 +83,7 @@ const figures: { name: string; measure: (server: BenchServer) => Promise<void> }
     },
   },
   {
+    key: "tput8",
     name: "tput, 8 tunnels",
     async measure(server) {
       const result = await bench.run(["tput", server.address, bench.sink, String(bytes), "8"]);
@@ -85,6 +91,7 @@ const figures: { name: string; measure: (server: BenchServer) => Promise<void> }
     },
   },
   {
+    key: "rate",
     name: "rate, 16 concurrent",
     async measure(server) {
       const result = await bench.run(["rate", server.address, bench.echo, "16", String(rateSeconds)]);
@@ -95,6 +102,7 @@ const figures: { name: string; measure: (server: BenchServer) => Promise<void> }
     },
   },
   {
+    key: "latency",
     name: "handshake latency, 1 concurrent",
     async measure(server) {
       const result = await bench.run(["rate", server.address, bench.echo, "1", String(rateSeconds)]);
@@ -108,7 +116,7 @@ try {
     // Fresh servers every run: each run is independent, and idle memory is not blurred by an earlier run's garbage.
     const { servers, stop } = await startServers(only);
     try {
-      for (const figure of figures) {
+      for (const figure of figures.filter((f) => onlyFigures.length === 0 || onlyFigures.includes(f.key))) {
         log(`run ${run}/${runs}: ${figure.name}`);
         for (const server of servers) await figure.measure(server);
       }
