@@ -45,3 +45,4 @@ export { bind, type Binding } from "./lib/client/bind.ts";
 export { associate, type RelayedDatagram, type UdpAssociation } from "./lib/client/associate.ts";
 export { resolve, resolvePtr } from "./lib/client/resolve.ts";
 export { type EnvLookup, noProxyMatches, proxyFromEnv } from "./lib/client/env.ts";
+export * from "./lib/server/limits.ts";

@@ -6,11 +6,11 @@
 import { stat } from "node:fs/promises";
 import process from "node:process";
 import { formatRecord } from "../lib/server/connection_record.ts";
-import { startServer } from "../lib/server/server.ts";
+import { type SocksServer, startServer } from "../lib/server/server.ts";
 import { formatEndpoint } from "../lib/server/session.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { type CliOutput, parseOptions } from "./run.ts";
-import { type ServeFlags, serveSettings } from "./serve_config.ts";
+import { LIMIT_FLAGS, type ServeFlags, serveSettings } from "./serve_config.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
 
 /** The help text of `tabi serve`. */
@@ -21,7 +21,8 @@ Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address.
 Options:
   --listen ADDR:PORT        listen here (repeatable; [IPv6]:PORT for IPv6). Default 127.0.0.1:1080
   --user NAME:PASSWORD      a user (repeatable). With users, SOCKS5 requires username/password (RFC 1929)
-                            and SOCKS4 requires a USERID naming a user
+                            and SOCKS4, which has no password, is refused
+  --allow-socks4-userid     with users, let SOCKS4 in when its USERID names a user (no password is checked)
   --users FILE              users from a file, one NAME:PASSWORD a line
   --config FILE             a JSON file holding any of the above, and access rules
   --allow-open              allow a non-loopback listen address without authentication
@@ -32,6 +33,12 @@ Options:
   --udp-timeout S           end a UDP association idle this long (default 120)
   --external-address IP     address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)
   --grace S                 on SIGINT/SIGTERM, let open tunnels finish this long (default 10)
+  --max-clients N           connections at once (default 10000); over a limit a client is closed at once
+  --max-clients-per-address N   connections at once from one address (default 1000)
+  --max-handshakes N        connections still in their handshake (default 2000)
+  --max-udp N               UDP associations at once (default 1000)
+  --max-udp-per-client N    UDP associations at once from one address (default 16)
+  --max-udp-in-flight N     datagrams of one association waiting to be sent; more are dropped (default 64)
   --log text|json           log format: one line per connection, on stderr (default text)
   --quiet                   no connection log
   -h, --help                this text
@@ -45,6 +52,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     users: { type: "string" },
     config: { type: "string" },
     "allow-open": { type: "boolean" },
+    "allow-socks4-userid": { type: "boolean" },
     "resolve-extension": { type: "boolean" },
     "connect-timeout": { type: "string" },
     "handshake-timeout": { type: "string" },
@@ -54,6 +62,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     grace: { type: "string" },
     log: { type: "string" },
     quiet: { type: "boolean" },
+    ...Object.fromEntries(LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -70,11 +79,19 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     const mode = await stat(settings.usersFile).then((s) => s.mode, () => 0);
     if (mode & 0o077) output.err(`tabi: warning: ${settings.usersFile} is readable by others (chmod 600 it)\n`);
   }
-  let server;
+  let server: SocksServer | undefined;
   try {
     server = await startServer({
       ...settings.options,
       onConnectionEnd: settings.quiet ? undefined : (record) => output.err(`${formatRecord(record, settings.log)}\n`),
+      // Refusals are summed per interval, never logged per connection: a flood must not flood the log.
+      onLimit: (report) => {
+        const parts = LIMIT_FLAGS.flatMap(([flag, key]) => {
+          const n = report.refused[key];
+          return n ? [`${n} over --${flag} (${server!.limits[key]})`] : [];
+        });
+        output.err(`tabi: refused in the last ${report.intervalMs / 1000} s: ${parts.join(", ")}\n`);
+      },
     });
   } catch (error) {
     if (error instanceof SocksError) {

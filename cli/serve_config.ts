@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { parseHostPort } from "../lib/wire/address.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
+import type { Limits } from "../lib/server/limits.ts";
 import type { LogFormat } from "../lib/server/connection_record.ts";
 import { type Rule, validateRules } from "../lib/server/rules.ts";
 import { UsageError } from "./usage_error.ts";
@@ -28,6 +29,7 @@ export interface ServeFlags {
   users?: string;
   config?: string;
   "allow-open"?: boolean;
+  "allow-socks4-userid"?: boolean;
   "resolve-extension"?: boolean;
   "connect-timeout"?: string;
   "handshake-timeout"?: string;
@@ -37,7 +39,23 @@ export interface ServeFlags {
   grace?: string;
   log?: string;
   quiet?: boolean;
+  "max-clients"?: string;
+  "max-clients-per-address"?: string;
+  "max-handshakes"?: string;
+  "max-udp"?: string;
+  "max-udp-per-client"?: string;
+  "max-udp-in-flight"?: string;
 }
+
+/** Each limit's flag and config key (the key is also the ServerOptions limit's name). */
+export const LIMIT_FLAGS: readonly (readonly [flag: keyof ServeFlags & `max-${string}`, key: keyof Limits])[] = [
+  ["max-clients", "maxClients"],
+  ["max-clients-per-address", "maxClientsPerAddress"],
+  ["max-handshakes", "maxHandshakes"],
+  ["max-udp", "maxUdpAssociations"],
+  ["max-udp-per-client", "maxUdpAssociationsPerClient"],
+  ["max-udp-in-flight", "maxUdpDatagramsInFlight"],
+];
 
 /** The JSON config file: everything the flags hold, plus rules. Times are in seconds. */
 interface ConfigFile {
@@ -45,6 +63,7 @@ interface ConfigFile {
   users?: Record<string, string>;
   usersFile?: string;
   allowOpen?: boolean;
+  allowSocks4UserId?: boolean;
   resolveExtension?: boolean;
   connectTimeout?: number;
   handshakeTimeout?: number;
@@ -55,6 +74,12 @@ interface ConfigFile {
   log?: string;
   quiet?: boolean;
   rules?: Rule[];
+  maxClients?: number;
+  maxClientsPerAddress?: number;
+  maxHandshakes?: number;
+  maxUdpAssociations?: number;
+  maxUdpAssociationsPerClient?: number;
+  maxUdpDatagramsInFlight?: number;
 }
 
 const CONFIG_KEYS: ReadonlySet<string> = new Set([
@@ -62,6 +87,7 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "users",
   "usersFile",
   "allowOpen",
+  "allowSocks4UserId",
   "resolveExtension",
   "connectTimeout",
   "handshakeTimeout",
@@ -72,6 +98,7 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "log",
   "quiet",
   "rules",
+  ...LIMIT_FLAGS.map(([, key]) => key),
 ]);
 
 function seconds(text: string | number | undefined, what: string): number | undefined {
@@ -81,6 +108,15 @@ function seconds(text: string | number | undefined, what: string): number | unde
     throw new UsageError(`${what}: "${text}" is not a number of seconds >= 0`);
   }
   return Math.round(value * 1000);
+}
+
+function count(text: string | number | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || (typeof text === "string" && !/^[0-9]+$/.test(text))) {
+    throw new UsageError(`${what}: "${text}" is not a whole number >= 1`);
+  }
+  return value;
 }
 
 /** Parses `name:password` (the password may contain colons). */
@@ -136,11 +172,14 @@ async function readConfig(path: string): Promise<ConfigFile> {
     (v) =>
       typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string"),
   );
-  for (const key of ["allowOpen", "resolveExtension", "quiet"] as const) {
+  for (const key of ["allowOpen", "allowSocks4UserId", "resolveExtension", "quiet"] as const) {
     expect(key, "true or false", (v) => typeof v === "boolean");
   }
   for (const key of ["connectTimeout", "handshakeTimeout", "idleTimeout", "udpTimeout", "grace"] as const) {
     expect(key, "a number of seconds", (v) => typeof v === "number" && v >= 0);
+  }
+  for (const [, key] of LIMIT_FLAGS) {
+    expect(key, "a whole number >= 1", (v) => Number.isInteger(v) && (v as number) >= 1);
   }
   for (const key of ["usersFile", "externalAddress", "log"] as const) {
     expect(key, "a string", (v) => typeof v === "string");
@@ -189,6 +228,7 @@ export async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
       users,
       rules: file.rules ?? [],
       allowOpen: flags["allow-open"] ?? file.allowOpen ?? false,
+      allowSocks4UserId: flags["allow-socks4-userid"] ?? file.allowSocks4UserId ?? false,
       resolveExtension: flags["resolve-extension"] ?? file.resolveExtension ?? false,
       connectTimeoutMs: seconds(
         flags["connect-timeout"] ?? file.connectTimeout,
@@ -201,6 +241,10 @@ export async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
       idleTimeoutMs: seconds(flags["idle-timeout"] ?? file.idleTimeout, where("idle-timeout", "idleTimeout")),
       udpIdleTimeoutMs: seconds(flags["udp-timeout"] ?? file.udpTimeout, where("udp-timeout", "udpTimeout")),
       externalAddress,
+      limits: Object.fromEntries(LIMIT_FLAGS.flatMap(([flag, key]) => {
+        const value = count(flags[flag] ?? file[key], where(flag, key));
+        return value === undefined ? [] : [[key, value]];
+      })),
     },
     log,
     quiet: flags.quiet ?? file.quiet ?? false,

@@ -6,6 +6,7 @@
 import type { Network } from "../net.ts";
 import type { Authenticator, UserTable } from "./auth.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
+import type { LimitReport, Limits } from "./limits.ts";
 import type { Rule } from "./rules.ts";
 
 /** Default timeouts, in milliseconds. */
@@ -26,14 +27,35 @@ export const DEFAULT_LISTEN: { readonly hostname: string; readonly port: number 
   port: 1080,
 };
 
+/**
+ * Destinations a proxy exposed on a network must not reach unless a rule allows them by range: its own loopback
+ * (127.0.0.0/8, ::1, and 0.0.0.0 and :: which reach it too), and link-local ranges, where cloud metadata services
+ * such as 169.254.169.254 answer.
+ */
+export const PROTECTED_WHEN_EXPOSED: readonly string[] = [
+  "127.0.0.0/8",
+  "0.0.0.0/8",
+  "169.254.0.0/16",
+  "::1/128",
+  "::/128",
+  "fe80::/10",
+];
+
 /** What a server needs to run, fully decided: {@link ServerOptions} with every default filled in. */
 export interface ServerConfig {
   readonly network: Network;
   /** SOCKS5 methods in the server's order of preference. */
   readonly authenticators: readonly Authenticator[];
-  /** When set, a SOCKS4 USERID must name one of these users. */
+  /** The users a SOCKS4 USERID may name when {@link ServerConfig.socks4} is "userid". */
   readonly socks4Users: UserTable | undefined;
+  /**
+   * How SOCKS4 (which has no password) is treated: "open" when SOCKS5 allows anonymous clients too; otherwise
+   * "refused", or "userid" when the operator lets in a USERID that names a user, password unchecked.
+   */
+  readonly socks4: "open" | "userid" | "refused";
   readonly rules: readonly Rule[];
+  /** CIDR ranges CONNECT and UDP may reach only when a rule allows them by range. */
+  readonly protectedDestinations: readonly string[];
   /** Answer Tor's RESOLVE and RESOLVE_PTR. */
   readonly resolveExtension: boolean;
   readonly handshakeTimeoutMs: number;
@@ -44,6 +66,9 @@ export interface ServerConfig {
   readonly externalAddress: string | undefined;
   /** Called once per connection when it ends. */
   readonly onConnectionEnd: (record: ConnectionRecord) => void;
+  readonly limits: Limits;
+  /** Called at most once per interval with what the limits refused in it. */
+  readonly onLimit: (report: LimitReport) => void;
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -54,9 +79,19 @@ export interface ServerOptions {
   readonly network?: Network;
   /** Users for RFC 1929 (SOCKS5) and USERID checks (SOCKS4). With users, anonymous access is off. */
   readonly users?: UserTable;
+  /**
+   * With users, let SOCKS4 clients in when their USERID names a user. SOCKS4 carries no password, so anyone who
+   * knows a user's name gets that user's access; off by default, when a server with users refuses SOCKS4.
+   */
+  readonly allowSocks4UserId?: boolean;
   /** Replace the SOCKS5 methods altogether (e.g. add a 0x80-0xFE method of your own). */
   readonly authenticators?: readonly Authenticator[];
   readonly rules?: readonly Rule[];
+  /**
+   * Ranges CONNECT and UDP may reach only through a rule that names them by range. Default: none when every listen
+   * address is loopback, {@link PROTECTED_WHEN_EXPOSED} otherwise.
+   */
+  readonly protectedDestinations?: readonly string[];
   /** Listen on a non-loopback address without authentication. Off: such a server refuses to start. */
   readonly allowOpen?: boolean;
   readonly resolveExtension?: boolean;
@@ -66,4 +101,8 @@ export interface ServerOptions {
   readonly udpIdleTimeoutMs?: number;
   readonly externalAddress?: string;
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
+  /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
+  readonly limits?: Partial<Limits>;
+  /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
+  readonly onLimit?: (report: LimitReport) => void;
 }

@@ -7,13 +7,15 @@
 import type { HostPort } from "../wire/address.ts";
 import { formatHostPort } from "../wire/address.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { decide } from "./rules.ts";
+import { cidrContains, parseCidr } from "../cidr.ts";
+import { decide, explicitlyAllows, type RequestFacts } from "./rules.ts";
 import type { Session } from "./session.ts";
 
 /**
  * The destination's IP addresses, once the rules allow it; throws SocksError "not-allowed" otherwise. A name is
  * checked by name first and resolved only when allowed (or when a range rule needs its addresses), so a denied
- * name causes no lookup.
+ * name causes no lookup. For CONNECT and UDP, addresses in the protected ranges are dropped unless a rule allows
+ * them by range; a name that resolves only into them (DNS rebinding included) is denied.
  */
 export async function resolveAllowed(
   session: Session,
@@ -22,13 +24,39 @@ export async function resolveAllowed(
   const { address } = destination;
   if (address.type !== "domain") {
     checkAllowed(session, destination, undefined, [address.host]);
-    return [address.host];
+    return unprotected(session, destination, undefined, [address.host]);
   }
   const first = verdict(session, destination, address.host, undefined);
   if (first === "deny") throw denied(session, destination);
   const addresses = await session.config.network.resolve(address.host);
   if (first === "need-addresses") checkAllowed(session, destination, address.host, addresses);
-  return addresses;
+  return unprotected(session, destination, address.host, addresses);
+}
+
+/** `addresses` without those a proxy must not reach for this request; throws when none is left. */
+function unprotected(
+  session: Session,
+  destination: HostPort,
+  name: string | undefined,
+  addresses: readonly string[],
+): string[] {
+  const { config, request } = session;
+  const reaches = request.command === "connect" || request.command === "udp-associate";
+  if (!reaches || config.protectedDestinations.length === 0) return [...addresses];
+  const facts = requestFacts(session, destination, name, addresses);
+  const allowed = addresses.filter((ip) =>
+    !config.protectedDestinations.some((range) => cidrContains(parseCidr(range), ip)) ||
+    explicitlyAllows(config.rules, facts, ip)
+  );
+  if (allowed.length === 0) {
+    throw new SocksError(
+      "not-allowed",
+      `${
+        formatHostPort(destination)
+      } is in the proxy's own loopback or link-local ranges; a rule must allow it by range`,
+    );
+  }
+  return allowed;
 }
 
 /** Throws "not-allowed" unless the rules allow this destination for this session. */
@@ -47,8 +75,17 @@ function verdict(
   name: string | undefined,
   addresses: readonly string[] | undefined,
 ): ReturnType<typeof decide> {
-  const { config, request, connection } = session;
-  return decide(config.rules, {
+  return decide(session.config.rules, requestFacts(session, destination, name, addresses));
+}
+
+function requestFacts(
+  session: Session,
+  destination: HostPort,
+  name: string | undefined,
+  addresses: readonly string[] | undefined,
+): RequestFacts {
+  const { request, connection } = session;
+  return {
     client: connection.remoteAddress.hostname,
     version: request.version,
     user: request.user,
@@ -56,7 +93,7 @@ function verdict(
     destinationName: name,
     destinationAddresses: addresses,
     port: destination.port,
-  });
+  };
 }
 
 function denied(session: Session, destination: HostPort): SocksError {

@@ -33,7 +33,11 @@ const SOCKS5_COMMAND_NAMES: Readonly<Record<number, CommandName>> = {
   [Socks5Command.ResolvePtr]: "resolve-ptr",
 };
 
-/** Reads a SOCKS4 or SOCKS4a request. With users configured, the USERID must name one (else CD 91). */
+/**
+ * Reads a SOCKS4 or SOCKS4a request. SOCKS4 has no password, so it must not get around SOCKS5 authentication: when
+ * the server requires authentication, SOCKS4 is refused (CD 91) unless the operator let USERIDs in, and then the
+ * USERID must name a user.
+ */
 export async function socks4Handshake(
   reader: ByteReader,
   replier: Replier,
@@ -42,7 +46,13 @@ export async function socks4Handshake(
   replier.armed = true;
   const message = await reader.read(decodeSocks4Request);
   const user = message.userId === "" ? undefined : message.userId;
-  if (config.socks4Users && (user === undefined || !config.socks4Users.has(user))) {
+  if (config.socks4 === "refused") {
+    throw new SocksError(
+      "auth-failed",
+      "SOCKS4 cannot authenticate and this server requires authentication (see --allow-socks4-userid)",
+    );
+  }
+  if (config.socks4 === "userid" && (user === undefined || !config.socks4Users?.has(user))) {
     throw new SocksError("auth-failed", `SOCKS4 USERID "${message.userId}" is not a known user`);
   }
   return {

@@ -114,6 +114,22 @@ export function validateRules(rules: readonly Rule[]): void {
  */
 export function decide(rules: readonly Rule[], facts: RequestFacts): "allow" | "deny" | "need-addresses" {
   if (rules.length === 0) return "allow";
+  const rule = decidingRule(rules, facts);
+  return rule === "need-addresses" ? rule : rule?.action ?? "deny";
+}
+
+/**
+ * True when a rule allows `address` by naming a range that holds it: the one way to open a protected destination
+ * (the proxy's own loopback or link-local ranges), since a catch-all "allow" or a name must not reach them.
+ */
+export function explicitlyAllows(rules: readonly Rule[], facts: RequestFacts, address: string): boolean {
+  const rule = decidingRule(rules, { ...facts, destinationAddresses: [address] });
+  return typeof rule === "object" && rule.action === "allow" &&
+    (rule.destinations ?? []).some((d) => looksLikeCidr(d) && cidrContains(parseCidr(d), address));
+}
+
+/** The first rule whose every condition matches; "need-addresses" when that depends on a name not resolved yet. */
+function decidingRule(rules: readonly Rule[], facts: RequestFacts): Rule | "need-addresses" | undefined {
   for (const rule of rules) {
     if (rule.clients && !rule.clients.some((c) => cidrContains(parseCidr(c), facts.client))) continue;
     if (rule.destinations) {
@@ -127,7 +143,7 @@ export function decide(rules: readonly Rule[], facts: RequestFacts): "allow" | "
     if (rule.users && (facts.user === undefined || !rule.users.includes(facts.user))) continue;
     if (rule.commands && !rule.commands.includes(facts.command)) continue;
     if (rule.versions && !rule.versions.includes(facts.version)) continue;
-    return rule.action;
+    return rule;
   }
-  return "deny";
+  return undefined;
 }

@@ -8,8 +8,16 @@ import type { Connection, Endpoint, Listener } from "../net.ts";
 import { defaultNetwork } from "../runtime/detect.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth, userPassAuthenticator } from "./auth.ts";
-import { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, type ServerConfig, type ServerOptions } from "./config.ts";
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_TIMEOUTS,
+  PROTECTED_WHEN_EXPOSED,
+  type ServerConfig,
+  type ServerOptions,
+} from "./config.ts";
+import { parseCidr } from "../cidr.ts";
 import { isLoopback } from "../endpoint.ts";
+import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { validateRules } from "./rules.ts";
 import { formatEndpoint, serveConnection } from "./session.ts";
 
@@ -19,6 +27,8 @@ export interface SocksServer {
   readonly addresses: readonly Endpoint[];
   /** Connections being served now. */
   readonly activeConnections: number;
+  /** The admission limits in force (defaults filled in). */
+  readonly limits: Limits;
   /**
    * Stops accepting, lets open connections finish for `graceMs` (default 0), then closes the rest. Resolves when
    * every connection has ended.
@@ -33,6 +43,13 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
   if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
   const rules = options.rules ?? [];
   validateRules(rules);
+  for (const range of options.protectedDestinations ?? []) {
+    try {
+      parseCidr(range);
+    } catch (error) {
+      throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
+    }
+  }
   for (
     const [name, value] of Object.entries({
       handshakeTimeoutMs: options.handshakeTimeoutMs,
@@ -49,7 +66,10 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
     network: options.network ?? await defaultNetwork(),
     authenticators,
     socks4Users: users,
+    socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
     rules,
+    protectedDestinations: options.protectedDestinations ??
+      (listenAddresses(options).every((l) => isLoopback(l.hostname)) ? [] : PROTECTED_WHEN_EXPOSED),
     resolveExtension: options.resolveExtension ?? false,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_TIMEOUTS.handshakeMs,
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,
@@ -57,7 +77,23 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
     udpIdleTimeoutMs: options.udpIdleTimeoutMs ?? DEFAULT_TIMEOUTS.udpIdleMs,
     externalAddress: options.externalAddress,
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),
+    limits: resolveLimits(options.limits),
+    onLimit: options.onLimit ?? (() => {}),
   };
+}
+
+function listenAddresses(options: ServerOptions): readonly { readonly hostname: string; readonly port: number }[] {
+  return options.listen && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN];
+}
+
+function resolveLimits(given: Partial<Limits> = {}): Limits {
+  for (const [name, value] of Object.entries(given)) {
+    if (!(name in DEFAULT_LIMITS)) throw new SocksError("bad-field", `unknown limit ${name}`);
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new SocksError("bad-field", `${name} must be a whole number >= 1, not ${value}`);
+    }
+  }
+  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }
 
 /**
@@ -74,7 +110,7 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
  */
 export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
   const config = await resolveConfig(options);
-  const listen = options.listen && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN];
+  const listen = listenAddresses(options);
   const anonymous = config.authenticators.some((a) => a === noAuth);
   const open = listen.filter((l) => !isLoopback(l.hostname));
   if (anonymous && open.length > 0 && !options.allowOpen) {
@@ -88,9 +124,12 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
   const stopAll = new AbortController();
   const active = new Set<Connection>();
   let drained: (() => void) | undefined;
+  const admission = new AdmissionControl(config.limits, config.onLimit);
   const onConnection = (connection: Connection) => {
+    // Over a limit: closed at once, no byte read (the refusal is counted, and reported once per interval).
+    if (admission.admit(connection.remoteAddress.hostname) !== undefined) return connection.close();
     active.add(connection);
-    serveConnection(connection, config, stopAll.signal).finally(() => {
+    serveConnection(connection, config, stopAll.signal, admission).finally(() => {
       active.delete(connection);
       if (active.size === 0) drained?.();
     });
@@ -105,6 +144,7 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
   let closing: Promise<void> | undefined;
   return {
     addresses: listeners.map((l) => l.address),
+    limits: config.limits,
     get activeConnections() {
       return active.size;
     },
@@ -119,6 +159,7 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
         stopAll.abort(new SocksError("aborted", "server stopped"));
         for (const connection of active) connection.close();
         await allDone();
+        admission.close();
       })();
       return closing;
     },

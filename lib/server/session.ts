@@ -17,6 +17,7 @@ import { resolveCommand } from "./commands/resolve.ts";
 import { udpAssociateCommand } from "./commands/udp_associate.ts";
 import type { ServerConfig } from "./config.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
+import type { AdmissionControl } from "./limits.ts";
 import { endpointToHostPort } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
@@ -30,6 +31,8 @@ export interface Session {
   readonly record: ConnectionRecord;
   /** Aborted when the server stops for good. */
   readonly signal: AbortSignal;
+  /** The server's admission limits (UDP associations are admitted per command). */
+  readonly admission: AdmissionControl;
   /** The client's side for a relay: the bytes read past the request, then the streams (unlocked). */
   clientEnd(): RelayEnd;
 }
@@ -52,6 +55,7 @@ export async function serveConnection(
   connection: Connection,
   config: ServerConfig,
   signal: AbortSignal,
+  admission: AdmissionControl,
 ): Promise<void> {
   const started = Date.now();
   const record: ConnectionRecord = {
@@ -87,6 +91,7 @@ export async function serveConnection(
     }
     clearTimeout(deadline);
     handshakeDone = true;
+    admission.handshakeDone();
     record.user = request.user;
     record.command = request.command;
     record.destination = formatHostPort(request.destination);
@@ -98,6 +103,7 @@ export async function serveConnection(
       reply: replier,
       record,
       signal,
+      admission,
       clientEnd: () => {
         if (released) throw new SocksError("failed", "client streams already handed over");
         released = true;
@@ -124,6 +130,7 @@ export async function serveConnection(
     clearTimeout(deadline);
     if (replier?.lastCode !== undefined) record.reply = replier.lastCode;
     connection.close();
+    admission.release(connection.remoteAddress.hostname, handshakeDone);
     record.durationMs = Date.now() - started;
     try {
       config.onConnectionEnd(record);

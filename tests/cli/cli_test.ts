@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { VERSION } from "../../lib/version.ts";
 import { cliCommand, requireTool, run } from "../helpers/process.ts";
+import { network } from "../helpers/net.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 
@@ -41,6 +42,8 @@ describe("tabi command line", () => {
       [["serve", "--user", "nopassword"], /--user.*NAME:PASSWORD/],
       [["serve", "--users", "/no/such/file"], /--users \/no\/such\/file/],
       [["serve", "extra"], /unexpected argument "extra"/],
+      [["serve", "--max-clients", "0"], /--max-clients: "0" is not a whole number >= 1/],
+      [["serve", "--max-udp-per-client", "lots"], /--max-udp-per-client: "lots"/],
     ];
     for (const [args, message] of cases) {
       const result = await tabi(args);
@@ -57,6 +60,7 @@ describe("tabi command line", () => {
       ['{"colour": "blue"}', /unknown field "colour"/],
       ['{"rules": [{"action": "maybe"}]}', /rule 1: action must be "allow" or "deny"/],
       ['{"rules": [{"action": "deny", "clients": ["10.0.0.0/33"]}]}', /rule 1: clients/],
+      ['{"maxHandshakes": -1}', /"maxHandshakes" must be a whole number >= 1/],
     ];
     try {
       for (const [content, message] of cases) {
@@ -67,6 +71,48 @@ describe("tabi command line", () => {
         assert.ok(result.stderr.includes(path), result.stderr);
         assert.match(result.stderr, message);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("over a limit: refusals are logged as one line per interval (flushed at stop), not one per client", async () => {
+    const child = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--max-clients-per-address", "1"]);
+    try {
+      const [hostname, port] = [child.proxy.split(":")[0], Number(child.proxy.split(":")[1])];
+      const held = await network.connect({ hostname, port });
+      for (let i = 0; i < 3; i++) {
+        const refused = await network.connect({ hostname, port });
+        const reader = refused.readable.getReader();
+        assert.equal((await reader.read().catch(() => ({ done: true }))).done, true);
+        refused.close();
+      }
+      held.close();
+      child.kill("SIGTERM");
+      await child.exited;
+      const lines = child.stderr().split("\n").filter((l) => l.includes("refused"));
+      assert.deepEqual(lines, ["tabi: refused in the last 10 s: 3 over --max-clients-per-address (1)"]);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("warns when the users file can be read by others", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tabi-cli-"));
+    try {
+      const path = join(dir, "users.txt");
+      writeFileSync(path, "alice:s3cret\n");
+      chmodSync(path, 0o644);
+      const loose = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--users", path]);
+      loose.kill("SIGKILL");
+      await loose.exited;
+      assert.match(loose.stderr(), new RegExp(`warning: ${path} is readable by others \\(chmod 600 it\\)`));
+      chmodSync(path, 0o600);
+      const tight = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--users", path]);
+      tight.kill("SIGKILL");
+      await tight.exited;
+      assert.doesNotMatch(tight.stderr(), /warning/);
+      assert.doesNotMatch(loose.stderr() + tight.stderr(), /s3cret/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -36,7 +36,7 @@ describe("client against tabi's own server", () => {
   const at = (s: Server) => `127.0.0.1:${s.endpoint.port}`;
   before(async () => {
     server = await testServer({ resolveExtension: true });
-    authed = await testServer({ users: new Map([["alice", "s3cret"], ["Fred", "x"]]) });
+    authed = await testServer({ users: new Map([["alice", "s3cret"], ["Fred", "x"]]), allowSocks4UserId: true });
     echo = await echoServer();
     echo6 = await echoServer("::1");
   });

@@ -86,13 +86,30 @@ describe("authentication", () => {
     await server.nextRecord();
   });
 
-  it("SOCKS4 needs a USERID naming a user: 91 for a stranger or none, 90 for a user", async () => {
-    for (const [userId, code] of [["", 91], ["mallory", 91], ["alice", 90]] as const) {
+  it("SOCKS4, which has no password, is refused by a server with users: 91 even for a user's name", async () => {
+    for (const userId of ["", "mallory", "alice"]) {
       const client = await rawClient(server.endpoint);
       await client.send(encodeSocks4Request({ command: 1, destination: destination(), userId }));
-      assert.equal((await client.reader.read(decodeSocks4Reply)).reply, code);
-      client.close();
-      await server.nextRecord();
+      assert.equal((await client.reader.read(decodeSocks4Reply)).reply, 91);
+      assert.ok(await closesWithin(client, 2000));
+      const record = await server.nextRecord();
+      assert.equal(record.outcome, "auth-failed");
+      assert.match(record.error ?? "", /SOCKS4 cannot authenticate/);
+    }
+  });
+
+  it("with allowSocks4UserId, SOCKS4 needs a USERID naming a user: 91 for a stranger or none, 90 for a user", async () => {
+    const lenient = await testServer({ users: new Map([["alice", "s3cret"]]), allowSocks4UserId: true });
+    try {
+      for (const [userId, code] of [["", 91], ["mallory", 91], ["alice", 90]] as const) {
+        const client = await rawClient(lenient.endpoint);
+        await client.send(encodeSocks4Request({ command: 1, destination: destination(), userId }));
+        assert.equal((await client.reader.read(decodeSocks4Reply)).reply, code);
+        client.close();
+        await lenient.nextRecord();
+      }
+    } finally {
+      await lenient.close();
     }
   });
 

@@ -17,8 +17,7 @@ import type { Session } from "../session.ts";
 
 /** Serves UDP ASSOCIATE until the control connection closes or the association goes idle. */
 export async function udpAssociateCommand(session: Session): Promise<void> {
-  const { config, request, connection, record } = session;
-  const network = config.network;
+  const { config, request, connection } = session;
   const clientIp = connection.remoteAddress.hostname;
   // The request names where the client will send from; 0 means it does not know yet.
   let clientPort: number | undefined = request.destination.port !== 0 ? request.destination.port : undefined;
@@ -27,8 +26,26 @@ export async function udpAssociateCommand(session: Session): Promise<void> {
     // A client behind NAT may name its private address; the TCP peer's address is what datagrams come from.
     clientPort = undefined;
   }
+  const refusal = session.admission.admitUdp(clientIp);
+  if (refusal !== undefined) {
+    throw new SocksError("failed", `UDP ASSOCIATE: over the limit ${refusal} (${config.limits[refusal]})`);
+  }
+  try {
+    await associate(session, clientIp, clientPort);
+  } finally {
+    session.admission.releaseUdp(clientIp);
+  }
+}
+
+/** How many destinations an association remembers resolved; past it, the memory starts over. */
+const RESOLVED_CACHE_SIZE = 256;
+
+async function associate(session: Session, clientIp: string, clientPort: number | undefined): Promise<void> {
+  const { config, connection, record } = session;
+  const network = config.network;
   let lastActivity = Date.now();
   let dropped = 0;
+  let inFlight = 0;
   const resolved = new Map<string, Promise<string[]>>();
   const outbound = new Map<"ipv4" | "ipv6", Promise<UdpSocket>>();
 
@@ -56,6 +73,7 @@ export async function udpAssociateCommand(session: Session): Promise<void> {
     const key = `${destination.address.type}:${destination.address.host}:${destination.port}`;
     let addresses = resolved.get(key);
     if (addresses === undefined) {
+      if (resolved.size >= RESOLVED_CACHE_SIZE) resolved.clear();
       addresses = resolveAllowed(session, destination);
       resolved.set(key, addresses);
     }
@@ -76,7 +94,13 @@ export async function udpAssociateCommand(session: Session): Promise<void> {
     }
     if (parsed.fragment !== 0) return void dropped++;
     lastActivity = Date.now();
-    forward(parsed.destination, parsed.data).catch(() => dropped++);
+    // Each datagram waits at most for one lookup and one send; a burst past the window is dropped, not queued.
+    if (inFlight >= config.limits.maxUdpDatagramsInFlight) {
+      session.admission.refuse("maxUdpDatagramsInFlight");
+      return void dropped++;
+    }
+    inFlight++;
+    forward(parsed.destination, parsed.data).catch(() => dropped++).finally(() => inFlight--);
   };
 
   // Datagrams arrive only after this returns, so the callbacks above never see it uninitialised.
