@@ -123,7 +123,8 @@ export async function serveConnection(
     const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
     record.outcome = timedOut && !handshakeDone ? "handshake-timeout" : failure.code;
     record.error = failure.message;
-    if (replier?.armed && !replier.final && !timedOut) {
+    // A client that went away (or timed out) is not answered: there is nobody to read it.
+    if (replier?.armed && !replier.final && !timedOut && failure.code !== "closed") {
       await replier.failure(failure).catch(() => {});
     }
   } finally {

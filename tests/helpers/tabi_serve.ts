@@ -7,6 +7,8 @@ import { cliCommandFor } from "./process.ts";
 export interface TabiServe {
   /** The first address from its "listening on" line, e.g. `127.0.0.1:40123`. */
   readonly proxy: string;
+  /** The server's process id (the runtime itself: no wrapper process in between). */
+  readonly pid: number;
   /** Everything it wrote to stderr so far (its log). */
   stderr(): string;
   /** Resolves with the exit code (null when killed by a signal). */
@@ -39,7 +41,13 @@ export function startTabiServe(runtime: RuntimeName, args: string[]): Promise<Ta
       const match = /listening on (\S+?),? /.exec(stderr);
       if (match && !/listening on/.test(before)) {
         clearTimeout(timer);
-        resolve({ proxy: match[1], stderr: () => stderr, exited, kill: (signal) => child.kill(signal) });
+        resolve({
+          proxy: match[1],
+          pid: child.pid!,
+          stderr: () => stderr,
+          exited,
+          kill: (signal) => child.kill(signal),
+        });
       }
     });
   });
