@@ -66,7 +66,15 @@ const files = testFiles("tests");
 const suites = [
   ["checks", "deno fmt --check", bin("deno"), ["fmt", "--check"], null],
   ["checks", "deno lint", bin("deno"), ["lint"], null],
-  ["checks", "deno check", bin("deno"), ["check", "mod.ts", "cli/main.ts", "bench/run.ts", "bench/fuzz.ts", "bench/profile.ts", ...files], null],
+  ["checks", "deno check", bin("deno"), [
+    "check",
+    "mod.ts",
+    "cli/main.ts",
+    "bench/run.ts",
+    "bench/fuzz.ts",
+    "bench/profile.ts",
+    ...files,
+  ], null],
   ["checks", "deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"], null],
   ["deno", "deno doc examples", bin("deno"), ["test", "-A", "--doc", "lib/", "cli/", "mod.ts"], "denoDoc"],
   ["deno", "deno test", bin("deno"), ["test", "-A", "--no-check", ...files], "deno"],

@@ -10,6 +10,7 @@ import { resolve as resolveThroughProxy } from "../../lib/client/resolve.ts";
 import type { Listener } from "../../lib/net.ts";
 import { type RuntimeName, runtimeName } from "../../lib/runtime/detect.ts";
 import { type SocksServer, startServer } from "../../lib/server/server.ts";
+import { readAll } from "../helpers/bytes.ts";
 import { echoServer } from "../helpers/net.ts";
 import { cliCommandFor, run } from "../helpers/process.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
@@ -23,16 +24,9 @@ async function echoThrough(proxy: string, port: number, data: Uint8Array): Promi
   const tunnel = await connect(proxy, `localhost:${port}`);
   const writer = tunnel.writable.getWriter();
   const writing = writer.write(data).then(() => writer.close());
-  const parts: Uint8Array[] = [];
-  for await (const chunk of tunnel.readable) parts.push(chunk.slice());
+  const all = await readAll(tunnel.readable);
   await writing;
   tunnel.close();
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
   return all;
 }
 

@@ -19,3 +19,10 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** Reads a stream to its end and joins what it yielded. */
+export async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of readable) parts.push(chunk.slice());
+  return concat(...parts);
+}

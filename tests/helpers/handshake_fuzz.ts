@@ -5,6 +5,7 @@
  * tests/server/fuzz_test.ts (thousands of cases) and bench/fuzz.ts (a million).
  */
 import fc from "fast-check";
+import { concat } from "./bytes.ts";
 import type { Endpoint, Network } from "../../lib/net.ts";
 import { decodeSocks4Reply } from "../../lib/wire/socks4.ts";
 import { decodeSocks5MethodSelection } from "../../lib/wire/socks5_greeting.ts";
@@ -182,13 +183,7 @@ export async function runCase(
     clearTimeout(timer);
     connection.close();
   }
-  const received = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    received.set(part, at);
-    at += part.length;
-  }
-  return { received, closed, client };
+  return { received: concat(...parts), closed, client };
 }
 
 /** Decodes one message at `offset`; a SocksError or a partial message is a protocol violation. */

@@ -11,6 +11,7 @@ import { connect } from "../../lib/client/connect.ts";
 import type { Tunnel } from "../../lib/client/tunnel.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import { closedPort, echoServer, network, waitForPort } from "../helpers/net.ts";
+import { concat } from "../helpers/bytes.ts";
 import { cliCommand, currentUser, type Daemon, daemon, requireTool, run } from "../helpers/process.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
 
@@ -31,13 +32,7 @@ async function echoThrough(tunnel: Tunnel, data: Uint8Array, halfClose = true): 
   }
   await sending;
   tunnel.close();
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(...parts);
 }
 
 /** A resolver that fails the test if called: nothing may be looked up locally. */

@@ -8,6 +8,7 @@ import type { Connection, Network } from "../../lib/net.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { nodeNetwork } from "../../lib/runtime/node.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
+import { readAll } from "../helpers/bytes.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
 
 async function adaptersOfThisRuntime(): Promise<[string, Network][]> {
@@ -15,19 +16,6 @@ async function adaptersOfThisRuntime(): Promise<[string, Network][]> {
   if (runtimeName() === "deno") adapters.unshift(["deno", (await import("../../lib/runtime/deno.ts")).denoNetwork()]);
   if (runtimeName() === "bun") adapters.unshift(["bun", (await import("../../lib/runtime/bun.ts")).bunNetwork()]);
   return adapters;
-}
-
-/** Reads a stream to its end. */
-async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of readable) parts.push(chunk.slice());
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  return all;
 }
 
 /** Writes `bytes` in chunks of `chunkSize`, reusing one buffer as the relay does, then closes (FIN). */
