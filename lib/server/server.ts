@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { setMaxListeners } from "node:events";
 import type { Connection, Endpoint, Listener } from "../net.ts";
 import { defaultNetwork } from "../runtime/detect.ts";
 import { SocksError } from "../wire/socks_error.ts";
@@ -122,6 +123,8 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
     );
   }
   const stopAll = new AbortController();
+  // Every open tunnel listens for the server's stop: Node would warn of a leak past 10 listeners on one signal.
+  setMaxListeners(0, stopAll.signal);
   const active = new Set<Connection>();
   let drained: (() => void) | undefined;
   const admission = new AdmissionControl(config.limits, config.onLimit);

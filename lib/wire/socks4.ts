@@ -85,6 +85,10 @@ export function encodeSocks4Request(request: Socks4Request): Uint8Array {
   if (address.type === "ipv4") {
     const parsed = ipv4ToBytes(address.host);
     if (parsed === undefined) throw new SocksError("bad-address", `"${address.host}" is not an IPv4 address`);
+    // 0.0.0.x with x != 0 is SOCKS4a's "a name follows" marker: as an address it would be read as a name request.
+    if (parsed[0] === 0 && parsed[1] === 0 && parsed[2] === 0 && parsed[3] !== 0) {
+      throw new SocksError("bad-address", `${address.host} is SOCKS4a's name marker and cannot be sent as an address`);
+    }
     ip = parsed;
   } else if (address.type === "domain") {
     ip = SOCKS4A_MARKER;

@@ -38,7 +38,8 @@ export const hostPort = fc.record({ address, port });
 
 export const socks4Request = fc.record({
   command: fc.constantFrom(Socks4Command.Connect, Socks4Command.Bind),
-  destination: fc.record({ address: fc.oneof(ipv4, domain), port }),
+  // 0.0.0.1-0.0.0.255 is SOCKS4a's name marker, not an address a SOCKS4 request can carry.
+  destination: fc.record({ address: fc.oneof(ipv4.filter((a) => !/^0\.0\.0\.[1-9]/.test(a.host)), domain), port }),
   userId: utf8Field(0, 255),
 });
 export const socks4Reply = fc.record({

@@ -55,6 +55,22 @@ describe("SOCKS4a", () => {
   it("decodes a hostname after the USERID", () => {
     assert.deepEqual(decodeSocks4Request(bytes), { done: true, value: request, consumed: bytes.length });
   });
+  it("refuses to encode an address in 0.0.0.1-0.0.0.255: it would be read as the name marker", () => {
+    for (const host of ["0.0.0.1", "0.0.0.255"]) {
+      assert.throws(
+        () =>
+          encodeSocks4Request({ command: 1, destination: { address: { type: "ipv4", host }, port: 80 }, userId: "" }),
+        (e: unknown) => e instanceof SocksError && e.code === "bad-address" && /name marker/.test(e.message),
+      );
+    }
+    // 0.0.0.0 is no marker: it encodes (BIND uses it for "any address").
+    const any = encodeSocks4Request({
+      command: 2,
+      destination: { address: { type: "ipv4", host: "0.0.0.0" }, port: 0 },
+      userId: "",
+    });
+    assert.deepEqual([...any.subarray(4, 8)], [0, 0, 0, 0]);
+  });
   it("recognises any 0.0.0.x with x != 0", () => {
     const r = decodeSocks4Request(hexBytes("04 02 00 15 00 00 00 ff 75 00 68 00"));
     assert.ok(r.done);
