@@ -3,7 +3,11 @@ import { ByteReader } from "../../lib/io/byte_reader.ts";
 import type { Connection, Endpoint, Listener, Network } from "../../lib/net.ts";
 import { isLoopback } from "../../lib/endpoint.ts";
 import { defaultNetwork } from "../../lib/runtime/detect.ts";
+import type { HostPort } from "../../lib/wire/address.ts";
+import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
+import { decodeSocks5Reply, encodeSocks5Request, type Socks5ReplyMessage } from "../../lib/wire/socks5_request.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
+import { concat } from "./bytes.ts";
 import type { ServerOptions } from "../../lib/server/config.ts";
 import type { ConnectionRecord } from "../../lib/server/connection_record.ts";
 import { type SocksServer, startServer } from "../../lib/server/server.ts";
@@ -41,6 +45,24 @@ export async function rawClient(to: Endpoint): Promise<RawClient> {
     },
     close: () => connection.close(),
   };
+}
+
+/**
+ * Opens a SOCKS5 no-auth CONNECT to `destination` through the server at `server`; returns the client and the
+ * server's reply. `extra` bytes go in the same write, right behind the request.
+ */
+export async function socks5Connect(
+  server: Endpoint,
+  destination: HostPort,
+  extra: Uint8Array = new Uint8Array(),
+): Promise<{ client: RawClient; reply: Socks5ReplyMessage }> {
+  const client = await rawClient(server);
+  await client.send(
+    concat(encodeSocks5Greeting({ methods: [0] }), encodeSocks5Request({ command: 1, destination }), extra),
+  );
+  const selection = await client.reader.read(decodeSocks5MethodSelection);
+  if (selection.method !== 0) throw new Error(`the server chose method ${selection.method}, not no-auth`);
+  return { client, reply: await client.reader.read(decodeSocks5Reply) };
 }
 
 /** True if the peer closes (EOF or reset) within `ms`. */

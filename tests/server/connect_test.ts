@@ -3,26 +3,13 @@ import { after, before, describe, it } from "node:test";
 import type { Network } from "../../lib/net.ts";
 import { toSocksError } from "../../lib/net_error.ts";
 import { decodeSocks4Reply, encodeSocks4Request } from "../../lib/wire/socks4.ts";
-import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
-import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
-import type { HostPort } from "../../lib/wire/address.ts";
-import { closedPort, closesWithin, echoServer, network, rawClient, testServer } from "../helpers/net.ts";
+import { decodeSocks5MethodSelection } from "../../lib/wire/socks5_greeting.ts";
+import { decodeSocks5Reply } from "../../lib/wire/socks5_request.ts";
+import { closedPort, closesWithin, echoServer, network, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
 import { concat, hexBytes } from "../helpers/bytes.ts";
 
 type Server = Awaited<ReturnType<typeof testServer>>;
 type Echo = Awaited<ReturnType<typeof echoServer>>;
-
-/** Opens a SOCKS5 no-auth CONNECT and returns the client with the reply. Extra bytes go in the same write. */
-async function socks5Connect(server: Server, destination: HostPort, extra: Uint8Array = new Uint8Array()) {
-  const client = await rawClient(server.endpoint);
-  await client.send(
-    concat(encodeSocks5Greeting({ methods: [0] }), encodeSocks5Request({ command: 1, destination }), extra),
-  );
-  const selection = await client.reader.read(decodeSocks5MethodSelection);
-  assert.equal(selection.method, 0);
-  const reply = await client.reader.read(decodeSocks5Reply);
-  return { client, reply };
-}
 
 const ipv4 = (port: number) => ({ address: { type: "ipv4" as const, host: "127.0.0.1" }, port });
 const ipv6 = (port: number) => ({ address: { type: "ipv6" as const, host: "::1" }, port });
@@ -51,7 +38,7 @@ describe("CONNECT", () => {
     ] as const
   ) {
     it(`${label}: replies with the real bound address, relays data sent right behind the request`, async () => {
-      const { client, reply } = await socks5Connect(server, destination(), hexBytes("68 65 6c 6c 6f"));
+      const { client, reply } = await socks5Connect(server.endpoint, destination(), hexBytes("68 65 6c 6c 6f"));
       assert.equal(reply.reply, 0);
       assert.notEqual(reply.bound.port, 0);
       assert.ok(reply.bound.address.host === "127.0.0.1" || reply.bound.address.host === "::1");
@@ -95,7 +82,7 @@ describe("CONNECT", () => {
 
   it("refused: SOCKS5 0x05 and SOCKS4 91, then close", async () => {
     const port = await closedPort();
-    const { client, reply } = await socks5Connect(server, ipv4(port));
+    const { client, reply } = await socks5Connect(server.endpoint, ipv4(port));
     assert.equal(reply.reply, 0x05);
     assert.ok(await closesWithin(client, 2000));
     assert.equal((await server.nextRecord()).outcome, "connection-refused");
@@ -107,7 +94,7 @@ describe("CONNECT", () => {
   });
 
   it("DNS failure: 0x04", async () => {
-    const { client, reply } = await socks5Connect(server, name("no-such-host.invalid", 80));
+    const { client, reply } = await socks5Connect(server.endpoint, name("no-such-host.invalid", 80));
     assert.equal(reply.reply, 0x04);
     assert.ok(await closesWithin(client, 2000));
     await server.nextRecord();
@@ -152,7 +139,7 @@ describe("CONNECT failures from the network", () => {
     it(`${errno}: 0x0${socks5} (SOCKS5), 91 (SOCKS4)`, async () => {
       const server = await testServer({ network: failing(errno) });
       try {
-        const { client, reply } = await socks5Connect(server, ipv4(9));
+        const { client, reply } = await socks5Connect(server.endpoint, ipv4(9));
         assert.equal(reply.reply, socks5);
         assert.ok(await closesWithin(client, 2000));
         assert.equal((await server.nextRecord()).outcome, outcome);
@@ -174,7 +161,7 @@ describe("CONNECT failures from the network", () => {
     };
     const server = await testServer({ network: hanging, connectTimeoutMs: 150 });
     try {
-      const { client, reply } = await socks5Connect(server, ipv4(9));
+      const { client, reply } = await socks5Connect(server.endpoint, ipv4(9));
       assert.equal(reply.reply, 0x06);
       assert.ok(await closesWithin(client, 2000));
       assert.equal((await server.nextRecord()).outcome, "timeout");
@@ -201,7 +188,7 @@ describe("rules", () => {
           port: echo.address.port,
         }]
       ) {
-        const { client, reply } = await socks5Connect(server, destination);
+        const { client, reply } = await socks5Connect(server.endpoint, destination);
         assert.equal(reply.reply, 0x02);
         assert.ok(await closesWithin(client, 2000));
         assert.equal((await server.nextRecord()).outcome, "not-allowed");
@@ -210,7 +197,7 @@ describe("rules", () => {
       await c4.send(encodeSocks4Request({ command: 1, destination: ipv4(80), userId: "" }));
       assert.equal((await c4.reader.read(decodeSocks4Reply)).reply, 91);
       await server.nextRecord();
-      const { client, reply } = await socks5Connect(server, ipv4(echo.address.port));
+      const { client, reply } = await socks5Connect(server.endpoint, ipv4(echo.address.port));
       assert.equal(reply.reply, 0);
       client.close();
       await server.nextRecord();
@@ -224,7 +211,7 @@ describe("rules", () => {
       rules: [{ action: "deny", destinations: ["127.0.0.0/8", "::1"] }, { action: "allow" }],
     });
     try {
-      const { reply } = await socks5Connect(server, name("localhost", 80));
+      const { reply } = await socks5Connect(server.endpoint, name("localhost", 80));
       assert.equal(reply.reply, 0x02);
       await server.nextRecord();
     } finally {

@@ -7,11 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Connection, Network } from "../../lib/net.ts";
 import { toSocksError } from "../../lib/net_error.ts";
-import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
-import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import type { HostPort } from "../../lib/wire/address.ts";
-import { concat } from "../helpers/bytes.ts";
-import { loopbackOnly, network, type RawClient, rawClient, testServer } from "../helpers/net.ts";
+import { loopbackOnly, network, type RawClient, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
 import { openFds } from "../helpers/proc.ts";
 import { type TimerTracker, trackTimers, untrackedSleep } from "../helpers/timers.ts";
 
@@ -28,16 +25,6 @@ const ip = (port: number, host = "127.0.0.1"): HostPort => ({
   address: host.includes(":") ? { type: "ipv6", host } : { type: "ipv4", host },
   port,
 });
-
-/** Opens a SOCKS5 CONNECT to `target`; returns the client and the reply code. */
-async function socks5Connect(server: Server, target: HostPort): Promise<{ client: RawClient; reply: number }> {
-  const client = await rawClient(server.endpoint);
-  await client.send(
-    concat(encodeSocks5Greeting({ methods: [0] }), encodeSocks5Request({ command: 1, destination: target })),
-  );
-  await client.reader.read(decodeSocks5MethodSelection);
-  return { client, reply: (await client.reader.read(decodeSocks5Reply)).reply };
-}
 
 /** Reads until the end; "eof", or "reset" if the read fails; rejects if neither happens within `ms`. */
 async function endOf(client: RawClient, ms = 5000): Promise<{ how: "eof" | "reset"; bytes: number }> {
@@ -98,7 +85,7 @@ describe("faults, and nothing left behind", () => {
     const port = closed.address.port;
     await closed.close();
     await withServer({}, async (server) => {
-      const { client, reply } = await socks5Connect(server, ip(port));
+      const { client, reply: { reply } } = await socks5Connect(server.endpoint, ip(port));
       assert.equal(reply, 0x05);
       assert.equal((await endOf(client)).bytes, 0);
       client.close();
@@ -115,7 +102,7 @@ describe("faults, and nothing left behind", () => {
       connection.close();
     });
     await withServer({}, async (server) => {
-      const { client, reply } = await socks5Connect(server, ip(target.address.port));
+      const { client, reply: { reply } } = await socks5Connect(server.endpoint, ip(target.address.port));
       assert.equal(reply, 0);
       const sending = (async () => {
         while (true) await client.send(new Uint8Array(16 * 1024));
@@ -143,7 +130,7 @@ describe("faults, and nothing left behind", () => {
       markDone();
     });
     await withServer({}, async (server) => {
-      const { client, reply } = await socks5Connect(server, ip(target.address.port));
+      const { client, reply: { reply } } = await socks5Connect(server.endpoint, ip(target.address.port));
       assert.equal(reply, 0);
       assert.deepEqual(new TextDecoder().decode(await client.reader.readExactly(5)), "hello");
       await client.send(new Uint8Array(100_000));
@@ -163,7 +150,7 @@ describe("faults, and nothing left behind", () => {
     let targetSide: Connection | undefined;
     const target = await destination((connection) => void (targetSide = connection));
     await withServer({ idleTimeoutMs: 300 }, async (server) => {
-      const { client, reply } = await socks5Connect(server, ip(target.address.port));
+      const { client, reply: { reply } } = await socks5Connect(server.endpoint, ip(target.address.port));
       assert.equal(reply, 0);
       assert.equal((await endOf(client, 3000)).bytes, 0);
       client.close();
@@ -179,7 +166,7 @@ describe("faults, and nothing left behind", () => {
   for (const [code, socks5] of [["EHOSTUNREACH", 0x04], ["ENETUNREACH", 0x03], ["ETIMEDOUT", 0x06]] as const) {
     it(`${code} from the runtime: 0x0${socks5}, then close`, async () => {
       await withServer({ network: failingConnects(code) }, async (server) => {
-        const { client, reply } = await socks5Connect(server, ip(80, "192.0.2.1"));
+        const { client, reply: { reply } } = await socks5Connect(server.endpoint, ip(80, "192.0.2.1"));
         assert.equal(reply, socks5);
         assert.equal((await endOf(client)).bytes, 0);
         client.close();
@@ -191,7 +178,7 @@ describe("faults, and nothing left behind", () => {
   it("DNS failure: 0x04, then close", async () => {
     await withServer({}, async (server) => {
       const target: HostPort = { address: { type: "domain", host: "no-such-host.invalid" }, port: 80 };
-      const { client, reply } = await socks5Connect(server, target);
+      const { client, reply: { reply } } = await socks5Connect(server.endpoint, target);
       assert.equal(reply, 0x04);
       assert.equal((await endOf(client)).bytes, 0);
       client.close();
@@ -221,7 +208,7 @@ describe("faults, and nothing left behind", () => {
       while (true) await writer.write(new Uint8Array(64 * 1024));
     });
     await withServer({}, async (server) => {
-      const { client, reply } = await socks5Connect(server, ip(target.address.port));
+      const { client, reply: { reply } } = await socks5Connect(server.endpoint, ip(target.address.port));
       assert.equal(reply, 0);
       await client.reader.readExactly(100_000);
       client.close();

@@ -11,10 +11,10 @@ import { resolveConfig } from "../../lib/server/server.ts";
 import type { Rule } from "../../lib/server/rules.ts";
 import type { HostPort } from "../../lib/wire/address.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
-import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
+import { encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import { decodeUserPassReply, encodeUserPassRequest } from "../../lib/wire/userpass.ts";
 import { concat } from "../helpers/bytes.ts";
-import { echoServer, loopbackOnly, network, rawClient, testServer } from "../helpers/net.ts";
+import { echoServer, loopbackOnly, network, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
 
 type Server = Awaited<ReturnType<typeof testServer>>;
 
@@ -50,12 +50,7 @@ describe("protected destinations", () => {
       rules,
     });
     try {
-      const client = await rawClient(server.endpoint);
-      await client.send(
-        concat(encodeSocks5Greeting({ methods: [0] }), encodeSocks5Request({ command: 1, destination })),
-      );
-      await client.reader.read(decodeSocks5MethodSelection);
-      const reply = (await client.reader.read(decodeSocks5Reply)).reply;
+      const { client, reply: { reply } } = await socks5Connect(server.endpoint, destination);
       client.close();
       await server.nextRecord();
       return reply;

@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import type { Connection } from "../../lib/net.ts";
-import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
-import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
-import { network, rawClient, testServer } from "../helpers/net.ts";
-import { concat } from "../helpers/bytes.ts";
+import { network, socks5Connect, testServer } from "../helpers/net.ts";
 
 const TOTAL = 256 * 1024 * 1024;
 const CHUNK = 256 * 1024;
@@ -66,16 +63,11 @@ describe("relay", () => {
     });
     const server = await testServer();
     try {
-      const client = await rawClient(server.endpoint);
-      await client.send(concat(
-        encodeSocks5Greeting({ methods: [0] }),
-        encodeSocks5Request({
-          command: 1,
-          destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: target.address.port },
-        }),
-      ));
-      await client.reader.read(decodeSocks5MethodSelection);
-      assert.equal((await client.reader.read(decodeSocks5Reply)).reply, 0);
+      const { client, reply } = await socks5Connect(server.endpoint, {
+        address: { type: "ipv4", host: "127.0.0.1" },
+        port: target.address.port,
+      });
+      assert.equal(reply.reply, 0);
       const { leftover, readable } = client.reader.release();
       assert.equal(leftover.length, 0);
       const [uploadDigest, download] = await Promise.all([

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
-import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
-import { closesWithin, echoServer, rawClient, sleep, testServer } from "../helpers/net.ts";
-import { concat } from "../helpers/bytes.ts";
+import { closesWithin, echoServer, rawClient, sleep, socks5Connect, testServer } from "../helpers/net.ts";
 
 describe("timeouts", () => {
   it("a client that sends nothing, or a byte at a time, is closed when its handshake time is up", async () => {
@@ -32,16 +29,11 @@ describe("timeouts", () => {
     const echo = await echoServer();
     const server = await testServer({ idleTimeoutMs: 400 });
     try {
-      const client = await rawClient(server.endpoint);
-      await client.send(concat(
-        encodeSocks5Greeting({ methods: [0] }),
-        encodeSocks5Request({
-          command: 1,
-          destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: echo.address.port },
-        }),
-      ));
-      await client.reader.read(decodeSocks5MethodSelection);
-      assert.equal((await client.reader.read(decodeSocks5Reply)).reply, 0);
+      const { client, reply } = await socks5Connect(server.endpoint, {
+        address: { type: "ipv4", host: "127.0.0.1" },
+        port: echo.address.port,
+      });
+      assert.equal(reply.reply, 0);
       for (let i = 0; i < 5; i++) {
         await sleep(150);
         await client.send([i]);
