@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Cidr } from "../cidr.ts";
 import type { Network } from "../net.ts";
 import type { Authenticator, UserTable } from "./auth.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
@@ -56,6 +57,8 @@ export interface ServerConfig {
   readonly rules: readonly Rule[];
   /** CIDR ranges CONNECT and UDP may reach only when a rule allows them by range. */
   readonly protectedDestinations: readonly string[];
+  /** {@link ServerConfig.protectedDestinations}, parsed once (they are checked on every CONNECT). */
+  readonly protectedRanges: readonly Cidr[];
   /** Answer Tor's RESOLVE and RESOLVE_PTR. */
   readonly resolveExtension: boolean;
   readonly handshakeTimeoutMs: number;

@@ -7,7 +7,7 @@
 import type { HostPort } from "../wire/address.ts";
 import { formatHostPort } from "../wire/address.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { cidrContains, parseCidr } from "../cidr.ts";
+import { cidrContains } from "../cidr.ts";
 import { decide, explicitlyAllows, type RequestFacts } from "./rules.ts";
 import type { Session } from "./session.ts";
 
@@ -42,10 +42,10 @@ function unprotected(
 ): string[] {
   const { config, request } = session;
   const reaches = request.command === "connect" || request.command === "udp-associate";
-  if (!reaches || config.protectedDestinations.length === 0) return [...addresses];
+  if (!reaches || config.protectedRanges.length === 0) return [...addresses];
   const facts = requestFacts(session, destination, name, addresses);
   const allowed = addresses.filter((ip) =>
-    !config.protectedDestinations.some((range) => cidrContains(parseCidr(range), ip)) ||
+    !config.protectedRanges.some((range) => cidrContains(range, ip)) ||
     explicitlyAllows(config.rules, facts, ip)
   );
   if (allowed.length === 0) {

@@ -44,13 +44,15 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
   if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
   const rules = options.rules ?? [];
   validateRules(rules);
-  for (const range of options.protectedDestinations ?? []) {
+  const protectedDestinations = options.protectedDestinations ??
+    (listenAddresses(options).every((l) => isLoopback(l.hostname)) ? [] : PROTECTED_WHEN_EXPOSED);
+  const protectedRanges = protectedDestinations.map((range) => {
     try {
-      parseCidr(range);
+      return parseCidr(range);
     } catch (error) {
       throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
     }
-  }
+  });
   for (
     const [name, value] of Object.entries({
       handshakeTimeoutMs: options.handshakeTimeoutMs,
@@ -69,8 +71,8 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
     socks4Users: users,
     socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
     rules,
-    protectedDestinations: options.protectedDestinations ??
-      (listenAddresses(options).every((l) => isLoopback(l.hostname)) ? [] : PROTECTED_WHEN_EXPOSED),
+    protectedDestinations,
+    protectedRanges,
     resolveExtension: options.resolveExtension ?? false,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_TIMEOUTS.handshakeMs,
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,

@@ -3,8 +3,22 @@ import { describe, it } from "node:test";
 import { decodeSocks4Reply, encodeSocks4Request } from "../../lib/wire/socks4.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
-import { closesWithin, network, rawClient, testServer } from "../helpers/net.ts";
+import type { Endpoint } from "../../lib/net.ts";
+import { closesWithin, network, type RawClient, rawClient, testServer } from "../helpers/net.ts";
 import { concat } from "../helpers/bytes.ts";
+
+/** Sends a SOCKS4 BIND naming `expectedPeer` (port 21, as FTP would); returns the client. */
+async function socks4Bind(server: Endpoint, expectedPeer: string): Promise<RawClient> {
+  const client = await rawClient(server);
+  await client.send(
+    encodeSocks4Request({
+      command: 2,
+      destination: { address: { type: "ipv4", host: expectedPeer }, port: 21 },
+      userId: "",
+    }),
+  );
+  return client;
+}
 
 describe("BIND", () => {
   it("SOCKS5: first reply with a usable port, second with the peer, then relay both ways", async () => {
@@ -43,15 +57,8 @@ describe("BIND", () => {
   it("SOCKS4: a peer from the wrong address gets 91 and both close", async () => {
     const server = await testServer();
     try {
-      const client = await rawClient(server.endpoint);
       // The request names 127.0.0.2 as the expected peer; the connection comes from 127.0.0.1.
-      await client.send(
-        encodeSocks4Request({
-          command: 2,
-          destination: { address: { type: "ipv4", host: "127.0.0.2" }, port: 21 },
-          userId: "",
-        }),
-      );
+      const client = await socks4Bind(server.endpoint, "127.0.0.2");
       const first = await client.reader.read(decodeSocks4Reply);
       assert.equal(first.reply, 90);
       assert.equal(first.bound.address.host, "127.0.0.1");
@@ -68,14 +75,7 @@ describe("BIND", () => {
   it("SOCKS4: the right peer is relayed; nobody coming is a timeout with 91", async () => {
     const server = await testServer({ connectTimeoutMs: 300 });
     try {
-      const client = await rawClient(server.endpoint);
-      await client.send(
-        encodeSocks4Request({
-          command: 2,
-          destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: 21 },
-          userId: "",
-        }),
-      );
+      const client = await socks4Bind(server.endpoint, "127.0.0.1");
       const first = await client.reader.read(decodeSocks4Reply);
       const peer = await rawClient({ hostname: "127.0.0.1", port: first.bound.port });
       const second = await client.reader.read(decodeSocks4Reply);
@@ -87,14 +87,7 @@ describe("BIND", () => {
       peer.close();
       await server.nextRecord();
 
-      const lonely = await rawClient(server.endpoint);
-      await lonely.send(
-        encodeSocks4Request({
-          command: 2,
-          destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: 21 },
-          userId: "",
-        }),
-      );
+      const lonely = await socks4Bind(server.endpoint, "127.0.0.1");
       const lonelyFirst = await lonely.reader.read(decodeSocks4Reply);
       assert.equal(lonelyFirst.reply, 90);
       assert.equal((await lonely.reader.read(decodeSocks4Reply)).reply, 91);
