@@ -15,6 +15,7 @@ export type SocksErrorCode =
   | "bad-field"
   | "bad-reserved"
   | "bad-methods"
+  | "bad-proxy-header"
   | "too-long"
   | "unsupported"
   | "auth-failed"
