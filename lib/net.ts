@@ -37,6 +37,11 @@ export interface ConnectOptions {
 export interface ListenOptions {
   readonly hostname: string;
   readonly port: number;
+  /**
+   * Share the port with other processes that ask for it too (SO_REUSEPORT; the kernel spreads connections over
+   * them). TCP only; Deno needs `--unstable-net` for it.
+   */
+  readonly reusePort?: boolean;
 }
 
 /** A listening TCP socket. */

@@ -189,6 +189,7 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
       allowHalfOpen: true,
       // Like the other adapters: "::" takes IPv6 only; an IPv4 listener is its own socket.
       ipv6Only: true,
+      reusePort: options.reusePort ?? false,
       socket: {
         ...handlers,
         open(socket) {

@@ -57,6 +57,8 @@ export interface BunTcp {
     port: number;
     allowHalfOpen: boolean;
     ipv6Only: boolean;
+    /** SO_REUSEPORT: several processes accept on one port (Linux spreads connections over them). */
+    reusePort: boolean;
     socket: BunSocketHandlers<State>;
   }): BunListener;
 }

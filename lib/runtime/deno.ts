@@ -107,7 +107,9 @@ async function connect(options: ConnectOptions): Promise<Connection> {
 function listen(options: ListenOptions, onConnection: (connection: Connection) => void): Promise<Listener> {
   let listener: Deno.TcpListener;
   try {
-    listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+    const { hostname, port, reusePort } = options;
+    // reusePort is honoured only under --unstable-net (and ignored otherwise): the workers' launcher passes it.
+    listener = Deno.listen({ hostname, port, transport: "tcp", ...(reusePort ? { reusePort } : {}) });
   } catch (error) {
     return Promise.reject(toSocksError(error, `listen ${options.hostname}:${options.port}`));
   }

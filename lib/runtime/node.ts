@@ -138,7 +138,9 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
   });
   return new Promise((done, fail) => {
     server.once("error", (error) => fail(toSocksError(error, `listen ${options.hostname}:${options.port}`)));
-    server.listen({ host: options.hostname, port: options.port, ipv6Only: true }, () => {
+    // reusePort: Node 22.12 and later; Node 20 ignores it, and its workers share one socket through node:cluster.
+    const { hostname: host, port, reusePort } = options;
+    server.listen({ host, port, ipv6Only: true, ...(reusePort ? { reusePort } : {}) }, () => {
       server.removeAllListeners("error");
       server.on("error", () => {});
       const address = server.address() as net.AddressInfo;

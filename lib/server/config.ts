@@ -8,6 +8,7 @@ import type { Network } from "../net.ts";
 import type { Authenticator, UserTable } from "./auth.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import type { LimitReport, Limits } from "./limits.ts";
+import type { ServerMetrics } from "./metrics.ts";
 import type { Rule } from "./rules.ts";
 
 /** Default timeouts, in milliseconds. */
@@ -72,6 +73,10 @@ export interface ServerConfig {
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** Peers whose connections start with a PROXY header (load balancers), parsed. */
+  readonly proxyProtocolRanges: readonly Cidr[];
+  /** Where connections are counted (for `/metrics`). */
+  readonly metrics: ServerMetrics;
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -108,4 +113,11 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+  /**
+   * CIDR ranges of load balancers that send a PROXY header (v1 or v2): a connection from them must start with one,
+   * and its source address is the client. From any other peer a PROXY header is refused as malformed.
+   */
+  readonly proxyProtocol?: readonly string[];
+  /** Listen with SO_REUSEPORT, so that several processes (workers) accept on the same addresses. */
+  readonly reusePort?: boolean;
 }

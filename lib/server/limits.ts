@@ -62,7 +62,7 @@ export const LIMIT_REPORT_INTERVAL_MS = 10_000;
  * ```
  */
 export class AdmissionControl {
-  readonly #limits: Limits;
+  #limits: Limits;
   readonly #report: (report: LimitReport) => void;
   readonly #intervalMs: number;
   #clients = 0;
@@ -133,6 +133,16 @@ export class AdmissionControl {
   /** Connections being served now. */
   get clients(): number {
     return this.#clients;
+  }
+
+  /** UDP associations open now. */
+  get udpAssociations(): number {
+    return this.#udp;
+  }
+
+  /** Applies new limits to what is admitted from now on (a reload); what is open stays open. */
+  setLimits(limits: Limits): void {
+    this.#limits = limits;
   }
 
   /** Reports what is pending and stops the timer. */

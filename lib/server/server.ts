@@ -20,6 +20,8 @@ import { parseCidr } from "../cidr.ts";
 import { isLoopback } from "../endpoint.ts";
 import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { validateRules } from "./rules.ts";
+import { type MetricsSnapshot, ServerMetrics } from "./metrics.ts";
+import { isTrustedPeer } from "./client_address.ts";
 import { formatEndpoint, serveConnection } from "./session.ts";
 
 /** A running server. */
@@ -30,6 +32,16 @@ export interface SocksServer {
   readonly activeConnections: number;
   /** The admission limits in force (defaults filled in). */
   readonly limits: Limits;
+  /** False once {@link SocksServer.close} was called: the server drains and accepts no more. */
+  readonly accepting: boolean;
+  /** The counters and gauges now, for `/metrics`. */
+  metrics(): MetricsSnapshot;
+  /**
+   * Applies new options to the connections accepted from now on: users, authentication, rules, limits, timeouts,
+   * PROXY protocol ranges. Open connections keep what they started with. Listen addresses and the network are
+   * kept as they are (they need a restart). Throws a SocksError, and changes nothing, when the options are wrong.
+   */
+  reload(options: ServerOptions): Promise<void>;
   /**
    * Stops accepting, lets open connections finish for `graceMs` (default 0), then closes the rest. Resolves when
    * every connection has ended.
@@ -82,6 +94,14 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),
     limits: resolveLimits(options.limits),
     onLimit: options.onLimit ?? (() => {}),
+    proxyProtocolRanges: (options.proxyProtocol ?? []).map((range) => {
+      try {
+        return parseCidr(range);
+      } catch (error) {
+        throw new SocksError("bad-field", `proxyProtocol: ${(error as Error).message}`);
+      }
+    }),
+    metrics: new ServerMetrics(),
   };
 }
 
@@ -111,12 +131,10 @@ function resolveLimits(given: Partial<Limits> = {}): Limits {
  * await server.close();
  * ```
  */
-export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
-  const config = await resolveConfig(options);
-  const listen = listenAddresses(options);
+function refuseOpenAnonymous(listen: readonly Endpoint[], config: ServerConfig, allowOpen: boolean): void {
   const anonymous = config.authenticators.some((a) => a === noAuth);
   const open = listen.filter((l) => !isLoopback(l.hostname));
-  if (anonymous && open.length > 0 && !options.allowOpen) {
+  if (anonymous && open.length > 0 && !allowOpen) {
     const where = open.map((l) => formatEndpoint(l)).join(", ");
     throw new SocksError(
       "not-allowed",
@@ -124,6 +142,12 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
         `Add users (--user NAME:PASSWORD) or pass --allow-open to insist.`,
     );
   }
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
+  let config = await resolveConfig(options);
+  const listen = listenAddresses(options);
+  refuseOpenAnonymous(listen, config, options.allowOpen ?? false);
   const stopAll = new AbortController();
   // Every open tunnel listens for the server's stop: Node would warn of a leak past 10 listeners on one signal.
   setMaxListeners(0, stopAll.signal);
@@ -131,8 +155,15 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
   let drained: (() => void) | undefined;
   const admission = new AdmissionControl(config.limits, config.onLimit);
   const onConnection = (connection: Connection) => {
-    // Over a limit: closed at once, no byte read (the refusal is counted, and reported once per interval).
-    if (admission.admit(connection.remoteAddress.hostname) !== undefined) return connection.close();
+    // Over a limit: closed at once, no byte read (the refusal is counted, and reported once per interval). Behind
+    // a trusted balancer the session admits the client once the PROXY header has named it.
+    if (!isTrustedPeer(connection.remoteAddress, config.proxyProtocolRanges)) {
+      const refusal = admission.admit(connection.remoteAddress.hostname);
+      if (refusal !== undefined) {
+        config.metrics.refused(refusal);
+        return connection.close();
+      }
+    }
     active.add(connection);
     serveConnection(connection, config, stopAll.signal, admission).finally(() => {
       active.delete(connection);
@@ -141,7 +172,9 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
   };
   const listeners: Listener[] = [];
   try {
-    for (const l of listen) listeners.push(await config.network.listen(l, onConnection));
+    for (const l of listen) {
+      listeners.push(await config.network.listen({ ...l, reusePort: options.reusePort }, onConnection));
+    }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));
     throw error;
@@ -149,9 +182,22 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
   let closing: Promise<void> | undefined;
   return {
     addresses: listeners.map((l) => l.address),
-    limits: config.limits,
+    get limits() {
+      return config.limits;
+    },
     get activeConnections() {
       return active.size;
+    },
+    get accepting() {
+      return closing === undefined;
+    },
+    metrics: () => config.metrics.snapshot({ active: active.size, udpActive: admission.udpAssociations }),
+    async reload(next: ServerOptions) {
+      const fresh = await resolveConfig({ ...next, network: config.network });
+      refuseOpenAnonymous(listeners.map((l) => l.address), fresh, next.allowOpen ?? false);
+      // The counters go on across reloads.
+      config = { ...fresh, metrics: config.metrics };
+      admission.setLimits(config.limits);
     },
     close(graceMs = 0) {
       closing ??= (async () => {

@@ -21,6 +21,7 @@ import type { AdmissionControl } from "./limits.ts";
 import { endpointToHostPort } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
+import { isTrustedPeer, readClientAddress, withClientAddress } from "./client_address.ts";
 
 /** What a command works with. */
 export interface Session {
@@ -52,12 +53,16 @@ const COMMANDS = {
 
 /** Serves one accepted connection to its end, then reports its record. Never rejects. */
 export async function serveConnection(
-  connection: Connection,
+  accepted: Connection,
   config: ServerConfig,
   signal: AbortSignal,
   admission: AdmissionControl,
 ): Promise<void> {
   const started = Date.now();
+  // From a trusted balancer, admission waits for the PROXY header: limits count the real client.
+  const behindBalancer = isTrustedPeer(accepted.remoteAddress, config.proxyProtocolRanges);
+  let admitted = !behindBalancer;
+  let connection = accepted;
   const record: ConnectionRecord = {
     client: formatEndpoint(connection.remoteAddress),
     outcome: "ok",
@@ -65,7 +70,7 @@ export async function serveConnection(
     bytesDown: 0,
     durationMs: 0,
   };
-  const reader = new ByteReader(connection.readable);
+  const reader = new ByteReader(accepted.readable);
   const writer = connection.writable.getWriter();
   let replier: Replier | undefined;
   let handshakeDone = false;
@@ -75,6 +80,17 @@ export async function serveConnection(
     connection.close();
   }, config.handshakeTimeoutMs);
   try {
+    if (behindBalancer) {
+      const client = await readClientAddress(reader, accepted.remoteAddress, config.proxyProtocolRanges);
+      connection = withClientAddress(accepted, client);
+      record.client = formatEndpoint(client);
+      const refusal = admission.admit(client.hostname);
+      if (refusal !== undefined) {
+        config.metrics.refused(refusal);
+        return;
+      }
+      admitted = true;
+    }
     const version = await reader.peekByte();
     let request: ClientRequest;
     if (version === SocksVersion.Socks4) {
@@ -92,6 +108,7 @@ export async function serveConnection(
     clearTimeout(deadline);
     handshakeDone = true;
     admission.handshakeDone();
+    config.metrics.handshake((Date.now() - started) / 1000);
     record.user = request.user;
     record.command = request.command;
     record.destination = formatHostPort(request.destination);
@@ -131,10 +148,13 @@ export async function serveConnection(
     clearTimeout(deadline);
     if (replier?.lastCode !== undefined) record.reply = replier.lastCode;
     connection.close();
-    admission.release(connection.remoteAddress.hostname, handshakeDone);
+    if (admitted) admission.release(connection.remoteAddress.hostname, handshakeDone);
     record.durationMs = Date.now() - started;
+    // Over a limit behind a balancer: closed without a record, as a refusal at accept is.
+    const refusedByLimit = !admitted && record.outcome === "ok";
     try {
-      config.onConnectionEnd(record);
+      if (!refusedByLimit) config.metrics.connectionEnded(record);
+      if (!refusedByLimit) config.onConnectionEnd(record);
     } catch {
       // A logger that throws must not take the server down.
     }

@@ -259,7 +259,8 @@ export function encodeProxyHeader(header: ProxyHeaderToEncode): Uint8Array {
       : "PROXY UNKNOWN\r\n";
     return new TextEncoder().encode(text);
   }
-  const [src, dst] = family === 4 ? ips! : family === 6 ? v6! : [new Uint8Array(), new Uint8Array()];
+  const empty = new Uint8Array();
+  const [src, dst] = (family === 4 ? ips! : family === 6 ? v6! : [empty, empty]).map((b) => b ?? empty);
   const addresses = source ? src.length + dst.length + 4 : 0;
   const tlvLength = (header.tlvs ?? []).reduce((n, [, value]) => n + 3 + value.length, 0);
   const length = addresses + tlvLength;

@@ -1,0 +1,57 @@
+/**
+ * Who the client is. A connection from a trusted load balancer (a peer inside one of the `proxyProtocol` ranges)
+ * must start with a PROXY header, and the header's source address becomes the client for rules, limits, BIND and
+ * UDP checks and logs. From any other peer no header is read at all: its bytes go to the SOCKS handshake, which
+ * refuses "PROXY ..." or the v2 signature as malformed, so nobody can forge a client address.
+ *
+ * @module
+ */
+import { type Cidr, cidrContains } from "../cidr.ts";
+import type { ByteReader } from "../io/byte_reader.ts";
+import type { Connection, Endpoint } from "../net.ts";
+import { decodeProxyHeader } from "../wire/proxy_protocol.ts";
+
+/** True when `peer` is a balancer whose PROXY headers are believed. */
+export function isTrustedPeer(peer: Endpoint, trusted: readonly Cidr[]): boolean {
+  return trusted.some((range) => cidrContains(range, peer.hostname));
+}
+
+/**
+ * The client of `connection`: from the PROXY header when the peer is trusted (a malformed or missing header
+ * throws a SocksError "bad-proxy-header"), its own remote address otherwise. A header without addresses (v1
+ * UNKNOWN, v2 LOCAL: the balancer's health check) leaves the balancer as the client.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ByteReader } from "../io/byte_reader.ts";
+ * import { parseCidr } from "../cidr.ts";
+ * import { readClientAddress } from "./client_address.ts";
+ * const bytes = new TextEncoder().encode("PROXY TCP4 192.0.2.7 127.0.0.1 40000 1080\r\n");
+ * const reader = new ByteReader(new Blob([bytes]).stream());
+ * const balancer = { hostname: "127.0.0.1", port: 51000 };
+ * const client = await readClientAddress(reader, balancer, [parseCidr("127.0.0.0/8")]);
+ * assert.deepEqual(client, { hostname: "192.0.2.7", port: 40000 });
+ * ```
+ */
+export async function readClientAddress(
+  reader: ByteReader,
+  peer: Endpoint,
+  trusted: readonly Cidr[],
+): Promise<Endpoint> {
+  if (!isTrustedPeer(peer, trusted)) return peer;
+  const header = await reader.read(decodeProxyHeader);
+  return header.source ?? peer;
+}
+
+/** The same connection, seen as coming from `client`. */
+export function withClientAddress(connection: Connection, client: Endpoint): Connection {
+  if (client === connection.remoteAddress) return connection;
+  return {
+    readable: connection.readable,
+    writable: connection.writable,
+    localAddress: connection.localAddress,
+    remoteAddress: client,
+    close: () => connection.close(),
+  };
+}

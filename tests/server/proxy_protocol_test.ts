@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { encodeProxyHeader } from "../../lib/wire/proxy_protocol.ts";
+import { concat } from "../helpers/bytes.ts";
+import { closesWithin, echoServer, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
+import type { Listener } from "../../lib/net.ts";
+import { encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
+import { encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
+import { decodeSocks5MethodSelection } from "../../lib/wire/socks5_greeting.ts";
+import { decodeSocks5Reply } from "../../lib/wire/socks5_request.ts";
+import { formatPrometheus } from "../../lib/server/metrics.ts";
+
+const header = (version: 1 | 2, client: string, port = 40000) =>
+  encodeProxyHeader({
+    version,
+    source: { hostname: client, port },
+    destination: { hostname: "127.0.0.1", port: 1080 },
+  });
+
+describe("PROXY protocol on receipt", () => {
+  let echo: Listener;
+  before(async () => {
+    echo = await echoServer();
+  });
+  after(async () => {
+    await echo.close();
+  });
+  const target = () => ({ address: { type: "ipv4" as const, host: "127.0.0.1" }, port: echo.address.port });
+
+  /** A SOCKS5 CONNECT sent right behind `prefix`, all in one write: the header must not swallow SOCKS bytes. */
+  async function connectBehind(server: { endpoint: { hostname: string; port: number } }, prefix: Uint8Array) {
+    const client = await rawClient(server.endpoint);
+    await client.send(
+      concat(
+        prefix,
+        encodeSocks5Greeting({ methods: [0] }),
+        encodeSocks5Request({ command: 1, destination: target() }),
+      ),
+    );
+    return client;
+  }
+
+  for (const version of [1, 2] as const) {
+    it(`v${version}: the header's source is the client for logs and rules; bytes behind it are SOCKS`, async () => {
+      const server = await testServer({
+        proxyProtocol: ["127.0.0.0/8"],
+        rules: [{ action: "deny", clients: ["192.0.2.66"] }, { action: "allow" }],
+      });
+      try {
+        const client = await connectBehind(server, header(version, "192.0.2.7"));
+        assert.equal((await client.reader.read(decodeSocks5MethodSelection)).method, 0);
+        assert.equal((await client.reader.read(decodeSocks5Reply)).reply, 0);
+        await client.send([1, 2, 3]);
+        assert.deepEqual([...(await client.reader.readExactly(3))], [1, 2, 3]);
+        client.close();
+        const record = await server.nextRecord();
+        assert.equal(record.client, "192.0.2.7:40000");
+        assert.equal(record.outcome, "ok");
+
+        const denied = await connectBehind(server, header(version, "192.0.2.66"));
+        await denied.reader.read(decodeSocks5MethodSelection);
+        assert.equal((await denied.reader.read(decodeSocks5Reply)).reply, 2, "ruleset refusal");
+        denied.close();
+        const deniedRecord = await server.nextRecord();
+        assert.equal(deniedRecord.client, "192.0.2.66:40000");
+        assert.equal(deniedRecord.outcome, "not-allowed");
+        const text = formatPrometheus(server.metrics());
+        assert.match(text, /^tabi_refused_total\{reason="not-allowed"\} 1$/m);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it("a trusted peer without a header is closed, unanswered", async () => {
+    const server = await testServer({ proxyProtocol: ["127.0.0.1/32"] });
+    try {
+      await assert.rejects(socks5Connect(server.endpoint, target()), "no SOCKS answer comes");
+      const record = await server.nextRecord();
+      assert.equal(record.outcome, "bad-proxy-header");
+      assert.match(record.error ?? "", /first byte 0x05/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("from an untrusted peer a header is refused as malformed and never honoured", async () => {
+    const server = await testServer({ proxyProtocol: ["10.0.0.0/8"] });
+    try {
+      for (const version of [1, 2] as const) {
+        const client = await connectBehind(server, header(version, "192.0.2.7"));
+        assert.ok(await closesWithin(client, 5000));
+        const record = await server.nextRecord();
+        assert.match(record.client, /^127\.0\.0\.1:/);
+        assert.notEqual(record.outcome, "ok");
+        assert.equal(record.command, undefined);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("per-address limits count the client the header names, not the balancer", async () => {
+    const server = await testServer({ proxyProtocol: ["127.0.0.0/8"], limits: { maxClientsPerAddress: 1 } });
+    try {
+      const first = await connectBehind(server, header(2, "192.0.2.7", 1));
+      await first.reader.read(decodeSocks5MethodSelection);
+      assert.equal((await first.reader.read(decodeSocks5Reply)).reply, 0);
+      // Another client through the same balancer is let in; the same client a second time is not.
+      const other = await connectBehind(server, header(2, "192.0.2.8", 2));
+      await other.reader.read(decodeSocks5MethodSelection);
+      assert.equal((await other.reader.read(decodeSocks5Reply)).reply, 0);
+      const again = await connectBehind(server, header(2, "192.0.2.7", 3));
+      assert.ok(await closesWithin(again, 5000));
+      assert.match(formatPrometheus(server.metrics()), /^tabi_refused_total\{reason="maxClientsPerAddress"\} 1$/m);
+      first.close();
+      other.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a header cut short runs into the handshake timeout", async () => {
+    const server = await testServer({ proxyProtocol: ["127.0.0.0/8"], handshakeTimeoutMs: 300 });
+    try {
+      const client = await rawClient(server.endpoint);
+      await client.send(header(2, "192.0.2.7").subarray(0, 20));
+      assert.ok(await closesWithin(client, 5000));
+      assert.equal((await server.nextRecord()).outcome, "handshake-timeout");
+    } finally {
+      await server.close();
+    }
+  });
+});
