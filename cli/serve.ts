@@ -6,12 +6,18 @@
 import { stat } from "node:fs/promises";
 import process from "node:process";
 import { formatRecord } from "../lib/server/connection_record.ts";
+import { formatPrometheus } from "../lib/server/metrics.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
 import { formatEndpoint } from "../lib/server/session.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
+import type { ServerOptions } from "../lib/server/config.ts";
+import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { type CliOutput, parseOptions } from "./run.ts";
-import { LIMIT_FLAGS, type ServeFlags, serveSettings } from "./serve_config.ts";
+import { LIMIT_FLAGS, type ServeFlags, type ServeSettings, serveSettings } from "./serve_config.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
+import { startMetricsServer } from "./metrics_server.ts";
+import { reloadServer } from "./reload.ts";
+import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen } from "./workers.ts";
 
 /** The help text of `tabi serve`. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
@@ -39,6 +45,11 @@ Options:
   --max-udp N               UDP associations at once (default 1000)
   --max-udp-per-client N    UDP associations at once from one address (default 16)
   --max-udp-in-flight N     datagrams of one association waiting to be sent; more are dropped (default 64)
+  --proxy-protocol CIDR     peers in this range (a load balancer) must start with a PROXY header (v1 or v2),
+                            whose source address is then the client (repeatable)
+  --workers N|auto          processes accepting on every listen address (SO_REUSEPORT); auto: one per core
+                            (default 1). Limits apply per worker
+  --metrics ADDR:PORT       serve GET /metrics (Prometheus) and /healthz here (loopback unless --allow-open)
   --log text|json           log format: one line per connection, on stderr (default text)
   --quiet                   no connection log
   -h, --help                this text
@@ -62,6 +73,9 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     grace: { type: "string" },
     log: { type: "string" },
     quiet: { type: "boolean" },
+    "proxy-protocol": { type: "string", multiple: true },
+    workers: { type: "string" },
+    metrics: { type: "string" },
     ...Object.fromEntries(LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
     help: { type: "boolean", short: "h" },
   });
@@ -79,48 +93,125 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     const mode = await stat(settings.usersFile).then((s) => s.mode, () => 0);
     if (mode & 0o077) output.err(`tabi: warning: ${settings.usersFile} is readable by others (chmod 600 it)\n`);
   }
+  const worker = workerIndex();
+  if (worker === undefined && settings.workers > 1) return await supervise(["serve", ...args], settings, output);
+  const who = worker === undefined ? "tabi" : `tabi: worker ${worker}`;
   let server: SocksServer | undefined;
+  const toOptions = (current: ServeSettings): ServerOptions => ({
+    ...current.options,
+    ...(worker === undefined ? {} : { listen: workerListen() ?? current.options.listen, reusePort: true }),
+    onConnectionEnd: current.quiet
+      ? undefined
+      : (record) => output.err(`${formatRecord(worker === undefined ? record : { ...record, worker }, current.log)}\n`),
+    // Refusals are summed per interval, never logged per connection: a flood must not flood the log.
+    onLimit: (report) => {
+      const parts = LIMIT_FLAGS.flatMap(([flag, key]) => {
+        const n = report.refused[key];
+        return n ? [`${n} over --${flag} (${server!.limits[key]})`] : [];
+      });
+      output.err(`${who}: refused in the last ${report.intervalMs / 1000} s: ${parts.join(", ")}\n`);
+    },
+  });
   try {
-    server = await startServer({
-      ...settings.options,
-      onConnectionEnd: settings.quiet ? undefined : (record) => output.err(`${formatRecord(record, settings.log)}\n`),
-      // Refusals are summed per interval, never logged per connection: a flood must not flood the log.
-      onLimit: (report) => {
-        const parts = LIMIT_FLAGS.flatMap(([flag, key]) => {
-          const n = report.refused[key];
-          return n ? [`${n} over --${flag} (${server!.limits[key]})`] : [];
-        });
-        output.err(`tabi: refused in the last ${report.intervalMs / 1000} s: ${parts.join(", ")}\n`);
-      },
-    });
+    server = await startServer(toOptions(settings));
   } catch (error) {
     if (error instanceof SocksError) {
-      output.err(`tabi: ${error.message}\n`);
+      output.err(`${who}: ${error.message}\n`);
       return 1;
     }
     throw error;
   }
+  const metrics = worker === undefined && settings.metrics
+    ? await startMetricsServer(await defaultNetwork(), settings.metrics, {
+      metrics: () => Promise.resolve(formatPrometheus(server.metrics())),
+      accepting: () => server.accepting,
+    })
+    : undefined;
   const users = settings.options.users?.size ?? 0;
   const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
-  output.err(`tabi: listening on ${server.addresses.map(formatEndpoint).join(", ")} (SOCKS4, 4a, 5; ${auth})\n`);
+  if (worker === undefined) {
+    output.err(`tabi: listening on ${server.addresses.map(formatEndpoint).join(", ")} (SOCKS4, 4a, 5; ${auth})\n`);
+  }
+  if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
-        output.err(`tabi: ${signal} again, closing every connection now\n`);
+        // A worker hears SIGTERM from its main process and perhaps from the service manager too: drain once.
+        if (worker !== undefined) return;
+        output.err(`${who}: ${signal} again, closing every connection now\n`);
         process.exit(1);
       }
       stopping = true;
       output.err(
-        `tabi: ${signal}: no new connections; ${server.activeConnections} open, waiting up to ${
+        `${who}: ${signal}: no new connections; ${server.activeConnections} open, waiting up to ${
           settings.graceMs / 1000
         } s\n`,
       );
       server.close(settings.graceMs).then(resolve);
     };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on(
+      "SIGHUP",
+      () => void reloadServer(server, () => serveSettings(values as ServeFlags), toOptions, output, who),
+    );
+    if (worker === undefined) {
+      process.on("SIGINT", () => stop("SIGINT"));
+    } else {
+      // The main process passes SIGINT on as SIGTERM; the terminal's own SIGINT to the group is not a second one.
+      process.on("SIGINT", () => {});
+      serveAsWorker(server.addresses, () => server.metrics(), () => stopping || stop("end of the main process"));
+    }
+  });
+  await metrics?.close();
+  output.err(`${who}: stopped\n`);
+  return 0;
+}
+
+/** The main process of `--workers N`: starts them, passes signals on, serves metrics. */
+async function supervise(args: string[], settings: ServeSettings, output: CliOutput): Promise<number> {
+  const network = await defaultNetwork();
+  let listen;
+  try {
+    listen = await fixPorts(network, settings.options.listen ?? []);
+  } catch (error) {
+    output.err(`tabi: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const pool = startWorkers(settings.workers, args, listen, output);
+  const metrics = settings.metrics
+    ? await startMetricsServer(network, settings.metrics, { metrics: () => pool.metrics(), accepting: pool.accepting })
+    : undefined;
+  await pool.ready;
+  const users = settings.options.users?.size ?? 0;
+  const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
+  output.err(
+    `tabi: listening on ${
+      listen.map(formatEndpoint).join(", ")
+    } (SOCKS4, 4a, 5; ${auth}; ${settings.workers} workers, ` +
+      `pids ${pool.pids().join(" ")})\n`,
+  );
+  if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        output.err(`tabi: ${signal} again, killing the workers (every connection closes now)\n`);
+        pool.signal("SIGKILL");
+        return;
+      }
+      stopping = true;
+      output.err(`tabi: ${signal}: draining ${settings.workers} workers, up to ${settings.graceMs / 1000} s\n`);
+      pool.stop().then(resolve);
+    };
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGHUP", () => {
+      output.err(`tabi: SIGHUP: passed on to ${settings.workers} workers\n`);
+      pool.signal("SIGHUP");
+    });
   });
+  await metrics?.close();
   output.err("tabi: stopped\n");
   return 0;
 }

@@ -11,6 +11,7 @@ import type { Limits } from "../lib/server/limits.ts";
 import type { LogFormat } from "../lib/server/connection_record.ts";
 import { type Rule, validateRules } from "../lib/server/rules.ts";
 import { UsageError } from "./usage_error.ts";
+import { type MetricsAddress, parseMetricsAddress, parseProxyRanges, parseWorkers } from "./scale_settings.ts";
 
 /** The settings `tabi serve` runs with. */
 export interface ServeSettings {
@@ -20,6 +21,10 @@ export interface ServeSettings {
   readonly graceMs: number;
   /** Where users came from, for the warning about loose permissions. */
   readonly usersFile: string | undefined;
+  /** Processes accepting on every listen address (SO_REUSEPORT); 1: this process serves alone. */
+  readonly workers: number;
+  /** Where `/metrics` and `/healthz` are served, if anywhere. */
+  readonly metrics: MetricsAddress | undefined;
 }
 
 /** The flags `tabi serve` takes, as parseArgs reads them. */
@@ -45,6 +50,9 @@ export interface ServeFlags {
   "max-udp"?: string;
   "max-udp-per-client"?: string;
   "max-udp-in-flight"?: string;
+  "proxy-protocol"?: string[];
+  workers?: string;
+  metrics?: string;
 }
 
 /** Each limit's flag and config key (the key is also the ServerOptions limit's name). */
@@ -80,6 +88,9 @@ interface ConfigFile {
   maxUdpAssociations?: number;
   maxUdpAssociationsPerClient?: number;
   maxUdpDatagramsInFlight?: number;
+  proxyProtocol?: string[];
+  workers?: number | "auto";
+  metrics?: string;
 }
 
 const CONFIG_KEYS: ReadonlySet<string> = new Set([
@@ -98,6 +109,9 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "log",
   "quiet",
   "rules",
+  "proxyProtocol",
+  "workers",
+  "metrics",
   ...LIMIT_FLAGS.map(([, key]) => key),
 ]);
 
@@ -181,7 +195,9 @@ async function readConfig(path: string): Promise<ConfigFile> {
   for (const [, key] of LIMIT_FLAGS) {
     expect(key, "a whole number >= 1", (v) => Number.isInteger(v) && (v as number) >= 1);
   }
-  for (const key of ["usersFile", "externalAddress", "log"] as const) {
+  expect("proxyProtocol", "an array of CIDR ranges", (v) => Array.isArray(v) && v.every((x) => typeof x === "string"));
+  expect("workers", '"auto" or a whole number', (v) => v === "auto" || Number.isInteger(v));
+  for (const key of ["usersFile", "externalAddress", "log", "metrics"] as const) {
     expect(key, "a string", (v) => typeof v === "string");
   }
   expect("rules", "an array of rules", (v) => Array.isArray(v) && v.every((r) => typeof r === "object" && r !== null));
@@ -222,12 +238,13 @@ export async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
     throw new UsageError(`${where("log", "log")}: "${log}" is neither text nor json`);
   }
   const externalAddress = flags["external-address"] ?? file.externalAddress;
+  const allowOpen = flags["allow-open"] ?? file.allowOpen ?? false;
   return {
     options: {
       listen,
       users,
       rules: file.rules ?? [],
-      allowOpen: flags["allow-open"] ?? file.allowOpen ?? false,
+      allowOpen,
       allowSocks4UserId: flags["allow-socks4-userid"] ?? file.allowSocks4UserId ?? false,
       resolveExtension: flags["resolve-extension"] ?? file.resolveExtension ?? false,
       connectTimeoutMs: seconds(
@@ -245,7 +262,16 @@ export async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
         const value = count(flags[flag] ?? file[key], where(flag, key));
         return value === undefined ? [] : [[key, value]];
       })),
+      proxyProtocol: parseProxyRanges(
+        flags["proxy-protocol"] && flags["proxy-protocol"].length > 0 ? flags["proxy-protocol"] : file.proxyProtocol,
+        where("proxy-protocol", "proxyProtocol"),
+      ),
     },
+    workers: parseWorkers(flags.workers ?? file.workers, where("workers", "workers")),
+    metrics: parseMetricsAddress(flags.metrics ?? file.metrics, where("metrics", "metrics"), {
+      allowOpen,
+      authenticated: users.size > 0,
+    }),
     log,
     quiet: flags.quiet ?? file.quiet ?? false,
     graceMs: seconds(flags.grace ?? file.grace, where("grace", "grace")) ?? 10_000,

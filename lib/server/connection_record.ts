@@ -26,6 +26,8 @@ export interface ConnectionRecord {
   durationMs: number;
   /** Details of a failure. */
   error?: string;
+  /** Which worker process served it (`tabi serve --workers N`), from 0. */
+  worker?: number;
 }
 
 /** How log lines are written. */
@@ -56,6 +58,7 @@ export function formatRecord(record: ConnectionRecord, format: LogFormat): strin
     ["down", record.bytesDown],
     ["ms", record.durationMs],
     ["error", record.error],
+    ["worker", record.worker],
   ];
   return fields
     .filter(([, v]) => v !== undefined)
