@@ -148,7 +148,7 @@ export function startWorkers(
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const exits = new Map<number, Promise<void>>();
 
-  const launch = (index: number) => {
+  const launch = (index: number, restarted = false) => {
     const child = startProcess(index, args, listen);
     const worker: Worker = workers[index] ?? {
       index,
@@ -173,6 +173,8 @@ export function startWorkers(
         return;
       }
       if (message.ready) {
+        // A replacement says so: the log shows the gap closed.
+        if (restarted) output.err(`tabi: worker ${index} is back (pid ${child.pid})\n`);
         worker.ready = true;
         if (workers.every((w) => w?.ready) && workers.length === count) markReady();
       }
@@ -193,7 +195,7 @@ export function startWorkers(
           const how = signal ? `signal ${signal}` : `code ${code}`;
           const pause = Date.now() - worker.started < QUICK_DEATH_MS ? 1000 : 0;
           output.err(`tabi: worker ${index} (pid ${child.pid}) exited (${how}); starting a new one\n`);
-          setTimeout(() => stopping || launch(index), pause);
+          setTimeout(() => stopping || launch(index, true), pause);
         })
       ),
     );
