@@ -160,7 +160,11 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     } else {
       // The main process passes SIGINT on as SIGTERM; the terminal's own SIGINT to the group is not a second one.
       process.on("SIGINT", () => {});
-      serveAsWorker(server.addresses, () => server.metrics(), () => stopping || stop("end of the main process"));
+      serveAsWorker(
+        server.addresses,
+        () => server.metrics(),
+        () => stopping || stop("stdin closed (the main process stops or is gone)"),
+      );
     }
   });
   await metrics?.close();
