@@ -115,6 +115,19 @@ export async function fixPorts(network: Network, listen: readonly Endpoint[]): P
   return out;
 }
 
+/**
+ * Signals a worker. process.kill, not child.kill: Deno's child.kill sends the first signal only and ignores later
+ * ones (and closes the child's stdin), so a SIGHUP would stop every later SIGTERM.
+ */
+function kill(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, signal);
+  } catch {
+    // Gone in the meantime: its exit handler deals with it.
+  }
+}
+
 /** Starts worker process number `index` running `tabi ARGS` under this runtime. */
 function startProcess(index: number, args: readonly string[], listen: readonly Endpoint[]): ChildProcess {
   const env = { ...process.env, [WORKER_ENV]: String(index), [LISTEN_ENV]: JSON.stringify(listen) };
@@ -226,11 +239,11 @@ export function startWorkers(
       return formatPrometheus(sumSnapshots([retired, ...snapshots]));
     },
     signal(signal) {
-      for (const worker of workers) worker.child.kill(signal);
+      for (const worker of workers) kill(worker.child, signal);
     },
     async stop() {
       stopping = true;
-      for (const worker of workers) worker.child.kill("SIGTERM");
+      for (const worker of workers) kill(worker.child, "SIGTERM");
       await Promise.all(workers.map((w) => exits.get(w.index)));
     },
     pids: () => workers.map((w) => w.child.pid ?? 0),

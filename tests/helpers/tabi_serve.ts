@@ -1,5 +1,6 @@
 /** `tabi serve` as a child process under any runtime, for end-to-end tests. */
 import { spawn } from "node:child_process";
+import process from "node:process";
 import type { RuntimeName } from "../../lib/runtime/detect.ts";
 import { cliCommandFor } from "./process.ts";
 
@@ -13,7 +14,7 @@ export interface TabiServe {
   stderr(): string;
   /** Resolves with the exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;
-  kill(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+  kill(signal: "SIGTERM" | "SIGINT" | "SIGKILL" | "SIGHUP"): void;
 }
 
 /** Starts `tabi serve ARGS` under `runtime` and waits (up to 20 s) for it to say where it listens. */
@@ -46,7 +47,14 @@ export function startTabiServe(runtime: RuntimeName, args: string[]): Promise<Ta
           pid: child.pid!,
           stderr: () => stderr,
           exited,
-          kill: (signal) => child.kill(signal),
+          // process.kill, not child.kill: Deno's child.kill sends one signal per child and ignores later ones.
+          kill: (signal) => {
+            try {
+              process.kill(child.pid!, signal);
+            } catch {
+              // Already gone.
+            }
+          },
         });
       }
     });
