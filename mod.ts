@@ -26,6 +26,7 @@ export * from "./lib/wire/socks5_greeting.ts";
 export * from "./lib/wire/socks5_request.ts";
 export * from "./lib/wire/socks5_udp.ts";
 export * from "./lib/wire/userpass.ts";
+export * from "./lib/wire/proxy_protocol.ts";
 export * from "./lib/io/byte_reader.ts";
 export type * from "./lib/net.ts";
 export * from "./lib/relay.ts";
@@ -46,3 +47,4 @@ export { associate, type RelayedDatagram, type UdpAssociation } from "./lib/clie
 export { resolve, resolvePtr } from "./lib/client/resolve.ts";
 export { type EnvLookup, noProxyMatches, proxyFromEnv } from "./lib/client/env.ts";
 export * from "./lib/server/limits.ts";
+export * from "./lib/server/metrics.ts";
