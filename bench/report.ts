@@ -24,7 +24,9 @@ const FIGURES: readonly { key: string; label: string; higherIsBetter: boolean; d
 
 const PEERS = ["microsocks", "dante", "socksv5"] as const;
 const TABIS = ["tabi-deno", "tabi-bun", "tabi-node"] as const;
-const COLUMNS = ["direct", ...PEERS, ...TABIS] as const;
+/** tabi with `--workers 2` and `--workers auto` (bench/servers.ts): columns of their own, no targets. */
+const WORKER_TABIS = ["-w2", "-wauto"].flatMap((suffix) => TABIS.map((t) => `${t}${suffix}`));
+const COLUMNS: readonly string[] = ["direct", ...PEERS, ...TABIS, ...WORKER_TABIS];
 
 /** The median of each figure for each server. */
 export function medians(measurements: Measurements): Medians {
@@ -109,7 +111,7 @@ export function renderReport(
   table: Medians,
   context: { settings: Record<string, number>; versions: Record<string, string>; machine: string },
 ): string {
-  const width = 11;
+  const width = 12;
   const labelWidth = 27;
   const out: string[] = [];
   out.push(`tabi benchmark, ${new Date().toISOString().slice(0, 10)}; ${context.machine}`);
@@ -117,7 +119,7 @@ export function renderReport(
   out.push(Object.entries(context.settings).map(([k, v]) => `${k}=${v}`).join(" ") + "; medians of runs");
   out.push("");
   const columns = COLUMNS.filter((c) => FIGURES.some((f) => table[f.key]?.[c] !== undefined));
-  const tabis = TABIS.filter((t) => columns.includes(t));
+  const tabis = [...TABIS, ...WORKER_TABIS].filter((t) => columns.includes(t));
   out.push(
     "figure".padEnd(labelWidth) + columns.map((c) => pad(c, width)).join("") +
       tabis.map((t) => pad(`${t.slice(5)}/peer`, width)).join("") +

@@ -41,17 +41,27 @@ const tabiArgs = (port: number) => [
   "100000",
 ];
 
+/** How each runtime runs the CLI. */
+const TABI_RUNTIMES: readonly { readonly name: string; readonly command: string; readonly prefix: string[] }[] = [
+  { name: "deno", command: bin("deno"), prefix: ["run", "-A", "cli/main.ts"] },
+  { name: "bun", command: bin("bun"), prefix: ["cli/main.ts"] },
+  { name: "node", command: "node", prefix: ["--import", "tsx", "cli/main.ts"] },
+];
+
+/** tabi under each runtime, alone (`tabi-bun`) and with `--workers 2` and `--workers auto` (`tabi-bun-w2` ...). */
+const TABI_KINDS: readonly ServerKind[] = ["", "2", "auto"].flatMap((workers) =>
+  TABI_RUNTIMES.map((runtime) => ({
+    name: `tabi-${runtime.name}${workers ? `-w${workers}` : ""}`,
+    start: (port: number) => ({
+      command: runtime.command,
+      args: [...runtime.prefix, ...tabiArgs(port), ...(workers ? ["--workers", workers] : [])],
+    }),
+  }))
+);
+
 /** Every server the bench knows, in the order runs visit them. */
 export const SERVER_KINDS: readonly ServerKind[] = [
-  {
-    name: "tabi-deno",
-    start: (port) => ({ command: bin("deno"), args: ["run", "-A", "cli/main.ts", ...tabiArgs(port)] }),
-  },
-  { name: "tabi-bun", start: (port) => ({ command: bin("bun"), args: ["cli/main.ts", ...tabiArgs(port)] }) },
-  {
-    name: "tabi-node",
-    start: (port) => ({ command: "node", args: ["--import", "tsx", "cli/main.ts", ...tabiArgs(port)] }),
-  },
+  ...TABI_KINDS,
   {
     name: "microsocks",
     start: (port) => ({ command: "microsocks", args: ["-i", "127.0.0.1", "-p", String(port)] }),
