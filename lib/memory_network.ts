@@ -58,6 +58,7 @@ class Pipe {
   #buffered = 0;
   #ended = false;
   #failure: SocksError | undefined;
+  #reset = false;
   #wakeReader: (() => void) | undefined;
   #wakeWriters: (() => void)[] = [];
 
@@ -66,6 +67,11 @@ class Pipe {
   /** Bytes queued and not read yet. */
   get buffered(): number {
     return this.#buffered;
+  }
+
+  /** True once the writer's end reset it (it closed with bytes unread): the reader's side is gone for good. */
+  get reset(): boolean {
+    return this.#reset;
   }
 
   /** True once written to its end or failed: no more writes. */
@@ -99,10 +105,14 @@ class Pipe {
     this.#wake();
   }
 
-  /** A reset: the reader and any writer fail with `error`; queued bytes are dropped. */
-  fail(error: SocksError): void {
+  /**
+   * The reader's end went away (`reset` false) or the writer's end reset: the reader and any writer fail with
+   * `error`; queued bytes are dropped.
+   */
+  fail(error: SocksError, reset = false): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#reset = reset;
     this.#chunks = [];
     this.#buffered = 0;
     this.#wake();
@@ -182,13 +192,16 @@ function connectionEnd(
     // As TCP does: unread bytes at close make a reset; otherwise the peer reads what we sent, then the end.
     const reset = inbound.buffered > 0 && !inbound.finished;
     inbound.fail(closedError("read"));
-    if (reset) outbound.fail(new SocksError("closed", "connection reset by peer"));
+    if (reset) outbound.fail(new SocksError("closed", "connection reset by peer"), true);
     else outbound.end();
   };
   const writable = new WritableStream<Uint8Array>({
     write: (chunk) => closed ? Promise.reject(closedError("write")) : outbound.write(chunk),
     close: () => {
-      if (closed || outbound.finished) throw closedError("close write");
+      if (closed) throw closedError("close write");
+      if (inbound.reset) throw new SocksError("closed", "close write: connection reset by peer");
+      // A FIN to a peer that closed already succeeds, as TCP's shutdown does; writes to it fail (at once, where
+      // TCP lets one through before the peer's reset arrives: the same outcome, without the race).
       outbound.end();
     },
     abort: close,

@@ -121,6 +121,21 @@ describe("MemoryNetwork connections", () => {
     client.close();
   });
 
+  it("closing the writable after the peer closed succeeds (TCP's shutdown does), after a reset it fails", async () => {
+    const network = new MemoryNetwork();
+    const clean = await pair(network);
+    clean.served.close();
+    await clean.client.writable.getWriter().close();
+    const reset = await pair(network);
+    const writer = reset.client.writable.getWriter();
+    await writer.write(new Uint8Array(1));
+    // The client's byte is unread: the served end's close is a reset.
+    reset.served.close();
+    await assert.rejects(writer.close(), isClosed);
+    reset.client.close();
+    clean.client.close();
+  });
+
   it("a writer blocked on a full buffer fails when the reader closes", async () => {
     const network = new MemoryNetwork({ bufferSize: 16 });
     const { client, served } = await pair(network);
