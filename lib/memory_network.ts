@@ -373,6 +373,8 @@ export class MemoryNetwork implements Network {
     const what = `connect ${options.hostname}:${port}`;
     if (signal?.aborted) throw toSocksError(signal.reason, what);
     const [hostname] = await this.#addressesOf(options.hostname, what);
+    // The attempt is in progress until it resolves: an abort meanwhile wins, as it does in the adapters.
+    if (signal?.aborted) throw toSocksError(signal.reason, what);
     const family = familyOf(hostname);
     if (source !== undefined && familyOf(source) !== family) {
       throw new SocksError("network-unreachable", `${what}: no route from ${source}`);

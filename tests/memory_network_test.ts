@@ -242,7 +242,7 @@ describe("MemoryNetwork listeners", () => {
     await listener.close();
   });
 
-  it("an aborted signal refuses to connect, with the adapters' codes", async () => {
+  it("an aborted signal refuses to connect, also when it aborts during the attempt, with the adapters' codes", async () => {
     const network = new MemoryNetwork();
     const listener = await network.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
     await assert.rejects(
@@ -252,6 +252,11 @@ describe("MemoryNetwork listeners", () => {
     const timedOut = new AbortController();
     timedOut.abort(new DOMException("too slow", "TimeoutError"));
     await assert.rejects(network.connect({ ...listener.address, signal: timedOut.signal }), { code: "timeout" });
+    // Aborted after the call, before it resolved: the attempt was still in progress, so the abort wins.
+    const later = new AbortController();
+    const pending = network.connect({ ...listener.address, signal: later.signal });
+    later.abort();
+    await assert.rejects(pending, { code: "aborted" });
     await listener.close();
   });
 });
