@@ -98,11 +98,12 @@ class Pipe {
     if (this.#failure) throw this.#failure;
   }
 
-  /** The writer's FIN: the reader gets what is queued, then the end. */
+  /** The writer's FIN: the reader gets what is queued, then the end. A write still waiting for room fails. */
   end(): void {
     if (this.finished) return;
     this.#ended = true;
     this.#wake();
+    this.#wakeAllWriters();
   }
 
   /**
@@ -190,7 +191,7 @@ function connectionEnd(
     if (closed) return;
     closed = true;
     // As TCP does: unread bytes at close make a reset; otherwise the peer reads what we sent, then the end.
-    const reset = inbound.buffered > 0 && !inbound.finished;
+    const reset = inbound.buffered > 0;
     inbound.fail(closedError("read"));
     if (reset) outbound.fail(new SocksError("closed", "connection reset by peer"), true);
     else outbound.end();

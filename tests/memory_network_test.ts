@@ -146,6 +146,29 @@ describe("MemoryNetwork connections", () => {
     client.close();
   });
 
+  it("a writer blocked on a full buffer fails when its own connection closes", async () => {
+    const network = new MemoryNetwork({ bufferSize: 16 });
+    const { client, served } = await pair(network);
+    const writing = client.writable.getWriter().write(new Uint8Array(100));
+    await settle();
+    client.close();
+    await assert.rejects(writing, isClosed);
+    // What fitted went out before the close: the peer reads it, then the end.
+    assert.equal((await readAll(served.readable)).length, 16);
+    served.close();
+  });
+
+  it("unread bytes at close make a reset even after the peer's FIN", async () => {
+    const network = new MemoryNetwork();
+    const { client, served } = await pair(network);
+    const writer = client.writable.getWriter();
+    await writer.write(new Uint8Array(3));
+    await writer.close();
+    served.close();
+    await assert.rejects(client.readable.getReader().read(), isClosed);
+    client.close();
+  });
+
   it("cancelling the readable or aborting the writable closes the connection", async () => {
     const network = new MemoryNetwork();
     const one = await pair(network);
