@@ -117,6 +117,7 @@ class Pipe {
     this.#chunks = [];
     this.#buffered = 0;
     this.#wake();
+    this.#wakeAllWriters();
   }
 
   /** The read side, as a byte stream; pulls only when read (high-water mark 0), so all queueing is here. */
@@ -169,7 +170,6 @@ class Pipe {
     const reader = this.#wakeReader;
     this.#wakeReader = undefined;
     reader?.();
-    if (this.#failure) this.#wakeAllWriters();
   }
 
   #wakeAllWriters(): void {
