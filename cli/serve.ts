@@ -7,7 +7,7 @@ import { stat } from "node:fs/promises";
 import process from "node:process";
 import { formatRecord } from "../lib/server/connection_record.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
-import { formatEndpoint } from "../lib/server/session.ts";
+import { formatEndpoint } from "../lib/endpoint.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { type CliOutput, parseOptions } from "./run.ts";
 import { LIMIT_FLAGS, type ServeFlags, serveSettings } from "./serve_config.ts";

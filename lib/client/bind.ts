@@ -8,9 +8,8 @@ import { endpointToHostPort, isUnspecified } from "../endpoint.ts";
 import type { HostPort } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
 import { destination as parseDestination, throughChain } from "./chain.ts";
-import { tunnelFrom } from "./connect.ts";
 import type { ClientOptions, DestinationInput, ProxyChainInput } from "./options.ts";
-import type { Tunnel } from "./tunnel.ts";
+import { type Tunnel, tunnelFrom } from "./tunnel.ts";
 
 /** A BIND in progress. */
 export interface Binding {

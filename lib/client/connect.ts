@@ -4,25 +4,9 @@
  * @module
  */
 import { Socks5Command } from "../wire/constants.ts";
-import { destination as parseDestination, type LastHop, throughChain } from "./chain.ts";
+import { destination as parseDestination, throughChain } from "./chain.ts";
 import type { ClientOptions, DestinationInput, ProxyChainInput } from "./options.ts";
-import { type Tunnel, untouchedReadable } from "./tunnel.ts";
-
-/** Turns the last hop into a Tunnel once its final reply is in. */
-export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortSignal): Tunnel {
-  hop.writer.releaseLock();
-  const { leftover, readable } = hop.reader.release();
-  const { connection } = hop;
-  signal?.addEventListener("abort", () => connection.close(), { once: true });
-  return {
-    readable: untouchedReadable(leftover, readable),
-    writable: connection.writable,
-    localAddress: connection.localAddress,
-    remoteAddress: connection.remoteAddress,
-    bound,
-    close: () => connection.close(),
-  };
-}
+import { type Tunnel, tunnelFrom } from "./tunnel.ts";
 
 /**
  * Opens a tunnel to `destination` through `proxy` (a URL, or a list of them for a chain).

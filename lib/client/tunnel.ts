@@ -5,6 +5,7 @@
  */
 import type { Endpoint } from "../net.ts";
 import type { HostPort } from "../wire/address.ts";
+import type { LastHop } from "./chain.ts";
 
 /** An open tunnel. Closing `writable` half-closes it; `close()` ends both directions. */
 export interface Tunnel {
@@ -46,4 +47,20 @@ export function untouchedReadable(
     },
     cancel: (reason) => reader.cancel(reason),
   });
+}
+
+/** Turns the last hop into a Tunnel once its final reply is in. */
+export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortSignal): Tunnel {
+  hop.writer.releaseLock();
+  const { leftover, readable } = hop.reader.release();
+  const { connection } = hop;
+  signal?.addEventListener("abort", () => connection.close(), { once: true });
+  return {
+    readable: untouchedReadable(leftover, readable),
+    writable: connection.writable,
+    localAddress: connection.localAddress,
+    remoteAddress: connection.remoteAddress,
+    bound,
+    close: () => connection.close(),
+  };
 }

@@ -17,10 +17,10 @@ import {
   type ServerOptions,
 } from "./config.ts";
 import { parseCidr } from "../cidr.ts";
-import { isLoopback } from "../endpoint.ts";
+import { formatEndpoint, isLoopback } from "../endpoint.ts";
 import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { validateRules } from "./rules.ts";
-import { formatEndpoint, serveConnection } from "./session.ts";
+import { serveConnection } from "./session.ts";
 
 /** A running server. */
 export interface SocksServer {
