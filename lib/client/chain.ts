@@ -9,16 +9,16 @@ import { connectAny } from "../connect_any.ts";
 import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection, Network } from "../net.ts";
 import { startDeadline } from "../deadline.ts";
-import { defaultNetwork } from "../runtime/detect.ts";
+import { requireNetwork } from "../require_network.ts";
 import { type DomainAddress, type HostPort, type Ipv4Address, parseHostPort } from "../wire/address.ts";
 import { Socks4Command, Socks5Command, type Socks5CommandCode } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { checkPolicy, prepareDestination } from "./dns_policy.ts";
 import { readSocks4Reply, readSocks5Reply, socks4Request, socks5Negotiate, socks5Request } from "./handshake.ts";
 import {
-  type ClientOptions,
   DEFAULT_CLIENT_TIMEOUT_MS,
   type DestinationInput,
+  type NetworkClientOptions,
   type ProxyChainInput,
 } from "./options.ts";
 import { formatProxy, parseProxyUrl, type ProxySpec } from "./proxy_url.ts";
@@ -58,10 +58,11 @@ export function destination(input: DestinationInput): HostPort {
  */
 export async function throughChain<T>(
   input: ProxyChainInput,
-  options: ClientOptions,
+  options: NetworkClientOptions,
   last: (hop: LastHop) => Promise<T>,
   finalTarget?: HostPort,
 ): Promise<T> {
+  const network = requireNetwork(options?.network, "a client call");
   const proxies = proxyList(input);
   proxies.forEach((proxy, i) => {
     const target = i + 1 < proxies.length
@@ -69,7 +70,6 @@ export async function throughChain<T>(
       : finalTarget;
     if (target) checkPolicy(proxy, target, options);
   });
-  const network = options.network ?? await defaultNetwork();
   const lookup = options.resolve ?? ((name: string) => network.resolve(name));
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
   const { signal: deadline, clear } = startDeadline(timeoutMs, options.signal);

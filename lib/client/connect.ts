@@ -5,7 +5,7 @@
  */
 import { Socks5Command } from "../wire/constants.ts";
 import { destination as parseDestination, throughChain } from "./chain.ts";
-import type { ClientOptions, DestinationInput, ProxyChainInput } from "./options.ts";
+import type { DestinationInput, NetworkClientOptions, ProxyChainInput } from "./options.ts";
 import { type Tunnel, tunnelFrom } from "./tunnel.ts";
 
 /**
@@ -14,15 +14,17 @@ import { type Tunnel, tunnelFrom } from "./tunnel.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
  * import { connect } from "./connect.ts";
+ * const network = await defaultNetwork();
  * // socks5:// would resolve the name here and leak it to the local DNS: refused unless allowed.
- * await assert.rejects(connect("socks5://127.0.0.1:1", "example.com:443"), { code: "dns-leak" });
+ * await assert.rejects(connect("socks5://127.0.0.1:1", "example.com:443", { network }), { code: "dns-leak" });
  * ```
  */
 export function connect(
   proxy: ProxyChainInput,
   destination: DestinationInput,
-  options: ClientOptions = {},
+  options: NetworkClientOptions,
 ): Promise<Tunnel> {
   const target = parseDestination(destination);
   return throughChain(proxy, options, async (hop) => {

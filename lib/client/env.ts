@@ -4,11 +4,10 @@
  *
  * @module
  */
-import { getEnv } from "../runtime/env.ts";
 import { ipAddress } from "../endpoint.ts";
 import { cidrContains, parseCidr } from "../cidr.ts";
 
-/** Where variables come from; default: the process environment. */
+/** Where variables come from (the package root's `proxyFromEnv` reads the process environment by default). */
 export type EnvLookup = (name: string) => string | undefined;
 
 /**
@@ -51,7 +50,7 @@ export function noProxyMatches(noProxy: string, host: string): boolean {
  * assert.equal(proxyFromEnv("10.1.2.3:22", lookup), undefined);
  * ```
  */
-export function proxyFromEnv(url: string, env: EnvLookup = getEnv): string | undefined {
+export function proxyFromEnv(url: string, env: EnvLookup): string | undefined {
   const proxy = env("all_proxy") || env("ALL_PROXY");
   if (!proxy) return undefined;
   const noProxy = env("no_proxy") || env("NO_PROXY") || "";
