@@ -1,50 +1,26 @@
 /**
- * tabi: a SOCKS4/4a/5 toolkit. One protocol core over WHATWG byte streams, a server, wire codecs, and runtime
- * adapters for Deno, Bun and Node.
+ * tabi: a SOCKS4/4a/5 toolkit. A server (one port speaks every version), client calls (CONNECT, BIND, UDP
+ * ASSOCIATE, Tor's RESOLVE) through one proxy or a chain, proxy URLs and the curl-style environment, and the
+ * bidirectional relay, over WHATWG byte streams. The same code runs under Deno, Bun and Node: the calls here use
+ * the running runtime's Network unless given another (`@tabi/socks/deno`, `/bun`, `/node`). The wire codecs and
+ * the ByteReader are in `@tabi/socks/wire`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeSocks5Request, startServer } from "./mod.ts";
+ * import { connect, startServer } from "./mod.ts";
  *
  * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
- * assert.equal(server.addresses[0].hostname, "127.0.0.1");
+ * const { port } = server.addresses[0];
+ * // A destination nobody listens on: the proxy answers "connection refused", and the client says so.
+ * await assert.rejects(connect(`socks5h://127.0.0.1:${port}`, `127.0.0.1:${port === 1 ? 2 : 1}`), {
+ *   code: "connection-refused",
+ * });
  * await server.close();
- *
- * const bytes = encodeSocks5Request({ command: 1, destination: { address: { type: "domain", host: "a.io" }, port: 80 } });
- * assert.equal(bytes[3], 0x03);
  * ```
  *
  * @module
  */
-export * from "./lib/wire/constants.ts";
-export * from "./lib/wire/socks_error.ts";
-export * from "./lib/wire/decoded.ts";
-export * from "./lib/wire/address.ts";
-export * from "./lib/wire/socks4.ts";
-export * from "./lib/wire/socks5_greeting.ts";
-export * from "./lib/wire/socks5_request.ts";
-export * from "./lib/wire/socks5_udp.ts";
-export * from "./lib/wire/userpass.ts";
-export * from "./lib/io/byte_reader.ts";
-export type * from "./lib/net.ts";
-export * from "./lib/relay.ts";
-export * from "./lib/server/auth.ts";
-export * from "./lib/server/config.ts";
-export * from "./lib/server/connection_record.ts";
-export * from "./lib/server/rules.ts";
-export { resolveConfig, type SocksServer } from "./lib/server/server.ts";
-export { defaultNetwork, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
-export { VERSION } from "./lib/version.ts";
-export * from "./lib/cidr.ts";
-export * from "./lib/client/proxy_url.ts";
-export * from "./lib/client/options.ts";
-export * from "./lib/client/tunnel.ts";
-export type { Binding } from "./lib/client/bind.ts";
-export type { RelayedDatagram, UdpAssociation } from "./lib/client/associate.ts";
-export { type EnvLookup, noProxyMatches } from "./lib/client/env.ts";
-export * from "./lib/server/limits.ts";
-
 // The package root is an edge: its entry points fill in the running runtime's Network (and environment), then call
 // the core in lib/, which never picks a runtime itself.
 import { defaultNetwork } from "./lib/runtime/detect.ts";
@@ -65,6 +41,51 @@ import { bind as bindOn, type Binding } from "./lib/client/bind.ts";
 import { associate as associateOn, type UdpAssociation } from "./lib/client/associate.ts";
 import { resolve as resolveOn, resolvePtr as resolvePtrOn } from "./lib/client/resolve.ts";
 import { type EnvLookup, proxyFromEnv as proxyFromEnvIn } from "./lib/client/env.ts";
+
+// Server.
+export type { SocksServer } from "./lib/server/server.ts";
+export { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, PROTECTED_WHEN_EXPOSED, type ServerOptions } from "./lib/server/config.ts";
+export {
+  type AuthContext,
+  type Authenticator,
+  type AuthResult,
+  noAuth,
+  userPassAuthenticator,
+  type UserTable,
+} from "./lib/server/auth.ts";
+// The reader a custom Authenticator gets, as types: the class and the codecs it reads with are in ./wire.
+export type { ByteReader, DetachedReader, ReleasedStream } from "./lib/io/byte_reader.ts";
+export type { Complete, Decoded, Decoder, NeedMore } from "./lib/wire/decoded.ts";
+export { type ConnectionRecord, formatRecord, type LogFormat } from "./lib/server/connection_record.ts";
+export type { CommandName, Rule } from "./lib/server/rules.ts";
+export { DEFAULT_LIMITS, type LimitName, type LimitReport, type Limits } from "./lib/server/limits.ts";
+// Client calls: startServer, connect, bind, associate, resolve, resolvePtr and proxyFromEnv are defined below.
+export type { Binding } from "./lib/client/bind.ts";
+export type { RelayedDatagram, UdpAssociation } from "./lib/client/associate.ts";
+export type { Tunnel } from "./lib/client/tunnel.ts";
+export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
+// Proxy URLs and the environment.
+export { DEFAULT_SOCKS_PORT, formatProxy, parseProxyUrl, type ProxySpec } from "./lib/client/proxy_url.ts";
+export { type EnvLookup, noProxyMatches } from "./lib/client/env.ts";
+// Addresses as the calls take and return them (their codecs are in ./wire).
+export type { Address, DomainAddress, HostPort, Ipv4Address, Ipv6Address } from "./lib/wire/address.ts";
+// Errors.
+export { SocksError, type SocksErrorCode, type SocksErrorOptions } from "./lib/wire/socks_error.ts";
+// The Network contract and the running runtime.
+export type {
+  Connection,
+  ConnectOptions,
+  Datagram,
+  Endpoint,
+  Listener,
+  ListenOptions,
+  Network,
+  UdpSocket,
+} from "./lib/net.ts";
+export { defaultNetwork, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
+// The relay.
+export { relay, type RelayEnd, type RelayOptions, type RelayResult } from "./lib/relay.ts";
+export { VERSION } from "./lib/version.ts";
 
 async function withNetwork(options: ClientOptions): Promise<NetworkClientOptions> {
   return { ...options, network: options.network ?? await defaultNetwork() };

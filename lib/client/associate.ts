@@ -15,7 +15,9 @@ import type { DestinationInput, NetworkClientOptions, ProxyInput } from "./optio
 
 /** A datagram received through the relay, with the address of the host that sent it. */
 export interface RelayedDatagram {
+  /** The payload. */
   readonly data: Uint8Array;
+  /** The host that sent it, as the relay's header names it. */
   readonly from: HostPort;
 }
 

@@ -13,6 +13,15 @@ export type EnvLookup = (name: string) => string | undefined;
 /**
  * True when `host` is excluded by a NO_PROXY list: `*` (everything), a name (itself and its subdomains; a
  * leading dot is ignored), an IP address, or a CIDR range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { noProxyMatches } from "./env.ts";
+ * assert.equal(noProxyMatches("localhost,.internal,10.0.0.0/8", "db.internal"), true);
+ * assert.equal(noProxyMatches("localhost,.internal,10.0.0.0/8", "10.2.3.4"), true);
+ * assert.equal(noProxyMatches("localhost,.internal,10.0.0.0/8", "example.org"), false);
+ * ```
  */
 export function noProxyMatches(noProxy: string, host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");

@@ -9,7 +9,9 @@ import type { LastHop } from "./chain.ts";
 
 /** An open tunnel. Closing `writable` half-closes it; `close()` ends both directions. */
 export interface Tunnel {
+  /** Bytes from the destination. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the destination; closing it half-closes the tunnel (FIN), reading goes on. */
   readonly writable: WritableStream<Uint8Array>;
   /** This end of the TCP connection to the first proxy. */
   readonly localAddress: Endpoint;
@@ -17,6 +19,7 @@ export interface Tunnel {
   readonly remoteAddress: Endpoint;
   /** What the last proxy replied: its outbound address (CONNECT) or the peer's address (BIND's second reply). */
   readonly bound: HostPort;
+  /** Ends both directions at once. */
   close(): void;
 }
 
