@@ -78,7 +78,7 @@ export interface ServerConfig {
 export interface ServerOptions {
   /** Where to listen; default 127.0.0.1:1080. */
   readonly listen?: readonly { readonly hostname: string; readonly port: number }[];
-  /** The runtime adapter; default: the running runtime's. */
+  /** The runtime adapter; the package root's `startServer` defaults to the running runtime's, lib/server's needs one. */
   readonly network?: Network;
   /** Users for RFC 1929 (SOCKS5) and USERID checks (SOCKS4). With users, anonymous access is off. */
   readonly users?: UserTable;
