@@ -2,7 +2,7 @@
 // Runs every check and every test under Deno, Bun and Node 20 (tsx), then prints one line: "N passed, N failed".
 // Usage: node scripts/test_all.mjs [--only deno|bun|node|checks]...   (npm test runs it all)
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 
@@ -76,6 +76,12 @@ const suites = [
     ...files,
   ], null],
   ["checks", "deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"], null],
+  ["checks", "layers (cycles, runtime globals, lib/wire)", process.execPath, ["scripts/check_layers.mjs"], null],
+  ["checks", "deno doc --lint", bin("deno"), [
+    "doc",
+    "--lint",
+    ...Object.values(JSON.parse(readFileSync("deno.json", "utf8")).exports),
+  ], null],
   ["deno", "deno doc examples", bin("deno"), ["test", "-A", "--doc", "lib/", "cli/", "mod.ts"], "denoDoc"],
   ["deno", "deno test", bin("deno"), ["test", "-A", "--no-check", ...files], "deno"],
   ["bun", "bun test", bin("bun"), ["test", "--timeout", "60000", ...files.map((f) => `./${f}`)], "bun"],
