@@ -12,7 +12,8 @@ import type { Tunnel } from "../../lib/client/tunnel.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import { closedPort, echoServer, network, waitForPort } from "../helpers/net.ts";
 import { concat } from "../helpers/bytes.ts";
-import { cliCommand, currentUser, type Daemon, daemon, requireTool, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
+import { cliCommand, currentUser, type Daemon, daemon, run } from "../helpers/process.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
 
 /**
@@ -47,7 +48,7 @@ describe("client interop: microsocks", () => {
   let authPort: number;
   let echo: Awaited<ReturnType<typeof echoServer>>;
   before(async () => {
-    await requireTool("microsocks");
+    requirePeer("microsocks");
     echo = await echoServer();
     openPort = await closedPort();
     authPort = await closedPort();
@@ -87,7 +88,7 @@ describe("client interop: Dante", () => {
   let dir: string;
   let echo: Awaited<ReturnType<typeof echoServer>>;
   before(async () => {
-    await requireTool("danted");
+    requirePeer("danted");
     echo = await echoServer();
     port = await closedPort();
     dir = mkdtempSync(join(tmpdir(), "tabi-dante-"));
@@ -191,7 +192,7 @@ describe("client interop: OpenSSH", () => {
     "LogLevel=ERROR",
   ];
   before(async () => {
-    for (const tool of ["sshd", "ssh", "ssh-keygen", "microsocks"]) await requireTool(tool);
+    for (const peer of ["sshd", "ssh", "ssh-keygen", "microsocks"]) requirePeer(peer);
     echo4 = await echoServer();
     echo6 = await echoServer("::1");
     dir = mkdtempSync(join(tmpdir(), "tabi-ssh-"));
