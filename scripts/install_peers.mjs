@@ -69,12 +69,12 @@ if (missing.length === 0) {
   const names = missing.map((peer) => (peer.command === peer.pkg ? peer.pkg : `${peer.command} (${peer.pkg})`));
   const why = checkOnly
     ? "--check: nothing installed"
-    : process.env.TABI_PEER_PATH !== undefined
-    ? "TABI_PEER_PATH is set: nothing installed"
     : !isRoot
     ? "not root: nothing installed"
     : !has("apt-get")
     ? "no apt-get here: nothing installed"
+    : process.env.TABI_PEER_PATH !== undefined
+    ? "TABI_PEER_PATH hides them: nothing installed"
     : "apt-get did not install them";
   console.log(
     [
