@@ -53,8 +53,10 @@ if (missing.length > 0 && canInstall) {
   console.log(`tabi peers: installing ${packages.join(" ")} (apt-get, as root)`);
   // --no-install-recommends: torsocks recommends tor and prometheus its node exporter, daemons that would start and
   // reach out to the network; the tests need none of them.
-  if (quiet("apt-get", ["update", "-qq"])) {
-    quiet("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages]);
+  const install = (names) => quiet("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...names]);
+  // One package this distribution lacks makes apt-get install none: then each on its own, to get the others.
+  if (quiet("apt-get", ["update", "-qq"]) && !install(packages) && packages.length > 1) {
+    for (const name of packages) install([name]);
   }
   for (const service of new Set(missing.flatMap((peer) => (peer.service ? [peer.service] : [])))) {
     stopService(service);
