@@ -45,7 +45,7 @@ const number = (text, re) => {
 // Each runner's summary, counted at the level of `it` (tests are describe -> it, one level deep).
 const parsers = {
   deno: (t) => ({
-    passed: number(t, /\| \d+ passed \((\d+) steps\)/),
+    passed: number(t, /\| \d+ passed \((\d+) steps?\)/),
     failed: number(t, /\| \d+ failed \((\d+) steps?\)/) || number(t, /\| (\d+) failed/),
     skipped: number(t, /\| \d+ ignored \((\d+) steps?\)/),
   }),

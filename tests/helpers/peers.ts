@@ -7,8 +7,9 @@ import { findPeer, readPeers } from "../../scripts/peers.mjs";
 
 /**
  * Returns the full path of `command`, or throws "peer X is not installed (apt-get install PKG; see README)". The
- * command must be listed in scripts/peers.txt, so that the install step installs it. Call it in the test (or its
- * `before` hook) so the test fails with that reason.
+ * command must be listed in scripts/peers.txt, so that the install step installs it. Call it in the test, or in both
+ * hooks of its suite: `before` (so nothing is started without the peer; Node then cancels the suite's tests, which
+ * npm test counts as failed) and `beforeEach` (Bun runs the tests even when `before` failed: each fails this way).
  */
 export function requirePeer(command: string): string {
   const peer = readPeers().find((p) => p.command === command);

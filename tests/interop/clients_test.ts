@@ -6,7 +6,7 @@ import dgram from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import { SocksClient } from "socks";
 import { echoServer, network, testServer } from "../helpers/net.ts";
 import { requirePeer } from "../helpers/peers.ts";
@@ -24,6 +24,7 @@ describe("interop: curl, ncat, socat, proxychains4 through tabi", () => {
   let echo4: Awaited<ReturnType<typeof echoServer>>;
   let echo6: Awaited<ReturnType<typeof echoServer>>;
   const proxy = () => `127.0.0.1:${open.endpoint.port}`;
+  beforeEach(() => ["curl", "ncat", "socat", "proxychains4"].forEach(requirePeer));
   before(async () => {
     for (const peer of ["curl", "ncat", "socat", "proxychains4"]) requirePeer(peer);
     open = await testServer();

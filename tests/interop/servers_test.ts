@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import { associate } from "../../lib/client/associate.ts";
 import { bind } from "../../lib/client/bind.ts";
 import { connect } from "../../lib/client/connect.ts";
@@ -47,6 +47,7 @@ describe("client interop: microsocks", () => {
   let openPort: number;
   let authPort: number;
   let echo: Awaited<ReturnType<typeof echoServer>>;
+  beforeEach(() => void requirePeer("microsocks"));
   before(async () => {
     requirePeer("microsocks");
     echo = await echoServer();
@@ -87,6 +88,7 @@ describe("client interop: Dante", () => {
   let port: number;
   let dir: string;
   let echo: Awaited<ReturnType<typeof echoServer>>;
+  beforeEach(() => void requirePeer("danted"));
   before(async () => {
     requirePeer("danted");
     echo = await echoServer();
@@ -191,6 +193,7 @@ describe("client interop: OpenSSH", () => {
     "-o",
     "LogLevel=ERROR",
   ];
+  beforeEach(() => ["sshd", "ssh", "ssh-keygen", "microsocks"].forEach(requirePeer));
   before(async () => {
     for (const peer of ["sshd", "ssh", "ssh-keygen", "microsocks"]) requirePeer(peer);
     echo4 = await echoServer();
