@@ -111,7 +111,7 @@ describe("client interop: Dante", () => {
         "",
       ].join("\n"),
     );
-    dante = daemon("danted", ["-f", config]);
+    dante = daemon(requirePeer("danted"), ["-f", config]); // in /usr/sbin, often not on a user's PATH
     await waitForPort(port, "danted").catch((error) => {
       throw new Error(`${error.message}: ${dante.output()}`);
     });
