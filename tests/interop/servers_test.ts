@@ -104,7 +104,8 @@ describe("client interop: Dante", () => {
         "clientmethod: none",
         "socksmethod: none",
         `user.privileged: ${currentUser()}`,
-        "user.unprivileged: nobody",
+        // Only root may switch to nobody; any other user runs Dante as itself.
+        `user.unprivileged: ${currentUser() === "root" ? "nobody" : currentUser()}`,
         "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: bind connect udpassociate }",
         "socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: bindreply udpreply }",
