@@ -3,7 +3,7 @@
 // temporary folder, from the current source, by the same script `npm ci` (prepare) and `npm run build` run.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -11,6 +11,17 @@ import { after, before, describe, it } from "node:test";
 import { VERSION } from "../../lib/version.ts";
 import { run } from "../helpers/process.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
+
+/** The server's answer to a SOCKS5 greeting offering "no authentication" (05 01 00), read until it closes. */
+function greet(port: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const bytes: number[] = [];
+    const socket = connect(port, "127.0.0.1", () => socket.end(new Uint8Array([5, 1, 0])));
+    socket.on("data", (chunk: Uint8Array) => bytes.push(...chunk));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(bytes));
+  });
+}
 
 /** Whether a listener can take `port` on 127.0.0.1 now, i.e. nobody holds it any more. */
 function canListen(port: number): Promise<boolean> {
@@ -66,6 +77,8 @@ describe("the bundled CLI for Node (dist/tabi.mjs)", () => {
     assert.ok(cmdline.includes(bundle), cmdline.join(" "));
     assert.equal(readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, "utf8").trim(), "");
     assert.equal(await canListen(port), false);
+    // It serves (and, having served, is past its start-up, signal handlers included).
+    assert.deepEqual((await greet(port)).slice(0, 2), [5, 0]);
     // Signalled by pid, not child.kill(): Deno's child_process reports a child it killed itself as code null.
     process.kill(server.pid, "SIGTERM");
     assert.equal(await server.exited, 0, server.stderr());
