@@ -2,8 +2,9 @@
 // Installs the test peers of scripts/peers.txt that are missing. Run by `npm test` (scripts/test_all.mjs) and
 // .ci/run, so the list and the way it is installed live in one place.
 //
-// As root with apt-get: one `apt-get update`, one `apt-get install` of the missing packages, then the system
-// daemons those packages just started are stopped (the tests start their own on free ports). Otherwise it prints
+// As root with apt-get: one `apt-get update`, one `apt-get install` of the missing packages (each on its own if
+// apt-get refuses the list), then the system daemons of the packages it installed are stopped (the tests start
+// their own on free ports; daemons of packages that were already there are left alone). Otherwise it prints
 // the missing packages and the command to run, and exits 0: the run goes on and each test whose peer is missing
 // fails naming it. Exit code 1 only when peers are still missing and `--strict` was given.
 //
