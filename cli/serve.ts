@@ -8,9 +8,10 @@ import process from "node:process";
 import { formatRecord } from "../lib/server/connection_record.ts";
 import { formatPrometheus } from "../lib/server/metrics.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
-import { formatEndpoint } from "../lib/server/session.ts";
+import { formatEndpoint } from "../lib/endpoint.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
+import type { Network } from "../lib/net.ts";
 import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { type CliOutput, parseOptions } from "./run.ts";
 import { LIMIT_FLAGS, type ServeFlags, type ServeSettings, serveSettings } from "./serve_config.ts";
@@ -97,8 +98,11 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   if (worker === undefined && settings.workers > 1) return await supervise(["serve", ...args], settings, output);
   const who = worker === undefined ? "tabi" : `tabi: worker ${worker}`;
   let server: SocksServer | undefined;
-  const toOptions = (current: ServeSettings): ServerOptions => ({
+  // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
+  const network = await defaultNetwork();
+  const toOptions = (current: ServeSettings): ServerOptions & { readonly network: Network } => ({
     ...current.options,
+    network,
     ...(worker === undefined ? {} : { listen: workerListen() ?? current.options.listen, reusePort: true }),
     onConnectionEnd: current.quiet
       ? undefined
@@ -122,7 +126,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     throw error;
   }
   const metrics = worker === undefined && settings.metrics
-    ? await startMetricsServer(await defaultNetwork(), settings.metrics, {
+    ? await startMetricsServer(network, settings.metrics, {
       metrics: () => Promise.resolve(formatPrometheus(server.metrics())),
       accepting: () => server.accepting,
     })

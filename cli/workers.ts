@@ -17,7 +17,7 @@ import process from "node:process";
 import { runtimeName } from "../lib/runtime/detect.ts";
 import type { Endpoint, Network } from "../lib/net.ts";
 import { emptySnapshot, formatPrometheus, type MetricsSnapshot, sumSnapshots } from "../lib/server/metrics.ts";
-import { formatEndpoint } from "../lib/server/session.ts";
+import { formatEndpoint } from "../lib/endpoint.ts";
 import type { CliOutput } from "./run.ts";
 
 /** The environment variable that makes a `tabi serve` process worker number N (from 0). */

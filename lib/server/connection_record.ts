@@ -10,8 +10,11 @@ import type { CommandName } from "./rules.ts";
 export interface ConnectionRecord {
   /** The client, `ip:port` (IPv6 in brackets). */
   client: string;
+  /** The SOCKS version the client spoke, once its first byte was read. */
   version?: 4 | 5;
+  /** The authenticated user (SOCKS5) or the USERID (SOCKS4), if any. */
   user?: string;
+  /** The command requested. */
   command?: CommandName;
   /** The destination as the client asked for it: a name or an address, with the port. */
   destination?: string;
@@ -23,6 +26,7 @@ export interface ConnectionRecord {
   bytesUp: number;
   /** Bytes from the destination to the client. */
   bytesDown: number;
+  /** From accept to close, in ms. */
   durationMs: number;
   /** Details of a failure. */
   error?: string;

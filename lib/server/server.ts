@@ -5,8 +5,8 @@
  * @module
  */
 import { setMaxListeners } from "node:events";
-import type { Connection, Endpoint, Listener } from "../net.ts";
-import { defaultNetwork } from "../runtime/detect.ts";
+import type { Connection, Endpoint, Listener, Network } from "../net.ts";
+import { requireNetwork } from "../require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth, userPassAuthenticator } from "./auth.ts";
 import {
@@ -17,12 +17,12 @@ import {
   type ServerOptions,
 } from "./config.ts";
 import { parseCidr } from "../cidr.ts";
-import { isLoopback } from "../endpoint.ts";
+import { formatEndpoint, isLoopback } from "../endpoint.ts";
 import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { validateRules } from "./rules.ts";
+import { serveConnection } from "./session.ts";
 import { type MetricsSnapshot, ServerMetrics } from "./metrics.ts";
 import { isTrustedPeer } from "./client_address.ts";
-import { formatEndpoint, serveConnection } from "./session.ts";
 
 /** A running server. */
 export interface SocksServer {
@@ -50,7 +50,7 @@ export interface SocksServer {
 }
 
 /** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
-export async function resolveConfig(options: ServerOptions): Promise<ServerConfig> {
+export function resolveConfig(options: ServerOptions): ServerConfig {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
   const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
   if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
@@ -78,7 +78,7 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
     }
   }
   return {
-    network: options.network ?? await defaultNetwork(),
+    network: requireNetwork(options.network, "startServer"),
     authenticators,
     socks4Users: users,
     socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
@@ -119,18 +119,6 @@ function resolveLimits(given: Partial<Limits> = {}): Limits {
   return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }
 
-/**
- * Starts a server.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { startServer } from "./server.ts";
- * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
- * assert.ok(server.addresses[0].port > 0);
- * await server.close();
- * ```
- */
 function refuseOpenAnonymous(listen: readonly Endpoint[], config: ServerConfig, allowOpen: boolean): void {
   const anonymous = config.authenticators.some((a) => a === noAuth);
   const open = listen.filter((l) => !isLoopback(l.hostname));
@@ -144,8 +132,23 @@ function refuseOpenAnonymous(listen: readonly Endpoint[], config: ServerConfig, 
   }
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
-  let config = await resolveConfig(options);
+/**
+ * Starts a server on the given Network. The package root's `startServer` fills in the running runtime's Network;
+ * this one, the core's, needs it named.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
+ * import { startServer } from "./server.ts";
+ * const network = await defaultNetwork();
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }], network });
+ * assert.ok(server.addresses[0].port > 0);
+ * await server.close();
+ * ```
+ */
+export async function startServer(options: ServerOptions & { readonly network: Network }): Promise<SocksServer> {
+  let config = resolveConfig(options);
   const listen = listenAddresses(options);
   refuseOpenAnonymous(listen, config, options.allowOpen ?? false);
   const stopAll = new AbortController();
@@ -192,12 +195,14 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
       return closing === undefined;
     },
     metrics: () => config.metrics.snapshot({ active: active.size, udpActive: admission.udpAssociations }),
-    async reload(next: ServerOptions) {
-      const fresh = await resolveConfig({ ...next, network: config.network });
+    reload(next: ServerOptions) {
+      // Checked whole before anything changes: a wrong option leaves the running configuration as it is.
+      const fresh = resolveConfig({ ...next, network: config.network });
       refuseOpenAnonymous(listeners.map((l) => l.address), fresh, next.allowOpen ?? false);
       // The counters go on across reloads.
       config = { ...fresh, metrics: config.metrics };
       admission.setLimits(config.limits);
+      return Promise.resolve();
     },
     close(graceMs = 0) {
       closing ??= (async () => {

@@ -6,16 +6,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { encodeProxyHeader } from "../../lib/wire/proxy_protocol.ts";
 import type { Listener } from "../../lib/net.ts";
 import { boundSocks5 } from "../helpers/bound_client.ts";
 import { closedPort, echoServer, sleep, waitForPort } from "../helpers/net.ts";
-import { type Daemon, daemon, requireTool } from "../helpers/process.ts";
+import { type Daemon, daemon } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
 import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
-
-const HAPROXY = "/usr/sbin/haproxy";
 
 /** The configuration the README shows: one frontend per PROXY protocol version, each to its own tabi. */
 function haproxyConfig(ports: { v1: number; v2: number; tabi1: number; tabi2: number }): string {
@@ -73,8 +72,9 @@ describe("behind HAProxy (send-proxy and send-proxy-v2)", () => {
   let haproxy: Daemon;
   const front = { v1: 0, v2: 0 };
 
+  beforeEach(() => void requirePeer("haproxy"));
   before(async () => {
-    await requireTool(HAPROXY);
+    const haproxyPath = requirePeer("haproxy");
     dir = mkdtempSync(join(tmpdir(), "tabi-haproxy-"));
     echo = await echoServer();
     const config = join(dir, "tabi.json");
@@ -96,7 +96,7 @@ describe("behind HAProxy (send-proxy and send-proxy-v2)", () => {
     front.v2 = await closedPort();
     const cfg = join(dir, "haproxy.cfg");
     writeFileSync(cfg, haproxyConfig({ ...front, tabi1: portOf(tabi1.proxy), tabi2: portOf(tabi2.proxy) }));
-    haproxy = daemon(HAPROXY, ["-db", "-f", cfg]);
+    haproxy = daemon(haproxyPath, ["-db", "-f", cfg]);
     await waitForPort(front.v1, `haproxy: ${haproxy.output()}`);
     await waitForPort(front.v2, `haproxy: ${haproxy.output()}`);
   });
