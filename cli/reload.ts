@@ -7,7 +7,6 @@
 import type { ServerOptions } from "../lib/server/config.ts";
 import type { SocksServer } from "../lib/server/server.ts";
 import type { ServeSettings } from "./serve_config.ts";
-import type { CliOutput } from "./run.ts";
 
 /**
  * Reloads `server` with the settings `readSettings` reads now; `toOptions` adds what the CLI adds (the log
@@ -17,7 +16,7 @@ export async function reloadServer(
   server: SocksServer,
   readSettings: () => Promise<ServeSettings>,
   toOptions: (settings: ServeSettings) => ServerOptions,
-  output: CliOutput,
+  output: { readonly err: (text: string) => void },
   who = "tabi",
 ): Promise<boolean> {
   try {

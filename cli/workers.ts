@@ -18,7 +18,6 @@ import { runtimeName } from "../lib/runtime/detect.ts";
 import type { Endpoint, Network } from "../lib/net.ts";
 import { emptySnapshot, formatPrometheus, type MetricsSnapshot, sumSnapshots } from "../lib/server/metrics.ts";
 import { formatEndpoint } from "../lib/endpoint.ts";
-import type { CliOutput } from "./run.ts";
 
 /** The environment variable that makes a `tabi serve` process worker number N (from 0). */
 export const WORKER_ENV = "TABI_WORKER";
@@ -152,7 +151,7 @@ export function startWorkers(
   count: number,
   args: readonly string[],
   listen: readonly Endpoint[],
-  output: CliOutput,
+  output: { readonly err: (text: string) => void },
 ): WorkerPool {
   let stopping = false;
   let retired = emptySnapshot();
