@@ -111,7 +111,11 @@ export function renderReport(
   table: Medians,
   context: { settings: Record<string, number>; versions: Record<string, string>; machine: string },
 ): string {
-  const width = 12;
+  // Wide enough for the longest column name (tabi-deno-wauto) and its ratio headers, with two spaces before each.
+  const width = Math.max(
+    11,
+    ...COLUMNS.filter((c) => FIGURES.some((f) => table[f.key]?.[c] !== undefined)).map((c) => c.length + 2),
+  );
   const labelWidth = 27;
   const out: string[] = [];
   out.push(`tabi benchmark, ${new Date().toISOString().slice(0, 10)}; ${context.machine}`);
