@@ -190,7 +190,13 @@ async function supervise(args: string[], settings: ServeSettings, output: CliOut
   const metrics = settings.metrics
     ? await startMetricsServer(network, settings.metrics, { metrics: () => pool.metrics(), accepting: pool.accepting })
     : undefined;
-  await pool.ready;
+  try {
+    await pool.ready;
+  } catch (error) {
+    output.err(`tabi: ${(error as Error).message}\n`);
+    await metrics?.close();
+    return 1;
+  }
   const users = settings.options.users?.size ?? 0;
   const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
   output.err(

@@ -84,7 +84,7 @@ interface Worker {
 
 /** The main process's view of its workers. */
 export interface WorkerPool {
-  /** Resolves once every worker listens. */
+  /** Resolves once every worker listens; rejects when one exits before that (the others are killed). */
   readonly ready: Promise<void>;
   /** The Prometheus text of every worker (and of workers that died), added up. */
   metrics(): Promise<string>;
@@ -157,7 +157,15 @@ export function startWorkers(
   let retired = emptySnapshot();
   const workers: Worker[] = [];
   let markReady: () => void;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let failStart: (error: Error) => void;
+  let started = false;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = () => {
+      started = true;
+      resolve();
+    };
+    failStart = reject;
+  });
   const exits = new Map<number, Promise<void>>();
 
   const launch = (index: number, restarted = false) => {
@@ -205,6 +213,13 @@ export function startWorkers(
           resolve();
           if (stopping) return;
           const how = signal ? `signal ${signal}` : `code ${code}`;
+          if (!started) {
+            // A worker that cannot start (a port in use, a bad option) would fail again: give up, all of them.
+            stopping = true;
+            for (const other of workers) kill(other.child, "SIGKILL");
+            failStart(new Error(`worker ${index} exited (${how}) before it listened`));
+            return;
+          }
           const pause = Date.now() - worker.started < QUICK_DEATH_MS ? 1000 : 0;
           output.err(`tabi: worker ${index} (pid ${child.pid}) exited (${how}); starting a new one\n`);
           setTimeout(() => stopping || launch(index, true), pause);
