@@ -31,13 +31,19 @@ const REFUSAL_OUTCOMES: ReadonlySet<string> = new Set(["not-allowed", "auth-fail
 export interface MetricsSnapshot {
   /** Ended connections by `version command outcome` (space-separated; "none" where unknown). */
   readonly connections: Readonly<Record<string, number>>;
+  /** Connections being served now. */
   readonly active: number;
+  /** Bytes from clients to destinations, by ended connections. */
   readonly bytesUp: number;
+  /** Bytes from destinations to clients, by ended connections. */
   readonly bytesDown: number;
   /** Handshakes per bucket of {@link HANDSHAKE_BUCKETS} (not cumulative), then the ones above the last bound. */
   readonly handshakeBuckets: readonly number[];
+  /** The handshake durations added up, in seconds. */
   readonly handshakeSum: number;
+  /** Refused connections by reason: a limit's name or an outcome. */
   readonly refused: Readonly<Record<string, number>>;
+  /** UDP associations open now. */
   readonly udpActive: number;
 }
 

@@ -52,7 +52,9 @@ export const ProxyV2 = {
 
 /** An IP endpoint as a PROXY header carries it. */
 export interface ProxyEndpoint {
+  /** An IP literal, IPv6 without brackets. */
   readonly hostname: string;
+  /** The TCP port. */
   readonly port: number;
 }
 
@@ -62,9 +64,13 @@ export interface ProxyEndpoint {
  * addresses stand.
  */
 export interface ProxyHeader {
+  /** 1: the text form; 2: the binary one. */
   readonly version: 1 | 2;
+  /** "local": v2 LOCAL, the balancer speaking for itself. */
   readonly command: "proxy" | "local";
+  /** The client, as the balancer saw it. */
   readonly source?: ProxyEndpoint;
+  /** The address the client connected to (the balancer's frontend). */
   readonly destination?: ProxyEndpoint;
 }
 
@@ -217,9 +223,11 @@ function readPastTlvs(block: Uint8Array, from: number): void {
 
 /** What {@link encodeProxyHeader} writes. */
 export interface ProxyHeaderToEncode {
+  /** 1: the text form; 2: the binary one. */
   readonly version: 1 | 2;
   /** Absent: v1 `UNKNOWN` or v2 `LOCAL`. Both endpoints must be of the same family. */
   readonly source?: ProxyEndpoint;
+  /** The address the client connected to; given with `source`. */
   readonly destination?: ProxyEndpoint;
   /** v2 only: TLVs to append, each `[type, value]`. */
   readonly tlvs?: readonly (readonly [number, Uint8Array])[];
