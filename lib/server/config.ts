@@ -3,12 +3,15 @@
  *
  * @module
  */
-import type { Cidr } from "../cidr.ts";
+import { type Cidr, parseCidr } from "../cidr.ts";
+import { isLoopback } from "../endpoint.ts";
 import type { Network } from "../net.ts";
-import type { Authenticator, UserTable } from "./auth.ts";
+import { defaultNetwork } from "../runtime/detect.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
-import type { LimitReport, Limits } from "./limits.ts";
-import type { Rule } from "./rules.ts";
+import { DEFAULT_LIMITS, type LimitReport, type Limits } from "./limits.ts";
+import { type Rule, validateRules } from "./rules.ts";
 
 /** Default timeouts, in milliseconds. */
 export const DEFAULT_TIMEOUTS = {
@@ -108,4 +111,69 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+}
+
+/** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
+export async function resolveConfig(options: ServerOptions): Promise<ServerConfig> {
+  const users = options.users && options.users.size > 0 ? options.users : undefined;
+  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
+  if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
+  const rules = options.rules ?? [];
+  validateRules(rules);
+  const protectedDestinations = options.protectedDestinations ??
+    (listenAddresses(options).every((l) => isLoopback(l.hostname)) ? [] : PROTECTED_WHEN_EXPOSED);
+  const protectedRanges = protectedDestinations.map((range) => {
+    try {
+      return parseCidr(range);
+    } catch (error) {
+      throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
+    }
+  });
+  for (
+    const [name, value] of Object.entries({
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      udpIdleTimeoutMs: options.udpIdleTimeoutMs,
+    })
+  ) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new SocksError("bad-field", `${name} must be a number of milliseconds >= 0, not ${value}`);
+    }
+  }
+  return {
+    network: options.network ?? await defaultNetwork(),
+    authenticators,
+    socks4Users: users,
+    socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
+    rules,
+    protectedDestinations,
+    protectedRanges,
+    resolveExtension: options.resolveExtension ?? false,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_TIMEOUTS.handshakeMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_TIMEOUTS.idleMs,
+    udpIdleTimeoutMs: options.udpIdleTimeoutMs ?? DEFAULT_TIMEOUTS.udpIdleMs,
+    externalAddress: options.externalAddress,
+    onConnectionEnd: options.onConnectionEnd ?? (() => {}),
+    limits: resolveLimits(options.limits),
+    onLimit: options.onLimit ?? (() => {}),
+  };
+}
+
+/** The addresses to listen on: the given ones, else the default. */
+export function listenAddresses(
+  options: ServerOptions,
+): readonly { readonly hostname: string; readonly port: number }[] {
+  return options.listen && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN];
+}
+
+function resolveLimits(given: Partial<Limits> = {}): Limits {
+  for (const [name, value] of Object.entries(given)) {
+    if (!(name in DEFAULT_LIMITS)) throw new SocksError("bad-field", `unknown limit ${name}`);
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new SocksError("bad-field", `${name} must be a whole number >= 1, not ${value}`);
+    }
+  }
+  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }

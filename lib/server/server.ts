@@ -6,21 +6,15 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Connection, Endpoint, Listener } from "../net.ts";
-import { defaultNetwork } from "../runtime/detect.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { noAuth, userPassAuthenticator } from "./auth.ts";
-import {
-  DEFAULT_LISTEN,
-  DEFAULT_TIMEOUTS,
-  PROTECTED_WHEN_EXPOSED,
-  type ServerConfig,
-  type ServerOptions,
-} from "./config.ts";
-import { parseCidr } from "../cidr.ts";
+import { noAuth } from "./auth.ts";
+import { listenAddresses, resolveConfig, type ServerOptions } from "./config.ts";
 import { isLoopback } from "../endpoint.ts";
-import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
-import { validateRules } from "./rules.ts";
+import { AdmissionControl, type Limits } from "./limits.ts";
 import { formatEndpoint, serveConnection } from "./session.ts";
+
+// Kept importable from here, where it lived before it moved to config.ts.
+export { resolveConfig } from "./config.ts";
 
 /** A running server. */
 export interface SocksServer {
@@ -35,68 +29,6 @@ export interface SocksServer {
    * every connection has ended.
    */
   close(graceMs?: number): Promise<void>;
-}
-
-/** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
-export async function resolveConfig(options: ServerOptions): Promise<ServerConfig> {
-  const users = options.users && options.users.size > 0 ? options.users : undefined;
-  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
-  if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
-  const rules = options.rules ?? [];
-  validateRules(rules);
-  const protectedDestinations = options.protectedDestinations ??
-    (listenAddresses(options).every((l) => isLoopback(l.hostname)) ? [] : PROTECTED_WHEN_EXPOSED);
-  const protectedRanges = protectedDestinations.map((range) => {
-    try {
-      return parseCidr(range);
-    } catch (error) {
-      throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
-    }
-  });
-  for (
-    const [name, value] of Object.entries({
-      handshakeTimeoutMs: options.handshakeTimeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-      udpIdleTimeoutMs: options.udpIdleTimeoutMs,
-    })
-  ) {
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      throw new SocksError("bad-field", `${name} must be a number of milliseconds >= 0, not ${value}`);
-    }
-  }
-  return {
-    network: options.network ?? await defaultNetwork(),
-    authenticators,
-    socks4Users: users,
-    socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
-    rules,
-    protectedDestinations,
-    protectedRanges,
-    resolveExtension: options.resolveExtension ?? false,
-    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_TIMEOUTS.handshakeMs,
-    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,
-    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_TIMEOUTS.idleMs,
-    udpIdleTimeoutMs: options.udpIdleTimeoutMs ?? DEFAULT_TIMEOUTS.udpIdleMs,
-    externalAddress: options.externalAddress,
-    onConnectionEnd: options.onConnectionEnd ?? (() => {}),
-    limits: resolveLimits(options.limits),
-    onLimit: options.onLimit ?? (() => {}),
-  };
-}
-
-function listenAddresses(options: ServerOptions): readonly { readonly hostname: string; readonly port: number }[] {
-  return options.listen && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN];
-}
-
-function resolveLimits(given: Partial<Limits> = {}): Limits {
-  for (const [name, value] of Object.entries(given)) {
-    if (!(name in DEFAULT_LIMITS)) throw new SocksError("bad-field", `unknown limit ${name}`);
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
-      throw new SocksError("bad-field", `${name} must be a whole number >= 1, not ${value}`);
-    }
-  }
-  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }
 
 /**
