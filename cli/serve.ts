@@ -8,6 +8,8 @@ import process from "node:process";
 import { formatRecord } from "../lib/server/connection_record.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
 import { formatEndpoint } from "../lib/server/session.ts";
+import { runtimeName } from "../lib/runtime/detect.ts";
+import { VERSION } from "../lib/version.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { parseOptions } from "./flags.ts";
 import type { CliOutput } from "./output.ts";
@@ -18,7 +20,9 @@ import { USAGE_EXIT_CODE } from "./usage_error.ts";
 /** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
 
-Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address.
+Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address. Times are in seconds (fractions
+allowed) up to 2147483 (about 24.8 days, the longest timer); a timeout of 0 means never. SIGINT or SIGTERM stops
+it (a second one cuts open tunnels at once); SIGHUP is ignored (reload is not supported yet).
 
 Options:
 ${serveOptionsHelp()}
@@ -78,25 +82,46 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   }
   const users = settings.options.users?.size ?? 0;
   const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
-  output.err(`tabi: listening on ${server.addresses.map(formatEndpoint).join(", ")} (SOCKS4, 4a, 5; ${auth})\n`);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
+  const addresses = server.addresses.map(formatEndpoint).join(", ");
+  const who = `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})`;
+  output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
+  // Until reload exists, HUP (a closed terminal, or an operator's habit) must not end the proxy.
+  onSignal("SIGHUP", () => output.err("tabi: SIGHUP: reload is not supported yet\n"));
+  const cut = await new Promise<boolean>((resolve) => {
+    let signals = 0;
     const stop = (signal: string) => {
-      if (stopping) {
+      signals++;
+      if (signals === 1) {
+        output.err(
+          `tabi: ${signal}: no new connections; ${server.activeConnections} open, waiting up to ${
+            settings.graceMs / 1000
+          } s\n`,
+        );
+        server.close(settings.graceMs).then(() => resolve(signals > 1));
+      } else if (signals === 2) {
+        // Cut now, but let each cut tunnel's log line out first: the close resolves once all are written.
         output.err(`tabi: ${signal} again, closing every connection now\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      output.err(
-        `tabi: ${signal}: no new connections; ${server.activeConnections} open, waiting up to ${
-          settings.graceMs / 1000
-        } s\n`,
-      );
-      server.close(settings.graceMs).then(resolve);
+        void server.close(0);
+      } else process.exit(1);
     };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
+    onSignal("SIGINT", () => stop("SIGINT"));
+    onSignal("SIGTERM", () => stop("SIGTERM"));
   });
-  output.err("tabi: stopped\n");
-  return 0;
+  output.err(`${who}: stopped${cut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
+  return cut ? 1 : 0;
+}
+
+/** The running runtime's version. */
+function runtimeVersion(): string {
+  const versions: Readonly<Record<string, string | undefined>> = process.versions;
+  return versions[runtimeName()] ?? "?";
+}
+
+/** Listens for a signal where the platform has it (Windows has no SIGHUP). */
+function onSignal(signal: "SIGHUP" | "SIGINT" | "SIGTERM", handler: () => void): void {
+  try {
+    process.on(signal, handler);
+  } catch {
+    // Not on this platform: nothing to handle.
+  }
 }

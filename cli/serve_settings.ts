@@ -23,7 +23,6 @@
 import { DEFAULT_TIMEOUTS, type ServerOptions } from "../lib/server/config.ts";
 import type { LogFormat } from "../lib/server/connection_record.ts";
 import { DEFAULT_LIMITS, type LimitName } from "../lib/server/limits.ts";
-import { validateRules } from "../lib/server/rules.ts";
 import { UsageError } from "./usage_error.ts";
 import { type FlagValue, type Kind, KINDS, readUsersFile } from "./setting_kinds.ts";
 
@@ -154,7 +153,8 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     flag: "users",
     key: "usersFile",
     kind: KINDS.file,
-    help: "users from a file, one NAME:PASSWORD a line",
+    help: "users from a file, one NAME:PASSWORD a line; the password runs to the end of the line,\n" +
+      "trailing spaces included; blank lines and # comments are skipped; an empty file is refused",
     to: async (path, where) => ({ options: { users: await readUsersFile(path, where) }, usersFile: path }),
   }),
   setting({
@@ -180,14 +180,6 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     key: "rules",
     kind: KINDS.rules,
     help: "access rules",
-    check: (rules) => {
-      try {
-        validateRules(rules);
-        return undefined;
-      } catch (error) {
-        return (error as Error).message;
-      }
-    },
     to: (rules) => ({ options: { rules } }),
   }),
   setting({
@@ -209,7 +201,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     key: "handshakeTimeout",
     kind: KINDS.seconds,
     default: DEFAULT_TIMEOUTS.handshakeMs,
-    help: "time for greeting, authentication and request",
+    help: "time for greeting, authentication and request (0: never)",
     to: (handshakeTimeoutMs) => ({ options: { handshakeTimeoutMs } }),
   }),
   setting({
@@ -217,7 +209,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     key: "connectTimeout",
     kind: KINDS.seconds,
     default: DEFAULT_TIMEOUTS.connectMs,
-    help: "time for CONNECT's connection and BIND's incoming one",
+    help: "time for CONNECT's connection and BIND's incoming one (0: never)",
     to: (connectTimeoutMs) => ({ options: { connectTimeoutMs } }),
   }),
   setting({
@@ -233,7 +225,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     key: "udpTimeout",
     kind: KINDS.seconds,
     default: DEFAULT_TIMEOUTS.udpIdleMs,
-    help: "end a UDP association idle this long",
+    help: "end a UDP association idle this long (0: never)",
     to: (udpIdleTimeoutMs) => ({ options: { udpIdleTimeoutMs } }),
   }),
   setting({
@@ -248,7 +240,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     key: "grace",
     kind: KINDS.seconds,
     default: CLI_DEFAULTS.graceMs,
-    help: "on SIGINT/SIGTERM, let open tunnels finish this long",
+    help: "on SIGINT/SIGTERM, let open tunnels finish this long (a second signal cuts them at once)",
     to: (graceMs) => ({ graceMs }),
   }),
   limit("max-clients", "maxClients", "connections at once; over a limit a client is closed at once"),

@@ -5,7 +5,9 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import type { Rule } from "../lib/server/rules.ts";
+import { type Rule, validateRules } from "../lib/server/rules.ts";
+import { ipAddress } from "../lib/endpoint.ts";
+import { MAX_TIMER_MS } from "../lib/server/config.ts";
 import { parseHostPort } from "../lib/wire/address.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -36,11 +38,19 @@ export interface ListenAddress {
 }
 
 const isString = (v: unknown): v is string => typeof v === "string";
+/** An IP literal, IPv6 without brackets (it is used as is, not followed by a port). */
+const isIp = (v: unknown): v is string => isString(v) && !v.startsWith("[") && ipAddress(v) !== undefined;
 
 function seconds(value: string | number): number | undefined {
   if (isString(value) && !/^[0-9]+(\.[0-9]+)?$/.test(value)) return undefined;
   const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? Math.round(n * 1000) : undefined;
+  if (!Number.isFinite(n) || n < 0) return undefined;
+  const ms = Math.round(n * 1000);
+  // Timers overflow past this and fire at once: refuse rather than clamp, so that what runs is what was asked.
+  if (ms > MAX_TIMER_MS) {
+    throw new Error(`${value} s is more than ${MAX_TIMER_MS / 1000} s (about 24.8 days), the longest timer`);
+  }
+  return ms;
 }
 
 function count(value: string | number): number | undefined {
@@ -89,6 +99,14 @@ export async function readUsersFile(path: string, where: string): Promise<Map<st
 }
 
 function listenAddress(text: string): ListenAddress {
+  if (!text.startsWith("[") && text.indexOf(":") !== text.lastIndexOf(":")) {
+    // "::1:1080" is itself an IPv6 address: say which was meant with brackets.
+    const colon = text.lastIndexOf(":");
+    const hint = /^[0-9]{1,5}$/.test(text.slice(colon + 1))
+      ? `[${text.slice(0, colon)}]:${text.slice(colon + 1)}`
+      : `[${text}]:PORT`;
+    throw new Error(`"${text}": write an IPv6 address in brackets, e.g. ${hint}`);
+  }
   const { address, port } = parseHostPort(text, 1080);
   if (address.type === "domain" && address.host !== "localhost") {
     throw new Error(`"${text}": use an IP address`);
@@ -121,8 +139,8 @@ export const KINDS = {
     option: { type: "string" },
     arg: "IP",
     expected: "an IP address",
-    fromFlag: (v) => (isString(v) ? v : undefined),
-    fromJson: (v) => (isString(v) ? v : undefined),
+    fromFlag: (v) => (isIp(v) ? v : undefined),
+    fromJson: (v) => (isIp(v) ? v : undefined),
     show: String,
   } satisfies Kind<string>,
   /** A duration, written in seconds (fractions allowed), held in milliseconds. */
@@ -190,8 +208,12 @@ export const KINDS = {
     arg: "",
     expected: "an array of rules",
     fromFlag: () => undefined,
-    fromJson: (v): readonly Rule[] | undefined =>
-      Array.isArray(v) && v.every((r) => typeof r === "object" && r !== null) ? v : undefined,
+    fromJson: (v) => {
+      if (!Array.isArray(v)) return undefined;
+      // Names the rule number and the field of the first mistake.
+      validateRules(v);
+      return v;
+    },
     show: () => "",
   } satisfies Kind<readonly Rule[]>,
 } as const;

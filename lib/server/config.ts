@@ -4,7 +4,7 @@
  * @module
  */
 import { type Cidr, parseCidr } from "../cidr.ts";
-import { isLoopback } from "../endpoint.ts";
+import { ipAddress, isLoopback } from "../endpoint.ts";
 import type { Network } from "../net.ts";
 import { defaultNetwork } from "../runtime/detect.ts";
 import { SocksError } from "../wire/socks_error.ts";
@@ -24,6 +24,15 @@ export const DEFAULT_TIMEOUTS = {
   /** A UDP association with no datagram either way. */
   udpIdleMs: 120_000,
 } as const;
+
+/**
+ * The longest timeout, in milliseconds: 2^31-1 (about 24.8 days). Every runtime's setTimeout overflows past it and
+ * fires after 1 ms instead, so a longer value is refused at start.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a timeout of 0 ("never") becomes for the timers that have no "none": the longest one, about 24.8 days. */
+const NEVER = MAX_TIMER_MS;
 
 /** The address a server listens on when told nothing: loopback only. */
 export const DEFAULT_LISTEN: { readonly hostname: string; readonly port: number } = {
@@ -101,10 +110,15 @@ export interface ServerOptions {
   /** Listen on a non-loopback address without authentication. Off: such a server refuses to start. */
   readonly allowOpen?: boolean;
   readonly resolveExtension?: boolean;
+  /** From accept to a complete request; 0 means never; at most {@link MAX_TIMER_MS}. Default 30 s. */
   readonly handshakeTimeoutMs?: number;
+  /** CONNECT's connection and BIND's incoming one; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly connectTimeoutMs?: number;
+  /** A tunnel with no traffic either way is closed; 0 (the default) means never; at most {@link MAX_TIMER_MS}. */
   readonly idleTimeoutMs?: number;
+  /** A UDP association with no datagram is ended; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly udpIdleTimeoutMs?: number;
+  /** An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
@@ -129,17 +143,18 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
       throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
     }
   });
-  for (
-    const [name, value] of Object.entries({
-      handshakeTimeoutMs: options.handshakeTimeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-      udpIdleTimeoutMs: options.udpIdleTimeoutMs,
-    })
-  ) {
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      throw new SocksError("bad-field", `${name} must be a number of milliseconds >= 0, not ${value}`);
+  const timeout = (name: string, value: number | undefined, fallback: number, zero: number): number => {
+    if (value === undefined) return fallback;
+    if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS)) {
+      throw new SocksError(
+        "bad-field",
+        `${name} must be a number of milliseconds from 0 (never) to ${MAX_TIMER_MS} (about 24.8 days), not ${value}`,
+      );
     }
+    return value === 0 ? zero : value;
+  };
+  if (options.externalAddress !== undefined && ipAddress(options.externalAddress) === undefined) {
+    throw new SocksError("bad-field", `externalAddress must be an IP address, not "${options.externalAddress}"`);
   }
   return {
     network: options.network ?? await defaultNetwork(),
@@ -150,10 +165,11 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
     protectedDestinations,
     protectedRanges,
     resolveExtension: options.resolveExtension ?? false,
-    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_TIMEOUTS.handshakeMs,
-    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,
-    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_TIMEOUTS.idleMs,
-    udpIdleTimeoutMs: options.udpIdleTimeoutMs ?? DEFAULT_TIMEOUTS.udpIdleMs,
+    // 0 means never. The relay takes 0 as "no idle timer"; the other timers take the longest a runtime allows.
+    handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs, NEVER),
+    connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs, NEVER),
+    idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs, 0),
+    udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs, NEVER),
     externalAddress: options.externalAddress,
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),
     limits: resolveLimits(options.limits),

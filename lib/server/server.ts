@@ -8,7 +8,8 @@ import { setMaxListeners } from "node:events";
 import type { Connection, Endpoint, Listener } from "../net.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth } from "./auth.ts";
-import { listenAddresses, resolveConfig, type ServerOptions } from "./config.ts";
+import { listenAddresses, MAX_TIMER_MS, resolveConfig, type ServerOptions } from "./config.ts";
+import { listenFailure } from "./listen_failure.ts";
 import { isLoopback } from "../endpoint.ts";
 import { AdmissionControl, type Limits } from "./limits.ts";
 import { formatEndpoint, serveConnection } from "./session.ts";
@@ -26,7 +27,8 @@ export interface SocksServer {
   readonly limits: Limits;
   /**
    * Stops accepting, lets open connections finish for `graceMs` (default 0), then closes the rest. Resolves when
-   * every connection has ended.
+   * every connection has ended (each one's `onConnectionEnd` called). Called again with 0 while a grace runs, it
+   * ends the grace at once.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -72,13 +74,18 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
     });
   };
   const listeners: Listener[] = [];
-  try {
-    for (const l of listen) listeners.push(await config.network.listen(l, onConnection));
-  } catch (error) {
-    await Promise.all(listeners.map((l) => l.close()));
-    throw error;
+  for (const l of listen) {
+    try {
+      listeners.push(await config.network.listen(l, onConnection));
+    } catch (error) {
+      await Promise.all(listeners.map((l) => l.close()));
+      throw listenFailure(l, error);
+    }
   }
   let closing: Promise<void> | undefined;
+  // A second close() with no grace (a second SIGINT) ends the grace of the first one now.
+  let cutGrace: (() => void) | undefined;
+  let cutRequested = false;
   return {
     addresses: listeners.map((l) => l.address),
     limits: config.limits,
@@ -86,11 +93,18 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
       return active.size;
     },
     close(graceMs = 0) {
+      if (closing && graceMs === 0) {
+        cutRequested = true;
+        cutGrace?.();
+      }
       closing ??= (async () => {
         await Promise.all(listeners.map((l) => l.close()));
         const allDone = () => active.size === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r));
         let timer: ReturnType<typeof setTimeout> | undefined;
-        const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+        const grace = new Promise<void>((r) => {
+          cutGrace = r;
+          timer = setTimeout(r, cutRequested ? 0 : Math.min(graceMs, MAX_TIMER_MS));
+        });
         await Promise.race([allDone(), grace]);
         clearTimeout(timer);
         stopAll.abort(new SocksError("aborted", "server stopped"));
