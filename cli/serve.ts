@@ -6,80 +6,52 @@
 import { stat } from "node:fs/promises";
 import process from "node:process";
 import { formatRecord } from "../lib/server/connection_record.ts";
+import type { ServerOptions } from "../lib/server/config.ts";
 import { formatPrometheus } from "../lib/server/metrics.ts";
+import type { Network } from "../lib/net.ts";
+import { defaultNetwork, runtimeName } from "../lib/runtime/detect.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
 import { formatEndpoint } from "../lib/endpoint.ts";
+import { VERSION } from "../lib/version.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
-import type { ServerOptions } from "../lib/server/config.ts";
-import type { Network } from "../lib/net.ts";
-import { defaultNetwork } from "../lib/runtime/detect.ts";
-import { type CliOutput, parseOptions } from "./run.ts";
-import { LIMIT_FLAGS, type ServeFlags, type ServeSettings, serveSettings } from "./serve_config.ts";
-import { USAGE_EXIT_CODE } from "./usage_error.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
+import { SERVE_SETTINGS } from "./serve_settings.ts";
+import { configKeys, serveOptionsHelp, serveOptionTable, type ServeSettings, serveSettings } from "./serve_config.ts";
 import { startMetricsServer } from "./metrics_server.ts";
 import { reloadServer } from "./reload.ts";
+import { checkMetricsExposure } from "./scale_settings.ts";
 import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen } from "./workers.ts";
+import { USAGE_EXIT_CODE } from "./usage_error.ts";
 
-/** The help text of `tabi serve`. */
+/** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
 
-Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address.
+Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address. Times are in seconds (fractions
+allowed) up to 2147483 (about 24.8 days, the longest timer); a timeout of 0 means never. SIGINT or SIGTERM stops
+it (a second one cuts open tunnels at once); SIGHUP reads the config and users files again for new connections.
 
 Options:
-  --listen ADDR:PORT        listen here (repeatable; [IPv6]:PORT for IPv6). Default 127.0.0.1:1080
-  --user NAME:PASSWORD      a user (repeatable). With users, SOCKS5 requires username/password (RFC 1929)
-                            and SOCKS4, which has no password, is refused
-  --allow-socks4-userid     with users, let SOCKS4 in when its USERID names a user (no password is checked)
-  --users FILE              users from a file, one NAME:PASSWORD a line
-  --config FILE             a JSON file holding any of the above, and access rules
-  --allow-open              allow a non-loopback listen address without authentication
-  --resolve-extension       answer Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1)
-  --handshake-timeout S     time for greeting, authentication and request (default 30)
-  --connect-timeout S       time for CONNECT's connection and BIND's incoming one (default 120)
-  --idle-timeout S          close a tunnel idle this long (default 0: never)
-  --udp-timeout S           end a UDP association idle this long (default 120)
-  --external-address IP     address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)
-  --grace S                 on SIGINT/SIGTERM, let open tunnels finish this long (default 10)
-  --max-clients N           connections at once (default 10000); over a limit a client is closed at once
-  --max-clients-per-address N   connections at once from one address (default 1000)
-  --max-handshakes N        connections still in their handshake (default 2000)
-  --max-udp N               UDP associations at once (default 1000)
-  --max-udp-per-client N    UDP associations at once from one address (default 16)
-  --max-udp-in-flight N     datagrams of one association waiting to be sent; more are dropped (default 64)
-  --proxy-protocol CIDR     peers in this range (a load balancer) must start with a PROXY header (v1 or v2),
-                            whose source address is then the client (repeatable)
-  --workers N|auto          processes accepting on every listen address (SO_REUSEPORT); auto: one per core
-                            (default 1). Limits apply per worker
-  --metrics ADDR:PORT       serve GET /metrics (Prometheus) and /healthz here (loopback unless --allow-open)
-  --log text|json           log format: one line per connection, on stderr (default text)
-  --quiet                   no connection log
-  -h, --help                this text
+${serveOptionsHelp()}
+Config file keys (JSON object; times in seconds; a flag wins over its key):
+${wrap(configKeys().join(", "), 2, 116)}
 `;
+
+function wrap(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line].map((l) => `${" ".repeat(indent)}${l}`).join("\n");
+}
 
 /** Runs `tabi serve` with its arguments; resolves with the exit code once the server has stopped. */
 export async function serve(args: string[], output: CliOutput): Promise<number> {
-  const { values, positionals } = parseOptions(args, {
-    listen: { type: "string", multiple: true },
-    user: { type: "string", multiple: true },
-    users: { type: "string" },
-    config: { type: "string" },
-    "allow-open": { type: "boolean" },
-    "allow-socks4-userid": { type: "boolean" },
-    "resolve-extension": { type: "boolean" },
-    "connect-timeout": { type: "string" },
-    "handshake-timeout": { type: "string" },
-    "idle-timeout": { type: "string" },
-    "udp-timeout": { type: "string" },
-    "external-address": { type: "string" },
-    grace: { type: "string" },
-    log: { type: "string" },
-    quiet: { type: "boolean" },
-    "proxy-protocol": { type: "string", multiple: true },
-    workers: { type: "string" },
-    metrics: { type: "string" },
-    ...Object.fromEntries(LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
-    help: { type: "boolean", short: "h" },
-  });
+  const { values, positionals } = parseOptions(args, serveOptionTable());
   if (values.help) {
     output.out(SERVE_HELP);
     return 0;
@@ -88,18 +60,22 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     output.err(`tabi serve: unexpected argument "${positionals[0]}" (see tabi serve --help)\n`);
     return USAGE_EXIT_CODE;
   }
-  const settings = await serveSettings(values as ServeFlags);
+  const settings = await serveSettings(values);
   if (settings.usersFile) {
     // A users file holds passwords: warn when others may read it, as ssh does for keys.
     const mode = await stat(settings.usersFile).then((s) => s.mode, () => 0);
     if (mode & 0o077) output.err(`tabi: warning: ${settings.usersFile} is readable by others (chmod 600 it)\n`);
   }
-  const worker = workerIndex();
-  if (worker === undefined && settings.workers > 1) return await supervise(["serve", ...args], settings, output);
-  const who = worker === undefined ? "tabi" : `tabi: worker ${worker}`;
-  let server: SocksServer | undefined;
+  const users = settings.options.users?.size ?? 0;
+  checkMetricsExposure(settings.metrics, { allowOpen: settings.options.allowOpen ?? false, authenticated: users > 0 });
   // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
   const network = await defaultNetwork();
+  const worker = workerIndex();
+  if (worker === undefined && settings.workers > 1) {
+    return await supervise(["serve", ...args], settings, network, output);
+  }
+  const tag = worker === undefined ? "tabi" : `tabi: worker ${worker}`;
+  let server: SocksServer | undefined;
   const toOptions = (current: ServeSettings): ServerOptions & { readonly network: Network } => ({
     ...current.options,
     network,
@@ -109,18 +85,18 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       : (record) => output.err(`${formatRecord(worker === undefined ? record : { ...record, worker }, current.log)}\n`),
     // Refusals are summed per interval, never logged per connection: a flood must not flood the log.
     onLimit: (report) => {
-      const parts = LIMIT_FLAGS.flatMap(([flag, key]) => {
-        const n = report.refused[key];
-        return n ? [`${n} over --${flag} (${server!.limits[key]})`] : [];
+      const parts = SERVE_SETTINGS.flatMap(({ flag, limit }) => {
+        const n = limit && report.refused[limit];
+        return n ? [`${n} over --${flag} (${server!.limits[limit]})`] : [];
       });
-      output.err(`${who}: refused in the last ${report.intervalMs / 1000} s: ${parts.join(", ")}\n`);
+      output.err(`${tag}: refused in the last ${report.intervalMs / 1000} s: ${parts.join(", ")}\n`);
     },
   });
   try {
     server = await startServer(toOptions(settings));
   } catch (error) {
     if (error instanceof SocksError) {
-      output.err(`${who}: ${error.message}\n`);
+      output.err(`${tag}: ${error.message}\n`);
       return 1;
     }
     throw error;
@@ -131,54 +107,56 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       accepting: () => server.accepting,
     })
     : undefined;
-  const users = settings.options.users?.size ?? 0;
   const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
-  if (worker === undefined) {
-    output.err(`tabi: listening on ${server.addresses.map(formatEndpoint).join(", ")} (SOCKS4, 4a, 5; ${auth})\n`);
-  }
+  const addresses = server.addresses.map(formatEndpoint).join(", ");
+  const who = worker === undefined ? `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})` : tag;
+  if (worker === undefined) output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
+  // New users, rules and limits for new connections; open tunnels keep what they started with.
+  onSignal("SIGHUP", () => void reloadServer(server, () => serveSettings(values), toOptions, output, tag));
+  const cut = await new Promise<boolean>((resolve) => {
+    let signals = 0;
     const stop = (signal: string) => {
-      if (stopping) {
-        // A worker hears SIGTERM from its main process and perhaps from the service manager too: drain once.
-        if (worker !== undefined) return;
-        output.err(`${who}: ${signal} again, closing every connection now\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      output.err(
-        `${who}: ${signal}: no new connections; ${server.activeConnections} open, waiting up to ${
-          settings.graceMs / 1000
-        } s\n`,
-      );
-      server.close(settings.graceMs).then(resolve);
+      signals++;
+      if (signals === 1) {
+        output.err(
+          `${tag}: ${signal}: no new connections; ${server.activeConnections} open, waiting up to ${
+            settings.graceMs / 1000
+          } s\n`,
+        );
+        server.close(settings.graceMs).then(() => resolve(signals > 1));
+      } else if (worker !== undefined) {
+        // A worker hears SIGTERM from its main process and perhaps from a service manager too: drain once. The
+        // main process cuts tunnels with SIGKILL.
+      } else if (signals === 2) {
+        // Cut now, but let each cut tunnel's log line out first: the close resolves once all are written.
+        output.err(`tabi: ${signal} again, closing every connection now\n`);
+        void server.close(0);
+      } else process.exit(1);
     };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on(
-      "SIGHUP",
-      () => void reloadServer(server, () => serveSettings(values as ServeFlags), toOptions, output, who),
-    );
+    onSignal("SIGTERM", () => stop("SIGTERM"));
     if (worker === undefined) {
-      process.on("SIGINT", () => stop("SIGINT"));
+      onSignal("SIGINT", () => stop("SIGINT"));
     } else {
-      // The main process passes SIGINT on as SIGTERM; the terminal's own SIGINT to the group is not a second one.
-      process.on("SIGINT", () => {});
-      serveAsWorker(
-        server.addresses,
-        () => server.metrics(),
-        () => stopping || stop("stdin closed (the main process stops or is gone)"),
-      );
+      // The main process passes SIGINT on as SIGTERM; the terminal's SIGINT to the whole group is not a second one.
+      onSignal("SIGINT", () => {});
+      serveAsWorker(server.addresses, () => server.metrics(), () => {
+        if (signals === 0) stop("stdin closed (the main process stops or is gone)");
+      });
     }
   });
   await metrics?.close();
-  output.err(`${who}: stopped\n`);
-  return 0;
+  output.err(`${who}: stopped${cut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
+  return cut ? 1 : 0;
 }
 
 /** The main process of `--workers N`: starts them, passes signals on, serves metrics. */
-async function supervise(args: string[], settings: ServeSettings, output: CliOutput): Promise<number> {
-  const network = await defaultNetwork();
+async function supervise(
+  args: string[],
+  settings: ServeSettings,
+  network: Network,
+  output: CliOutput,
+): Promise<number> {
   let listen;
   try {
     listen = await fixPorts(network, settings.options.listen ?? []);
@@ -199,33 +177,48 @@ async function supervise(args: string[], settings: ServeSettings, output: CliOut
   }
   const users = settings.options.users?.size ?? 0;
   const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
+  const addresses = listen.map(formatEndpoint).join(", ");
+  const who = `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})`;
   output.err(
-    `tabi: listening on ${
-      listen.map(formatEndpoint).join(", ")
-    } (SOCKS4, 4a, 5; ${auth}; ${settings.workers} workers, ` +
+    `${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth}; ${settings.workers} workers, ` +
       `pids ${pool.pids().join(" ")})\n`,
   );
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
+  const cut = await new Promise<boolean>((resolve) => {
+    let signals = 0;
     const stop = (signal: string) => {
-      if (stopping) {
+      signals++;
+      if (signals === 1) {
+        output.err(`tabi: ${signal}: draining ${settings.workers} workers, up to ${settings.graceMs / 1000} s\n`);
+        pool.stop().then(() => resolve(signals > 1));
+      } else {
         output.err(`tabi: ${signal} again, killing the workers (every connection closes now)\n`);
         pool.signal("SIGKILL");
-        return;
       }
-      stopping = true;
-      output.err(`tabi: ${signal}: draining ${settings.workers} workers, up to ${settings.graceMs / 1000} s\n`);
-      pool.stop().then(resolve);
     };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGHUP", () => {
+    onSignal("SIGINT", () => stop("SIGINT"));
+    onSignal("SIGTERM", () => stop("SIGTERM"));
+    onSignal("SIGHUP", () => {
       output.err(`tabi: SIGHUP: passed on to ${settings.workers} workers\n`);
       pool.signal("SIGHUP");
     });
   });
   await metrics?.close();
-  output.err("tabi: stopped\n");
-  return 0;
+  output.err(`${who}: stopped${cut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
+  return cut ? 1 : 0;
+}
+
+/** The running runtime's version. */
+function runtimeVersion(): string {
+  const versions: Readonly<Record<string, string | undefined>> = process.versions;
+  return versions[runtimeName()] ?? "?";
+}
+
+/** Listens for a signal where the platform has it (Windows has no SIGHUP). */
+function onSignal(signal: "SIGHUP" | "SIGINT" | "SIGTERM", handler: () => void): void {
+  try {
+    process.on(signal, handler);
+  } catch {
+    // Not on this platform: nothing to handle.
+  }
 }

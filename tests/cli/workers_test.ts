@@ -131,7 +131,7 @@ describe("tabi serve --workers 2", () => {
     const code = await tabi.exited;
     // Deno's child_process reports a child it signalled as killed (null) even when it exits by itself.
     assert.ok(code === 0 || (code === null && runtimeName() === "deno"), `exit code ${code}: ${tabi.stderr()}`);
-    assert.match(tabi.stderr(), /^tabi: stopped$/m);
+    assert.match(tabi.stderr(), /^tabi \S+ \(\w+ \S+\): stopped; was listening on /m);
     assert.match(tabi.stderr(), /worker 0: stopped/);
     assert.match(tabi.stderr(), /worker 1: stopped/);
   });

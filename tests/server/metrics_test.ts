@@ -88,7 +88,7 @@ describe("metrics", () => {
     assert.equal(await runCli(["serve", "--metrics", "0.0.0.0:9100"], output), 2);
     assert.match(err, /--metrics: refusing to serve metrics on 0\.0\.0\.0:9100/);
     assert.equal(await runCli(["serve", "--workers", "0"], output), 2);
-    assert.match(err, /--workers: "0" is neither auto nor a whole number/);
+    assert.match(err, /--workers: "0" is not auto or a whole number from 1 to 256/);
     assert.equal(await runCli(["serve", "--proxy-protocol", "10.0.0.0/33"], output), 2);
     assert.match(err, /--proxy-protocol: "10\.0\.0\.0\/33" is not an address or CIDR range/);
   });
