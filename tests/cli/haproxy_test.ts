@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -11,7 +12,7 @@ import { runtimeName } from "../../lib/runtime/detect.ts";
 import { encodeProxyHeader } from "../../lib/wire/proxy_protocol.ts";
 import type { Listener } from "../../lib/net.ts";
 import { boundSocks5 } from "../helpers/bound_client.ts";
-import { closedPort, echoServer, sleep, waitForPort } from "../helpers/net.ts";
+import { closedPort, echoServer, sleep } from "../helpers/net.ts";
 import { type Daemon, daemon } from "../helpers/process.ts";
 import { requirePeer } from "../helpers/peers.ts";
 import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
@@ -64,6 +65,22 @@ async function record(tabi: TabiServe, match: (r: LogRecord) => boolean): Promis
 
 const portOf = (address: string) => Number(address.slice(address.lastIndexOf(":") + 1));
 
+/** Waits (up to 10 s) until 127.0.0.1:port accepts a connection from 127.0.0.250. */
+async function reachable(port: number, what: string): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: "127.0.0.1", port, localAddress: "127.0.0.250" }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (up) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not start listening on port ${port}`);
+}
+
 describe("behind HAProxy (send-proxy and send-proxy-v2)", () => {
   let dir: string;
   let echo: Listener;
@@ -97,8 +114,9 @@ describe("behind HAProxy (send-proxy and send-proxy-v2)", () => {
     const cfg = join(dir, "haproxy.cfg");
     writeFileSync(cfg, haproxyConfig({ ...front, tabi1: portOf(tabi1.proxy), tabi2: portOf(tabi2.proxy) }));
     haproxy = daemon(haproxyPath, ["-db", "-f", cfg]);
-    await waitForPort(front.v1, `haproxy: ${haproxy.output()}`);
-    await waitForPort(front.v2, `haproxy: ${haproxy.output()}`);
+    // From an address of its own, so that the probes are not mistaken for the clients the tests look for.
+    await reachable(front.v1, `haproxy: ${haproxy.output()}`);
+    await reachable(front.v2, `haproxy: ${haproxy.output()}`);
   });
 
   after(async () => {
