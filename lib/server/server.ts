@@ -125,13 +125,17 @@ export async function startServer(options: ServerOptions & { readonly network: N
     },
     metrics: () => config.metrics.snapshot({ active: active.size, udpActive: admission.udpAssociations }),
     reload(next: ServerOptions) {
-      // Checked whole before anything changes: a wrong option leaves the running configuration as it is.
-      const fresh = resolveConfig({ ...next, network: config.network });
-      refuseOpenAnonymous(listeners.map((l) => l.address), fresh, next.allowOpen ?? false);
-      // The counters go on across reloads.
-      config = { ...fresh, metrics: config.metrics };
-      admission.setLimits(config.limits);
-      return Promise.resolve();
+      try {
+        // Checked whole before anything changes: a wrong option leaves the running configuration as it is.
+        const fresh = resolveConfig({ ...next, network: config.network });
+        refuseOpenAnonymous(listeners.map((l) => l.address), fresh, next.allowOpen ?? false);
+        // The counters go on across reloads.
+        config = { ...fresh, metrics: config.metrics };
+        admission.setLimits(config.limits);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     close(graceMs = 0) {
       if (closing && graceMs === 0) {
