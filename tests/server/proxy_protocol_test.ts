@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { encodeProxyHeader } from "../../lib/wire/proxy_protocol.ts";
 import { concat } from "../helpers/bytes.ts";
 import { closesWithin, echoServer, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
@@ -115,6 +116,35 @@ describe("PROXY protocol on receipt", () => {
       assert.match(formatPrometheus(server.metrics()), /^tabi_refused_total\{reason="maxClientsPerAddress"\} 1$/m);
       first.close();
       other.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("fuzzed headers (valid, mutated, random) in front of SOCKS: every connection ends with a record", async () => {
+    const server = await testServer({ proxyProtocol: ["127.0.0.0/8"], handshakeTimeoutMs: 2000 });
+    try {
+      const valid = fc.tuple(fc.constantFrom(1 as const, 2 as const), fc.integer({ min: 1, max: 254 }), fc.nat(65535))
+        .map(([version, last, port]) => header(version, `192.0.2.${last}`, port));
+      const mutated = fc.tuple(valid, fc.nat(), fc.integer({ min: 1, max: 255 })).map(([bytes, at, xor]) => {
+        const copy = new Uint8Array(bytes);
+        copy[at % copy.length] ^= xor;
+        return copy;
+      });
+      const inputs = fc.sample(fc.oneof(valid, mutated, fc.uint8Array({ minLength: 1, maxLength: 64 })), 60);
+      for (const input of inputs) {
+        const client = await connectBehind(server, input);
+        // Whatever the server answered, it must end the connection (or serve it, when the header was valid).
+        const done = closesWithin(client, 5000);
+        client.close();
+        await done;
+        const record = await server.nextRecord();
+        // "failed" would be an error nobody mapped; a refused header leaves the peer itself as the client.
+        assert.notEqual(record.outcome, "failed", JSON.stringify(record));
+        // A mutated address byte is still a header, naming another client: any IP, but always an IP.
+        assert.match(record.client, /^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+$/);
+        if (record.outcome === "bad-proxy-header") assert.match(record.client, /^127\.0\.0\.1:/);
+      }
     } finally {
       await server.close();
     }
