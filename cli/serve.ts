@@ -61,7 +61,8 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     return USAGE_EXIT_CODE;
   }
   const settings = await serveSettings(values);
-  if (settings.usersFile) {
+  // Workers share their main process's settings: one warning, from the main process.
+  if (settings.usersFile && workerIndex() === undefined) {
     // A users file holds passwords: warn when others may read it, as ssh does for keys.
     const mode = await stat(settings.usersFile).then((s) => s.mode, () => 0);
     if (mode & 0o077) output.err(`tabi: warning: ${settings.usersFile} is readable by others (chmod 600 it)\n`);
