@@ -21,6 +21,7 @@ import type { AdmissionControl } from "./limits.ts";
 import { endpointToHostPort } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
+import { recordRequest } from "./request_record.ts";
 
 /** What a command works with. */
 export interface Session {
@@ -78,11 +79,11 @@ export async function serveConnection(
     const version = await reader.peekByte();
     let request: ClientRequest;
     if (version === SocksVersion.Socks4) {
-      record.version = 4;
+      record.version = "4";
       replier = socks4Replier(writer);
       request = await socks4Handshake(reader, replier, config);
     } else if (version === SocksVersion.Socks5) {
-      record.version = 5;
+      record.version = "5";
       replier = socks5Replier(writer);
       request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress);
     } else {
@@ -92,9 +93,7 @@ export async function serveConnection(
     clearTimeout(deadline);
     handshakeDone = true;
     admission.handshakeDone();
-    record.user = request.user;
-    record.command = request.command;
-    record.destination = formatHostPort(request.destination);
+    recordRequest(record, request, config);
     let released = false;
     const session: Session = {
       config,
@@ -133,6 +132,7 @@ export async function serveConnection(
     connection.close();
     admission.release(connection.remoteAddress.hostname, handshakeDone);
     record.durationMs = Date.now() - started;
+    record.time = new Date().toISOString();
     try {
       config.onConnectionEnd(record);
     } catch {
