@@ -72,6 +72,10 @@ export interface ServerConfig {
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** Refuse requests that carry an IP address instead of a name (Tor's SafeSocks). */
+  readonly safeSocks: boolean;
+  /** Record for every request whether it carried a name (safe) or an address (Tor's TestSocks). */
+  readonly testSocks: boolean;
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -108,4 +112,17 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+  /**
+   * Tor's SafeSocks: refuse SOCKS4 CONNECT/BIND (CD 91) and SOCKS5 CONNECT with an IPv4 or IPv6 address (REP
+   * 0x02), since such a client resolved the name itself; SOCKS4a and SOCKS5 with a name pass. Off by default.
+   */
+  readonly safeSocks?: boolean;
+  /** Tor's TestSocks: the log record of every request says whether it was safe (see safeSocks); nothing refused. */
+  readonly testSocks?: boolean;
+  /**
+   * With no users: accept RFC 1929 with any username and password (Tor-style stream isolation, `torsocks -i`),
+   * logging the username as the session's label. Refused together with users, so it never weakens real
+   * authentication.
+   */
+  readonly acceptAnyCredentials?: boolean;
 }

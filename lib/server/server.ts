@@ -9,6 +9,7 @@ import type { Connection, Endpoint, Listener } from "../net.ts";
 import { defaultNetwork } from "../runtime/detect.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth, userPassAuthenticator } from "./auth.ts";
+import { anyCredentialsAuthenticator } from "./any_credentials.ts";
 import {
   DEFAULT_LISTEN,
   DEFAULT_TIMEOUTS,
@@ -40,7 +41,15 @@ export interface SocksServer {
 /** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
 export async function resolveConfig(options: ServerOptions): Promise<ServerConfig> {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
-  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
+  if (options.acceptAnyCredentials && (users || options.authenticators)) {
+    throw new SocksError(
+      "bad-field",
+      "acceptAnyCredentials (--accept-any-credentials) is only for a server without users: with users it would let " +
+        "any password in",
+    );
+  }
+  const anonymous = options.acceptAnyCredentials ? [anyCredentialsAuthenticator, noAuth] : [noAuth];
+  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : anonymous);
   if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
   const rules = options.rules ?? [];
   validateRules(rules);
@@ -82,6 +91,8 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),
     limits: resolveLimits(options.limits),
     onLimit: options.onLimit ?? (() => {}),
+    safeSocks: options.safeSocks ?? false,
+    testSocks: options.testSocks ?? false,
   };
 }
 

@@ -22,6 +22,7 @@ import { endpointToHostPort } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
 import { recordRequest } from "./request_record.ts";
+import { judgeSafety } from "./safe_socks.ts";
 
 /** What a command works with. */
 export interface Session {
@@ -94,6 +95,7 @@ export async function serveConnection(
     handshakeDone = true;
     admission.handshakeDone();
     recordRequest(record, request, config);
+    judgeSafety(record, request, config);
     let released = false;
     const session: Session = {
       config,
