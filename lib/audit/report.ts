@@ -49,6 +49,13 @@ export function reportJson(report: AuditReport): string {
   });
 }
 
+/** Lines with repeats folded into one, counted: "line (3 times)". */
+function counted(lines: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1);
+  return [...counts].map(([line, n]) => (n === 1 ? line : `${line} (${n} times)`));
+}
+
 const VERSION_NAMES = { "4": "SOCKS4", "4a": "SOCKS4a", "5": "SOCKS5" } as const;
 
 /** The report as text. */
@@ -60,25 +67,27 @@ export function reportText(report: AuditReport): string {
     : program.signal
     ? `ended by ${program.signal}`
     : `exited ${program.exitCode}`;
-  lines.push(
-    `program: ${program.command.join(" ")} (${ended})`,
-    `audit URL: ${report.site.url}, proxy ${report.proxy}`,
-  );
+  const command = program.command.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)).join(" ");
+  lines.push(`program: ${command} (${ended})`, `audit URL: ${report.site.url}, proxy ${report.proxy}`);
   lines.push(`requests to the proxy: ${report.requests.length}`);
-  for (const r of report.requests) {
+  lines.push(...counted(report.requests.map((r) => {
     const version = r.version === null ? "not SOCKS" : VERSION_NAMES[r.version];
     const what = r.command === null ? "" : ` ${r.command} ${r.address} (${r.addressType})`;
     const who = r.userId === null ? "" : ` ${r.method === "userid" ? "USERID" : "username"} "${r.userId}"`;
     const method = r.method === null || r.method === "userid" ? "" : ` method ${r.method}`;
-    lines.push(
-      `  ${version}${what}${method}${who}: ${r.outcome}${r.error && r.outcome !== "page" ? ` (${r.error})` : ""}`,
-    );
-  }
+    const outcome = r.version === null && r.outcome === "closed" ? "connected and sent nothing" : r.outcome;
+    const detail = r.error !== null && r.outcome !== "page" && r.version !== null ? ` (${r.error})` : "";
+    return `  ${version}${what}${method}${who}: ${outcome}${detail}`;
+  })));
   if (report.lookupsObserved) {
     lines.push(`DNS lookups by the program: ${report.lookups.length}`);
-    for (const l of report.lookups) {
-      lines.push(`  ${l.name} ${l.type} -> ${l.answers.length > 0 ? l.answers.join(", ") : "no address"}`);
-    }
+    lines.push(
+      ...counted(
+        report.lookups.map((l) =>
+          `  ${l.name} ${l.type} -> ${l.answers.length > 0 ? l.answers.join(", ") : "no address"}`
+        ),
+      ),
+    );
   } else {
     lines.push("DNS lookups by the program: not observable here");
   }

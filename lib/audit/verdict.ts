@@ -49,6 +49,20 @@ export interface AuditJudgement {
  * ```
  */
 export function judgeAudit(facts: AuditFacts): AuditJudgement {
+  const judgement = judgeSite(facts);
+  // Names other than the site that the program resolved itself leak too (background requests): said, not judged.
+  const others = [...new Set(facts.lookups.filter((l) => !isAuditHost(facts.site, l.name)).map((l) => l.name))];
+  if (others.length === 0) return judgement;
+  return {
+    verdict: judgement.verdict,
+    reasons: [
+      ...judgement.reasons,
+      `it also asked DNS itself for ${others.length} other name${others.length === 1 ? "" : "s"}: ${others.join(", ")}`,
+    ],
+  };
+}
+
+function judgeSite(facts: AuditFacts): AuditJudgement {
   const { site, requests, lookups } = facts;
   const looked = lookups.filter((l) => isAuditHost(site, l.name));
   const byName = requests.filter((r) => r.addressType === "domain" && isAuditHost(site, r.host ?? ""));
