@@ -91,6 +91,9 @@ function parseAuditArgs(args: string[]): AuditArgs | "help" {
   if (remoteDns !== undefined && remoteDns !== "on" && remoteDns !== "off") {
     throw new UsageError(`audit --remote-dns: "${remoteDns}" is neither on nor off`);
   }
+  if (browser === "chromium" && remoteDns !== undefined) {
+    throw new UsageError("audit --remote-dns: Chromium has no such setting (SOCKS5 always sends names, SOCKS4 cannot)");
+  }
   if (browser === undefined && (values["socks-version"] !== undefined || remoteDns !== undefined)) {
     throw new UsageError("audit: --socks-version and --remote-dns go with --browser");
   }
@@ -152,7 +155,13 @@ async function runAudit(args: AuditArgs, output: CliOutput, observed: boolean): 
     let command = args.command.map(audit.substitute);
     let env: Record<string, string> = {};
     if (args.browser !== undefined) {
-      const recipe = browserRecipe(args.browser, args.socksVersion, args.remoteDns, audit.proxy, audit.site.url, dir);
+      let recipe;
+      try {
+        recipe = browserRecipe(args.browser, args.socksVersion, args.remoteDns, audit.proxy, audit.site.url, dir);
+      } catch (error) {
+        await audit.finish({ command: [args.browser], exitCode: null, signal: null, timedOut: false }, 0);
+        throw error;
+      }
       writeRecipeFiles(recipe);
       command = recipe.command;
       env = recipe.env;

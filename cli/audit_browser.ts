@@ -58,9 +58,6 @@ export function browserRecipe(
   // A home of its own: nothing of the user's profile or caches is read or changed.
   const env = { HOME: dir, XDG_CONFIG_HOME: join(dir, ".config"), XDG_CACHE_HOME: join(dir, ".cache") };
   if (browser === "chromium") {
-    if (remoteDns !== undefined) {
-      throw new UsageError("--remote-dns: Chromium has no such setting (SOCKS5 always sends names, SOCKS4 cannot)");
-    }
     return {
       command: [
         executable,

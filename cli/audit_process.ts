@@ -53,14 +53,18 @@ export function runProgram(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      // Children it left behind (a browser's helpers) go with it.
+      // Children it left behind (a browser's helpers) go with it; one that left the group may still hold the
+      // pipes, so they are not waited for.
       if (child.pid !== undefined) killGroup(child.pid);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       resolve({ command, exitCode, signal, timedOut, outputTail: tail });
     };
     child.on("error", (error) => {
       tail += `${error.message}\n`;
       done(127, null);
     });
-    child.on("close", (code, signal) => done(code, signal));
+    // "exit", not "close": "close" waits for the pipes, which a process that escaped the group may keep open.
+    child.on("exit", (code, signal) => done(code, signal));
   });
 }
