@@ -27,6 +27,11 @@ Options:
   --config FILE             a JSON file holding any of the above, and access rules
   --allow-open              allow a non-loopback listen address without authentication
   --resolve-extension       answer Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1)
+  --safe-socks              refuse requests that carry an IP address instead of a name (Tor's SafeSocks):
+                            the client resolved the name itself, so its DNS saw where it went
+  --test-socks              log for every request whether it was safe in that sense (Tor's TestSocks)
+  --accept-any-credentials  without users: accept any username/password (Tor-style stream isolation, as
+                            torsocks -i and Tor Browser send), logging the username as a label
   --handshake-timeout S     time for greeting, authentication and request (default 30)
   --connect-timeout S       time for CONNECT's connection and BIND's incoming one (default 120)
   --idle-timeout S          close a tunnel idle this long (default 0: never)
@@ -54,6 +59,9 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     "allow-open": { type: "boolean" },
     "allow-socks4-userid": { type: "boolean" },
     "resolve-extension": { type: "boolean" },
+    "safe-socks": { type: "boolean" },
+    "test-socks": { type: "boolean" },
+    "accept-any-credentials": { type: "boolean" },
     "connect-timeout": { type: "string" },
     "handshake-timeout": { type: "string" },
     "idle-timeout": { type: "string" },
@@ -101,7 +109,16 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     throw error;
   }
   const users = settings.options.users?.size ?? 0;
-  const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
+  const { safeSocks, testSocks, acceptAnyCredentials } = settings.options;
+  const auth = [
+    users > 0
+      ? `username/password, ${users} user${users === 1 ? "" : "s"}`
+      : acceptAnyCredentials
+      ? "no authentication, any username/password taken as a label"
+      : "no authentication",
+    ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
+    ...(testSocks ? ["test-socks"] : []),
+  ].join("; ");
   output.err(`tabi: listening on ${server.addresses.map(formatEndpoint).join(", ")} (SOCKS4, 4a, 5; ${auth})\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -31,6 +31,9 @@ export interface ServeFlags {
   "allow-open"?: boolean;
   "allow-socks4-userid"?: boolean;
   "resolve-extension"?: boolean;
+  "safe-socks"?: boolean;
+  "test-socks"?: boolean;
+  "accept-any-credentials"?: boolean;
   "connect-timeout"?: string;
   "handshake-timeout"?: string;
   "idle-timeout"?: string;
@@ -65,6 +68,9 @@ interface ConfigFile {
   allowOpen?: boolean;
   allowSocks4UserId?: boolean;
   resolveExtension?: boolean;
+  safeSocks?: boolean;
+  testSocks?: boolean;
+  acceptAnyCredentials?: boolean;
   connectTimeout?: number;
   handshakeTimeout?: number;
   idleTimeout?: number;
@@ -89,6 +95,9 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "allowOpen",
   "allowSocks4UserId",
   "resolveExtension",
+  "safeSocks",
+  "testSocks",
+  "acceptAnyCredentials",
   "connectTimeout",
   "handshakeTimeout",
   "idleTimeout",
@@ -172,7 +181,17 @@ async function readConfig(path: string): Promise<ConfigFile> {
     (v) =>
       typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string"),
   );
-  for (const key of ["allowOpen", "allowSocks4UserId", "resolveExtension", "quiet"] as const) {
+  for (
+    const key of [
+      "allowOpen",
+      "allowSocks4UserId",
+      "resolveExtension",
+      "safeSocks",
+      "testSocks",
+      "acceptAnyCredentials",
+      "quiet",
+    ] as const
+  ) {
     expect(key, "true or false", (v) => typeof v === "boolean");
   }
   for (const key of ["connectTimeout", "handshakeTimeout", "idleTimeout", "udpTimeout", "grace"] as const) {
@@ -230,6 +249,9 @@ export async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
       allowOpen: flags["allow-open"] ?? file.allowOpen ?? false,
       allowSocks4UserId: flags["allow-socks4-userid"] ?? file.allowSocks4UserId ?? false,
       resolveExtension: flags["resolve-extension"] ?? file.resolveExtension ?? false,
+      safeSocks: flags["safe-socks"] ?? file.safeSocks ?? false,
+      testSocks: flags["test-socks"] ?? file.testSocks ?? false,
+      acceptAnyCredentials: flags["accept-any-credentials"] ?? file.acceptAnyCredentials ?? false,
       connectTimeoutMs: seconds(
         flags["connect-timeout"] ?? file.connectTimeout,
         where("connect-timeout", "connectTimeout"),
