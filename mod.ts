@@ -46,3 +46,11 @@ export { associate, type RelayedDatagram, type UdpAssociation } from "./lib/clie
 export { resolve, resolvePtr } from "./lib/client/resolve.ts";
 export { type EnvLookup, noProxyMatches, proxyFromEnv } from "./lib/client/env.ts";
 export * from "./lib/server/limits.ts";
+export * from "./lib/server/safe_socks.ts";
+export * from "./lib/server/any_credentials.ts";
+export * from "./lib/audit/audit.ts";
+export * from "./lib/audit/audit_site.ts";
+export * from "./lib/audit/dns_responder.ts";
+export * from "./lib/audit/recording_proxy.ts";
+export * from "./lib/audit/report.ts";
+export * from "./lib/audit/verdict.ts";
