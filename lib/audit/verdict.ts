@@ -94,7 +94,12 @@ function judgeSite(facts: AuditFacts): AuditJudgement {
   if (byName.length > 0) {
     return {
       verdict: "no-leak",
-      reasons: [`the name ${site.host} reached the proxy and the program made no lookup of it`],
+      reasons: [
+        facts.lookupsObserved
+          ? `the name ${site.host} reached the proxy and the program made no lookup of it`
+          : `the name ${site.host} reached the proxy (the program's own lookups could not be observed here: no ` +
+            `private namespace)`,
+      ],
     };
   }
   const reasons = [

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { cliCommand, requireTool, run } from "../helpers/process.ts";
 
 /** Runs `tabi audit ARGS` as its own process (it re-runs itself inside namespaces) and reads its JSON report. */
-async function audit(args: string[], timeoutMs = 60_000) {
+async function audit(args: string[], env?: Record<string, string>) {
   const [command, prefix] = cliCommand();
-  const result = await run(command, [...prefix, "audit", "--json", ...args], { timeoutMs });
+  const result = await run(command, [...prefix, "audit", "--json", ...args], { timeoutMs: 60_000, env });
   const text = new TextDecoder().decode(result.stdout);
   let report;
   try {
@@ -98,6 +100,30 @@ describe("tabi audit", () => {
     assert.equal(result.code, 3);
     assert.equal(result.report.program.timedOut, true);
     assert.deepEqual(processesWith(`sleep ${marker}`), []);
+  });
+
+  it("without namespaces (no unshare on the PATH): lookups unobserved, said so; a name still reaches the proxy", async () => {
+    await requireTool("curl");
+    const dir = mkdtempSync(join(tmpdir(), "tabi-nons-"));
+    try {
+      // Only curl on the PATH: no unshare, so the audit cannot make its namespace. These programs make no DNS
+      // lookup of their own, so nothing reaches the real resolver.
+      const curl = new TextDecoder().decode((await run("sh", ["-c", "command -v curl"])).stdout).trim();
+      symlinkSync(curl, join(dir, "curl"));
+      const env = { PATH: dir };
+      const named = await audit(
+        ["--", "curl", "-sS", "--max-time", "10", "--socks5-hostname", "{socks}", "{url}"],
+        env,
+      );
+      assert.equal(named.code, 0, JSON.stringify(named.report));
+      assert.equal(named.report.verdict, "no-leak");
+      assert.equal(named.report.lookupsObserved, false);
+      const ignored = await audit(["--", "curl", "-sS", "--max-time", "5", "http://127.0.0.1:9/"], env);
+      assert.equal(ignored.code, 3);
+      assert.match(ignored.report.reasons.join(" "), /could not be observed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   for (
