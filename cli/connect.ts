@@ -9,6 +9,7 @@ import { connect } from "../lib/client/connect.ts";
 import { proxyFromEnv } from "../lib/client/env.ts";
 import type { Tunnel } from "../lib/client/tunnel.ts";
 import { defaultNetwork } from "../lib/runtime/detect.ts";
+import { getEnv } from "../lib/runtime/env.ts";
 import { checkPort, parseAddress } from "../lib/wire/address.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { type CliOutput, parseOptions } from "./run.ts";
@@ -68,21 +69,26 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
   const target = { address: parseAddress(host), port };
   let proxies = values.proxy as string[] | undefined;
   if (!proxies || proxies.length === 0) {
-    const fromEnv = proxyFromEnv(`${target.address.type === "ipv6" ? `[${host}]` : host}:${port}`);
-    const hasProxyVar = proxyFromEnv("tcp://0.0.0.0:0") !== undefined;
+    const fromEnv = proxyFromEnv(`${target.address.type === "ipv6" ? `[${host}]` : host}:${port}`, getEnv);
+    const hasProxyVar = proxyFromEnv("tcp://0.0.0.0:0", getEnv) !== undefined;
     if (fromEnv === undefined && !hasProxyVar) throw new UsageError("no --proxy given and ALL_PROXY is not set");
     proxies = fromEnv === undefined ? [] : [fromEnv];
   }
   let tunnel: Tunnel | undefined;
+  // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
+  const network = await defaultNetwork();
   try {
     if (proxies.length === 0) {
       // NO_PROXY excludes this host: go direct, as curl does.
-      const network = await defaultNetwork();
       const addresses = await network.resolve(host.replace(/^\[|\]$/g, ""));
       const connection = await network.connect({ hostname: addresses[0], port });
       tunnel = { ...connection, bound: { address: target.address, port } };
     } else {
-      tunnel = await connect(proxies, target, { allowLocalDns: values["allow-local-dns"] === true, timeoutMs });
+      tunnel = await connect(proxies, target, {
+        network,
+        allowLocalDns: values["allow-local-dns"] === true,
+        timeoutMs,
+      });
     }
   } catch (error) {
     if (error instanceof SocksError) {

@@ -6,8 +6,9 @@
 import { stat } from "node:fs/promises";
 import process from "node:process";
 import { formatRecord } from "../lib/server/connection_record.ts";
+import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
-import { formatEndpoint } from "../lib/server/session.ts";
+import { formatEndpoint } from "../lib/endpoint.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { type CliOutput, parseOptions } from "./run.ts";
 import { LIMIT_FLAGS, type ServeFlags, serveSettings } from "./serve_config.ts";
@@ -91,6 +92,8 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   try {
     server = await startServer({
       ...settings.options,
+      // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
+      network: await defaultNetwork(),
       onConnectionEnd: settings.quiet ? undefined : (record) => output.err(`${formatRecord(record, settings.log)}\n`),
       // Refusals are summed per interval, never logged per connection: a flood must not flood the log.
       onLimit: (report) => {

@@ -7,7 +7,9 @@
 
 /** An IP endpoint: `hostname` is always an IP literal (no brackets), never a name. */
 export interface Endpoint {
+  /** An IP literal (IPv6 without brackets). */
   readonly hostname: string;
+  /** The port, 0-65535. */
   readonly port: number;
 }
 
@@ -16,9 +18,13 @@ export interface Endpoint {
  * `close()` ends both directions at once.
  */
 export interface Connection {
+  /** Bytes from the peer; ends at the peer's FIN. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer; closing it sends FIN and keeps `readable` open (half-close). */
   readonly writable: WritableStream<Uint8Array>;
+  /** This end's address. */
   readonly localAddress: Endpoint;
+  /** The peer's address. */
   readonly remoteAddress: Endpoint;
   /** Closes both directions now; safe to call more than once. */
   close(): void;
@@ -28,6 +34,7 @@ export interface Connection {
 export interface ConnectOptions {
   /** An IP literal; resolution is the caller's job, so that rules see the address. */
   readonly hostname: string;
+  /** The port to connect to. */
   readonly port: number;
   /** Aborting gives up the attempt (a timeout, a closed client). */
   readonly signal?: AbortSignal;
@@ -35,12 +42,15 @@ export interface ConnectOptions {
 
 /** Where to listen. Port 0 picks a free port. */
 export interface ListenOptions {
+  /** The IP literal to listen on (`0.0.0.0` or `::` for every address). */
   readonly hostname: string;
+  /** The port; 0 asks the system for a free one (see `Listener.address`). */
   readonly port: number;
 }
 
 /** A listening TCP socket. */
 export interface Listener {
+  /** Where it listens, with the real port when 0 was asked for. */
   readonly address: Endpoint;
   /** Stops accepting; resolves once the port refuses connections. Connections already accepted stay open. */
   close(): Promise<void>;
@@ -48,12 +58,15 @@ export interface Listener {
 
 /** A datagram and where it came from. */
 export interface Datagram {
+  /** The payload. */
   readonly data: Uint8Array;
+  /** The sender. */
   readonly from: Endpoint;
 }
 
 /** A bound UDP socket. */
 export interface UdpSocket {
+  /** The address the socket is bound to. */
   readonly address: Endpoint;
   /** Sends one datagram; errors (e.g. unreachable) are reported by the returned promise. */
   send(data: Uint8Array, to: Endpoint): Promise<void>;

@@ -9,7 +9,9 @@ import { SocksError } from "./wire/socks_error.ts";
 
 /** One end of a relay: a byte-stream pair, with bytes already read from it, and a way to close it at once. */
 export interface RelayEnd {
+  /** Bytes from this end, pumped to the other end's writable. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to this end; closed (half-close) when the other end's readable ends. */
   readonly writable: WritableStream<Uint8Array>;
   /** Bytes read from `readable` before the relay started (e.g. data the client sent behind its request). */
   readonly leftover?: Uint8Array;
@@ -17,6 +19,7 @@ export interface RelayEnd {
   readonly reader?: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   /** A writer already holding `writable`'s lock, used instead of taking a new one. */
   readonly writer?: WritableStreamDefaultWriter<Uint8Array>;
+  /** Closes this end at once (on an error, an abort or the idle timeout). */
   close(): void;
 }
 

@@ -11,11 +11,13 @@ import { Socks5Command } from "../wire/constants.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../wire/socks5_udp.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { destination as parseDestination, proxyList, throughChain } from "./chain.ts";
-import type { ClientOptions, DestinationInput, ProxyInput } from "./options.ts";
+import type { DestinationInput, NetworkClientOptions, ProxyInput } from "./options.ts";
 
 /** A datagram received through the relay, with the address of the host that sent it. */
 export interface RelayedDatagram {
+  /** The payload. */
   readonly data: Uint8Array;
+  /** The host that sent it, as the relay's header names it. */
   readonly from: HostPort;
 }
 
@@ -37,11 +39,13 @@ export interface UdpAssociation {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
  * import { associate } from "./associate.ts";
- * await assert.rejects(associate("socks4a://127.0.0.1:1"), { code: "unsupported" });
+ * const network = await defaultNetwork();
+ * await assert.rejects(associate("socks4a://127.0.0.1:1", { network }), { code: "unsupported" });
  * ```
  */
-export function associate(proxy: ProxyInput, options: ClientOptions = {}): Promise<UdpAssociation> {
+export function associate(proxy: ProxyInput, options: NetworkClientOptions): Promise<UdpAssociation> {
   const [spec] = proxyList(proxy);
   if (spec.version !== 5) return Promise.reject(new SocksError("unsupported", "UDP ASSOCIATE needs a SOCKS5 proxy"));
   return throughChain(spec, options, async (hop) => {

@@ -9,16 +9,16 @@ import { connectAny } from "../connect_any.ts";
 import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection, Network } from "../net.ts";
 import { startDeadline } from "../deadline.ts";
-import { defaultNetwork } from "../runtime/detect.ts";
-import { ipAddress } from "../endpoint.ts";
-import { type Address, type DomainAddress, type HostPort, type Ipv4Address, parseHostPort } from "../wire/address.ts";
+import { requireNetwork } from "../require_network.ts";
+import { type DomainAddress, type HostPort, type Ipv4Address, parseHostPort } from "../wire/address.ts";
 import { Socks4Command, Socks5Command, type Socks5CommandCode } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { checkPolicy, prepareDestination } from "./dns_policy.ts";
 import { readSocks4Reply, readSocks5Reply, socks4Request, socks5Negotiate, socks5Request } from "./handshake.ts";
 import {
-  type ClientOptions,
   DEFAULT_CLIENT_TIMEOUT_MS,
   type DestinationInput,
+  type NetworkClientOptions,
   type ProxyChainInput,
 } from "./options.ts";
 import { formatProxy, parseProxyUrl, type ProxySpec } from "./proxy_url.ts";
@@ -58,10 +58,11 @@ export function destination(input: DestinationInput): HostPort {
  */
 export async function throughChain<T>(
   input: ProxyChainInput,
-  options: ClientOptions,
+  options: NetworkClientOptions,
   last: (hop: LastHop) => Promise<T>,
   finalTarget?: HostPort,
 ): Promise<T> {
+  const network = requireNetwork(options?.network, "a client call");
   const proxies = proxyList(input);
   proxies.forEach((proxy, i) => {
     const target = i + 1 < proxies.length
@@ -69,7 +70,6 @@ export async function throughChain<T>(
       : finalTarget;
     if (target) checkPolicy(proxy, target, options);
   });
-  const network = options.network ?? await defaultNetwork();
   const lookup = options.resolve ?? ((name: string) => network.resolve(name));
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
   const { signal: deadline, clear } = startDeadline(timeoutMs, options.signal);
@@ -155,44 +155,4 @@ export function hopError(
   const e = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
   if (e.hop !== undefined) return e;
   return new SocksError(e.code, `${where}${e.message}`, { reply: e.reply, cause: e, hop });
-}
-
-/**
- * A destination as this proxy should receive it: names stay names for socks4a/socks5h; for socks4/socks5 they
- * are resolved here only if allowed (else a "dns-leak" error); SOCKS4 gets IPv4 only.
- */
-export async function prepareDestination(
-  proxy: ProxySpec,
-  target: HostPort,
-  options: ClientOptions,
-  lookup: (name: string) => Promise<string[]>,
-): Promise<HostPort> {
-  checkPolicy(proxy, target, options);
-  let address: Address = target.address;
-  if (address.type === "domain" && !proxy.remoteDns) {
-    const found = (await lookup(address.host)).map(ipAddress).filter((a) => a !== undefined) as Address[];
-    const usable = proxy.version === 4 ? found.filter((a) => a.type === "ipv4") : found;
-    if (usable.length === 0) throw new SocksError("host-unreachable", `"${address.host}" has no usable address`);
-    address = usable[0];
-  }
-  if (proxy.version === 4 && address.type === "ipv6") throw noIpv6(address.host);
-  return { address, port: target.port };
-}
-
-/** Throws "dns-leak" if this proxy would need `target`'s name resolved here without permission; no lookup. */
-export function checkPolicy(proxy: ProxySpec, target: HostPort, options: ClientOptions): void {
-  const { address } = target;
-  if (address.type === "domain" && !proxy.remoteDns && !options.allowLocalDns) {
-    const safer = proxy.version === 4 ? "socks4a://" : "socks5h://";
-    throw new SocksError(
-      "dns-leak",
-      `${formatProxy(proxy)} would resolve "${address.host}" on this machine, telling the local DNS where you go; ` +
-        `use ${safer} so the proxy resolves it, or allow local resolution`,
-    );
-  }
-  if (proxy.version === 4 && address.type === "ipv6") throw noIpv6(address.host);
-}
-
-function noIpv6(host: string): SocksError {
-  return new SocksError("bad-address-type", `SOCKS4 cannot carry the IPv6 address ${host}; use socks5`);
 }

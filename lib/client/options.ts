@@ -18,7 +18,7 @@ export type DestinationInput = string | HostPort;
 
 /** Options of the client calls. */
 export interface ClientOptions {
-  /** The runtime adapter; default: the running runtime's. */
+  /** The runtime adapter; the package root's calls default to the running runtime's, lib/client's need one. */
   readonly network?: Network;
   /**
    * Let `socks4://` and `socks5://` proxies resolve destination names on this machine. Off by default: such a
@@ -35,3 +35,6 @@ export interface ClientOptions {
 
 /** The default setup timeout of client calls. */
 export const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;
+
+/** ClientOptions with the Network named: what lib/client's calls take (the package root fills it in). */
+export type NetworkClientOptions = ClientOptions & { readonly network: Network };

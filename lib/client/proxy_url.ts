@@ -16,10 +16,13 @@ import { SocksError } from "../wire/socks_error.ts";
 
 /** A proxy, parsed. */
 export interface ProxySpec {
+  /** The SOCKS version the proxy speaks. */
   readonly version: 4 | 5;
   /** True when names go to the proxy (socks4a, socks5h, socks); false when they are resolved here. */
   readonly remoteDns: boolean;
+  /** The proxy's address: an IP literal or a name (resolved here to reach it). */
   readonly address: Address;
+  /** The proxy's port (1080 when the URL names none). */
   readonly port: number;
   /** SOCKS5: the RFC 1929 username; SOCKS4: the USERID. */
   readonly username?: string;
@@ -93,7 +96,16 @@ export function parseProxyUrl(text: string): ProxySpec {
   };
 }
 
-/** Formats a proxy for messages, without its password. */
+/**
+ * Formats a proxy for messages, without its password.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatProxy, parseProxyUrl } from "./proxy_url.ts";
+ * assert.equal(formatProxy(parseProxyUrl("socks5h://[::1]:9050")), "socks5h://[::1]:9050");
+ * ```
+ */
 export function formatProxy(proxy: ProxySpec): string {
   const scheme = proxy.version === 4
     ? (proxy.remoteDns ? "socks4a" : "socks4")

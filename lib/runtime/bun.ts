@@ -20,6 +20,8 @@
  * @module
  */
 import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../net.ts";
+// The Network contract this adapter implements, so that this entry point documents what it returns.
+export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type BunSocket, type BunSocketHandlers, bunTcp } from "./bun_socket.ts";
@@ -217,7 +219,26 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
   });
 }
 
-/** The Network of Bun's native TCP, with `node:dgram` UDP and `node:dns` resolution. */
+/**
+ * The Network of Bun's native TCP, with `node:dgram` UDP and `node:dns` resolution.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bunNetwork } from "./bun.ts";
+ * const network = bunNetwork();
+ * // Names and literals resolve through node:dns in any runtime; the sockets are Bun's own, so only Bun opens them.
+ * assert.deepEqual(await network.resolve("127.0.0.1"), ["127.0.0.1"]);
+ * if ("Bun" in globalThis) {
+ *   const listener = await network.listen({ hostname: "127.0.0.1", port: 0 }, (server) => server.close());
+ *   const client = await network.connect(listener.address);
+ *   // The listener closed it at once: the readable ends with no byte.
+ *   for await (const _ of client.readable) assert.fail("no data expected");
+ *   client.close();
+ *   await listener.close();
+ * }
+ * ```
+ */
 export function bunNetwork(): Network {
   return { connect, listen, bindUdp, resolve, reverse };
 }

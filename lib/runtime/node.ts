@@ -14,6 +14,8 @@
  */
 import net from "node:net";
 import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../net.ts";
+// The Network contract this adapter implements, so that this entry point documents what it returns.
+export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { bindUdp } from "./node_dgram.ts";
@@ -22,7 +24,29 @@ import { resolve, reverse } from "./node_dns.ts";
 /** How many bytes a socket's readable may queue before the socket is paused. */
 const READ_HIGH_WATER_MARK = 256 * 1024;
 
-/** Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}. */
+/**
+ * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import net from "node:net";
+ * import { once } from "node:events";
+ * import { socketConnection } from "./node.ts";
+ * const server = net.createServer({ allowHalfOpen: true }, (socket) => socket.end("hello"));
+ * await once(server.listen(0, "127.0.0.1"), "listening");
+ * const { port } = server.address() as net.AddressInfo;
+ * const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+ * await once(socket, "connect");
+ * const connection = socketConnection(socket);
+ * assert.equal(connection.remoteAddress.port, port);
+ * let text = "";
+ * for await (const chunk of connection.readable) text += new TextDecoder().decode(chunk);
+ * assert.equal(text, "hello");
+ * connection.close();
+ * server.close();
+ * ```
+ */
 export function socketConnection(socket: net.Socket): Connection {
   socket.setNoDelay(true);
   let readEnded = false;
@@ -151,7 +175,31 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
   });
 }
 
-/** The Network of `node:net`; also runs under Bun and Deno, which implement `node:net`. */
+/**
+ * The Network of `node:net`; also runs under Bun and Deno, which implement `node:net`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nodeNetwork } from "./node.ts";
+ * // node:net, which Deno and Bun implement too: a listener, a connection to it, and half-close.
+ * const network = nodeNetwork();
+ * const listener = await network.listen({ hostname: "127.0.0.1", port: 0 }, async (server) => {
+ *   const writer = server.writable.getWriter();
+ *   for await (const chunk of server.readable) await writer.write(chunk);
+ *   await writer.close();
+ * });
+ * const client = await network.connect(listener.address);
+ * const writer = client.writable.getWriter();
+ * await writer.write(new TextEncoder().encode("ping"));
+ * await writer.close();
+ * let echoed = "";
+ * for await (const chunk of client.readable) echoed += new TextDecoder().decode(chunk);
+ * assert.equal(echoed, "ping");
+ * client.close();
+ * await listener.close();
+ * ```
+ */
 export function nodeNetwork(): Network {
   return { connect, listen, bindUdp, resolve, reverse };
 }

@@ -12,8 +12,11 @@ import { decodeUserPassRequest, encodeUserPassReply } from "../wire/userpass.ts"
 
 /** What an authenticator works with: the client's stream, a writer to it, and its address. */
 export interface AuthContext {
+  /** Reads the client's sub-negotiation messages. */
   readonly reader: ByteReader;
+  /** Writes the answers to the client. */
   readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The client's address. */
   readonly client: Endpoint;
 }
 

@@ -82,7 +82,7 @@ export interface ServerConfig {
 export interface ServerOptions {
   /** Where to listen; default 127.0.0.1:1080. */
   readonly listen?: readonly { readonly hostname: string; readonly port: number }[];
-  /** The runtime adapter; default: the running runtime's. */
+  /** The runtime adapter; the package root's `startServer` defaults to the running runtime's, lib/server's needs one. */
   readonly network?: Network;
   /** Users for RFC 1929 (SOCKS5) and USERID checks (SOCKS4). With users, anonymous access is off. */
   readonly users?: UserTable;
@@ -93,6 +93,7 @@ export interface ServerOptions {
   readonly allowSocks4UserId?: boolean;
   /** Replace the SOCKS5 methods altogether (e.g. add a 0x80-0xFE method of your own). */
   readonly authenticators?: readonly Authenticator[];
+  /** Access rules, first match decides; none: everything allowed (see {@link Rule}). */
   readonly rules?: readonly Rule[];
   /**
    * Ranges CONNECT and UDP may reach only through a rule that names them by range. Default: none when every listen
@@ -101,12 +102,19 @@ export interface ServerOptions {
   readonly protectedDestinations?: readonly string[];
   /** Listen on a non-loopback address without authentication. Off: such a server refuses to start. */
   readonly allowOpen?: boolean;
+  /** Answer Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1) commands. Off by default. */
   readonly resolveExtension?: boolean;
+  /** Time from accept to a complete request, greeting and authentication included (default 30 s). */
   readonly handshakeTimeoutMs?: number;
+  /** Time for CONNECT's outbound connection and BIND's incoming one (default 2 min). */
   readonly connectTimeoutMs?: number;
+  /** Close a tunnel with no traffic either way for this long; 0 (the default) never does. */
   readonly idleTimeoutMs?: number;
+  /** End a UDP association with no datagram either way for this long (default 2 min). */
   readonly udpIdleTimeoutMs?: number;
+  /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. */
   readonly externalAddress?: string;
+  /** Called once per connection when it ends, with its record (for a log; see {@link formatRecord}). */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
   readonly limits?: Partial<Limits>;

@@ -28,6 +28,7 @@ export interface ConnectionRecord {
   label?: string;
   /** A SOCKS4 USERID as the client sent it, when it was not checked as a user (browsers send login names). */
   userId?: string;
+  /** The command requested. */
   command?: CommandName;
   /** The destination as the client asked for it, `host:port`; an IPv6 literal in brackets even when sent as a name. */
   destination?: string;
@@ -47,6 +48,7 @@ export interface ConnectionRecord {
   bytesUp: number;
   /** Bytes from the destination to the client. */
   bytesDown: number;
+  /** From accept to close, in ms. */
   durationMs: number;
   /** Details of a failure. */
   error?: string;

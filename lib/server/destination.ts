@@ -9,7 +9,7 @@ import { formatHostPort } from "../wire/address.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { cidrContains } from "../cidr.ts";
 import { decide, explicitlyAllows, type RequestFacts } from "./rules.ts";
-import type { Session } from "./session.ts";
+import type { Session } from "./session_context.ts";
 
 /**
  * The destination's IP addresses, once the rules allow it; throws SocksError "not-allowed" otherwise. A name is

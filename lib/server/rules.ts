@@ -13,6 +13,7 @@ export type CommandName = "connect" | "bind" | "udp-associate" | "resolve" | "re
 
 /** One access rule. Every condition given must match; an absent condition matches anything. */
 export interface Rule {
+  /** What happens to a request this rule matches. */
   readonly action: "allow" | "deny";
   /** Client address ranges in CIDR (`10.0.0.0/8`, `::1/128`) or single addresses. */
   readonly clients?: readonly string[];
@@ -22,7 +23,9 @@ export interface Rule {
   readonly ports?: readonly string[];
   /** SOCKS5 usernames or SOCKS4 USERIDs. */
   readonly users?: readonly string[];
+  /** The commands it applies to. */
   readonly commands?: readonly CommandName[];
+  /** The SOCKS versions it applies to. */
   readonly versions?: readonly (4 | 5)[];
 }
 

@@ -5,8 +5,8 @@
  * @module
  */
 import { setMaxListeners } from "node:events";
-import type { Connection, Endpoint, Listener } from "../net.ts";
-import { defaultNetwork } from "../runtime/detect.ts";
+import type { Connection, Endpoint, Listener, Network } from "../net.ts";
+import { requireNetwork } from "../require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth, userPassAuthenticator } from "./auth.ts";
 import { anyCredentialsAuthenticator } from "./any_credentials.ts";
@@ -18,10 +18,10 @@ import {
   type ServerOptions,
 } from "./config.ts";
 import { parseCidr } from "../cidr.ts";
-import { isLoopback } from "../endpoint.ts";
+import { formatEndpoint, isLoopback } from "../endpoint.ts";
 import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { validateRules } from "./rules.ts";
-import { formatEndpoint, serveConnection } from "./session.ts";
+import { serveConnection } from "./session.ts";
 
 /** A running server. */
 export interface SocksServer {
@@ -39,7 +39,7 @@ export interface SocksServer {
 }
 
 /** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
-export async function resolveConfig(options: ServerOptions): Promise<ServerConfig> {
+export function resolveConfig(options: ServerOptions): ServerConfig {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
   if (options.acceptAnyCredentials && (users || options.authenticators)) {
     throw new SocksError(
@@ -75,7 +75,7 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
     }
   }
   return {
-    network: options.network ?? await defaultNetwork(),
+    network: requireNetwork(options.network, "startServer"),
     authenticators,
     socks4Users: users,
     socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
@@ -111,19 +111,22 @@ function resolveLimits(given: Partial<Limits> = {}): Limits {
 }
 
 /**
- * Starts a server.
+ * Starts a server on the given Network. The package root's `startServer` fills in the running runtime's Network;
+ * this one, the core's, needs it named.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
  * import { startServer } from "./server.ts";
- * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
+ * const network = await defaultNetwork();
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }], network });
  * assert.ok(server.addresses[0].port > 0);
  * await server.close();
  * ```
  */
-export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
-  const config = await resolveConfig(options);
+export async function startServer(options: ServerOptions & { readonly network: Network }): Promise<SocksServer> {
+  const config = resolveConfig(options);
   const listen = listenAddresses(options);
   const anonymous = config.authenticators.some((a) => a === noAuth);
   const open = listen.filter((l) => !isLoopback(l.hostname));

@@ -6,9 +6,7 @@
  * @module
  */
 import { ByteReader } from "../io/byte_reader.ts";
-import type { Connection, Endpoint } from "../net.ts";
-import type { RelayEnd } from "../relay.ts";
-import { formatHostPort } from "../wire/address.ts";
+import type { Connection } from "../net.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { bindCommand } from "./commands/bind.ts";
@@ -18,31 +16,12 @@ import { udpAssociateCommand } from "./commands/udp_associate.ts";
 import type { ServerConfig } from "./config.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import type { AdmissionControl } from "./limits.ts";
-import { endpointToHostPort } from "../endpoint.ts";
+import { formatEndpoint } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
 import { recordRequest } from "./request_record.ts";
 import { judgeSafety } from "./safe_socks.ts";
-
-/** What a command works with. */
-export interface Session {
-  readonly config: ServerConfig;
-  readonly connection: Connection;
-  readonly request: ClientRequest;
-  readonly reply: Replier;
-  readonly record: ConnectionRecord;
-  /** Aborted when the server stops for good. */
-  readonly signal: AbortSignal;
-  /** The server's admission limits (UDP associations are admitted per command). */
-  readonly admission: AdmissionControl;
-  /** The client's side for a relay: the bytes read past the request, then the streams (unlocked). */
-  clientEnd(): RelayEnd;
-}
-
-/** Formats an endpoint as `ip:port`, IPv6 in brackets. */
-export function formatEndpoint(endpoint: Endpoint): string {
-  return formatHostPort(endpointToHostPort(endpoint));
-}
+import type { Session } from "./session_context.ts";
 
 const COMMANDS = {
   "connect": connectCommand,

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { cliCommand, requireTool, run } from "../helpers/process.ts";
+import { cliCommand, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
 
 /**
  * Browsers make background requests through any proxy: `tabi audit` always runs them in its loopback-only network
@@ -33,7 +34,7 @@ describe("tabi audit --browser", () => {
     ] as const
   ) {
     it(`${browser} ${args.join(" ")}: ${verdict}`, { timeout: 160_000 }, async () => {
-      await requireTool(browser);
+      for (const peer of [browser, "unshare", "ip", "mount"]) requirePeer(peer);
       const { code, report } = await auditBrowser([
         "--browser",
         browser === "chromium" ? "chromium" : "firefox",
@@ -53,14 +54,10 @@ describe("tabi audit --browser", () => {
   }
 
   it("a browser that is not installed: a clear error, exit 2", async () => {
-    await requireTool("unshare");
     const dir = mkdtempSync(join(tmpdir(), "tabi-nobrowser-"));
     try {
       // A PATH with what the audit itself needs, and no browser.
-      for (const tool of ["unshare", "ip", "mount"]) {
-        const found = await run("sh", ["-c", `command -v ${tool}`]);
-        symlinkSync(new TextDecoder().decode(found.stdout).trim(), join(dir, tool));
-      }
+      for (const tool of ["unshare", "ip", "mount"]) symlinkSync(requirePeer(tool), join(dir, tool));
       const [command, prefix] = cliCommand();
       const result = await run(command, [...prefix, "audit", "--browser", "chromium"], {
         env: { PATH: dir },

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { cliCommand, requireTool, run } from "../helpers/process.ts";
+import { cliCommand, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
 
 /** Runs `tabi audit ARGS` as its own process (it re-runs itself inside namespaces) and reads its JSON report. */
 async function audit(args: string[], env?: Record<string, string>) {
@@ -18,6 +19,9 @@ async function audit(args: string[], env?: Record<string, string>) {
   }
   return { code: result.code, report, stderr: result.stderr };
 }
+
+/** What the audit needs for its namespace. */
+const NAMESPACE_PEERS = ["unshare", "ip", "mount"];
 
 /** Command lines of running processes that contain `marker`. */
 function processesWith(marker: string): string[] {
@@ -41,7 +45,7 @@ describe("tabi audit", () => {
     ] as const
   ) {
     it(`curl ${mode}: ${verdict}`, async () => {
-      await requireTool("curl");
+      for (const peer of ["curl", ...NAMESPACE_PEERS]) requirePeer(peer);
       const result = await audit(["--", "curl", "-sS", "--max-time", "10", mode, "{socks}", "{url}"]);
       assert.equal(result.code, code, JSON.stringify(result.report));
       const { report } = result;
@@ -61,7 +65,7 @@ describe("tabi audit", () => {
   }
 
   it("a program that ignores the proxy: no-request (exit 3), with an explanation", async () => {
-    await requireTool("curl");
+    requirePeer("curl");
     const result = await audit(["--", "curl", "-sS", "--max-time", "5", "http://127.0.0.1:9/"]);
     assert.equal(result.code, 3);
     assert.equal(result.report.verdict, "no-request");
@@ -70,7 +74,7 @@ describe("tabi audit", () => {
   });
 
   it("the text report names the verdict and a USERID that was sent", async () => {
-    await requireTool("curl");
+    requirePeer("curl");
     const [command, prefix] = cliCommand();
     const result = await run(command, [
       ...prefix,
@@ -94,6 +98,7 @@ describe("tabi audit", () => {
   });
 
   it("a program that hangs is stopped at --timeout, with everything it started", async () => {
+    NAMESPACE_PEERS.forEach(requirePeer);
     const marker = `${1000 + Math.floor(Math.random() * 8000)}.${Date.now() % 100000}`;
     // A child in the program's group, and one that left it (setsid): both must be gone afterwards.
     const result = await audit(["--timeout", "2", "--", "sh", "-c", `setsid sleep ${marker} & sleep ${marker}`]);
@@ -103,13 +108,12 @@ describe("tabi audit", () => {
   });
 
   it("without namespaces (no unshare on the PATH): lookups unobserved, said so; a name still reaches the proxy", async () => {
-    await requireTool("curl");
+    requirePeer("curl");
     const dir = mkdtempSync(join(tmpdir(), "tabi-nons-"));
     try {
       // Only curl on the PATH: no unshare, so the audit cannot make its namespace. These programs make no DNS
       // lookup of their own, so nothing reaches the real resolver.
-      const curl = new TextDecoder().decode((await run("sh", ["-c", "command -v curl"])).stdout).trim();
-      symlinkSync(curl, join(dir, "curl"));
+      symlinkSync(requirePeer("curl"), join(dir, "curl"));
       const env = { PATH: dir };
       const named = await audit(
         ["--", "curl", "-sS", "--max-time", "10", "--socks5-hostname", "{socks}", "{url}"],

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { VERSION } from "../../lib/version.ts";
-import { cliCommand, requireTool, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
+import { cliCommand, run } from "../helpers/process.ts";
 import { network } from "../helpers/net.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
@@ -125,7 +126,7 @@ describe("tabi command line", () => {
   });
 
   it("tabi serve serves curl over every SOCKS version, logs each connection, and stops on SIGTERM", async () => {
-    await requireTool("curl");
+    requirePeer("curl");
     const body = payload(100_000);
     const web = await httpServer("127.0.0.1", body);
     const child = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--listen", "[::1]:0"]);

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
-import { cliCommand, requireTool, run } from "../helpers/process.ts";
+import { cliCommand, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 
@@ -37,7 +38,7 @@ describe("tabi serve: privacy flags", () => {
   });
 
   it("--safe-socks: curl --socks5-hostname passes, curl --socks5 is refused; the JSON log says why", async () => {
-    await requireTool("curl");
+    requirePeer("curl");
     const server = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--safe-socks", "--log", "json"]);
     try {
       assert.match(server.stderr(), /safe-socks/);
@@ -62,7 +63,7 @@ describe("tabi serve: privacy flags", () => {
   });
 
   it("config keys: testSocks logs an unsafe request without refusing it; acceptAnyCredentials labels", async () => {
-    await requireTool("curl");
+    requirePeer("curl");
     const config = join(dir, "privacy.json");
     writeFileSync(config, JSON.stringify({ testSocks: true, acceptAnyCredentials: true, log: "text" }));
     const server = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--config", config]);

@@ -13,7 +13,8 @@ import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_re
 import { decodeUserPassReply, encodeUserPassRequest } from "../../lib/wire/userpass.ts";
 import { concat } from "../helpers/bytes.ts";
 import { echoServer, network, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
-import { requireTool, run } from "../helpers/process.ts";
+import { run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 
 type Server = Awaited<ReturnType<typeof testServer>>;
@@ -90,7 +91,7 @@ describe("--safe-socks (Tor's SafeSocks)", () => {
   }
 
   it("curl --socks5-hostname passes; curl --socks5 (it resolves itself) is refused", async () => {
-    await requireTool("curl");
+    requirePeer("curl");
     const body = payload(10_000);
     const web = await httpServer("127.0.0.1", body);
     try {
@@ -182,6 +183,7 @@ describe("--accept-any-credentials (stream isolation)", () => {
     await assert.rejects(
       startServer({
         listen: [{ hostname: "127.0.0.1", port: 0 }],
+        network,
         users: new Map([["alice", "pw"]]),
         acceptAnyCredentials: true,
       }),
@@ -190,8 +192,8 @@ describe("--accept-any-credentials (stream isolation)", () => {
   });
 
   it("torsocks -i (a made-up username/password per process) goes through", async () => {
-    await requireTool("torsocks");
-    await requireTool("curl");
+    requirePeer("torsocks");
+    requirePeer("curl");
     const body = payload(5_000);
     const web = await httpServer("127.0.0.1", body);
     // torsocks sends nothing for loopback through the proxy, so the test site gets an address from TEST-NET-1

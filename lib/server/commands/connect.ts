@@ -7,7 +7,7 @@
 import { connectAny } from "../../connect_any.ts";
 import { resolveAllowed } from "../destination.ts";
 import { endpointToHostPort } from "../../endpoint.ts";
-import type { Session } from "../session.ts";
+import type { Session } from "../session_context.ts";
 import { relaySession } from "./relay_session.ts";
 
 /** Serves CONNECT. */

@@ -5,7 +5,7 @@
  */
 import type { Connection } from "../../net.ts";
 import { relay } from "../../relay.ts";
-import type { Session } from "../session.ts";
+import type { Session } from "../session_context.ts";
 
 /** Relays until both directions end; records bytes each way and any abnormal end. */
 export async function relaySession(session: Session, other: Connection): Promise<void> {

@@ -13,7 +13,7 @@ import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../wire/soc
 import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
 import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../../endpoint.ts";
-import type { Session } from "../session.ts";
+import type { Session } from "../session_context.ts";
 
 /** Serves UDP ASSOCIATE until the control connection closes or the association goes idle. */
 export async function udpAssociateCommand(session: Session): Promise<void> {
