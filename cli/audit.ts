@@ -147,7 +147,14 @@ function runInNamespace(args: string[], timeoutMs: number, output: CliOutput): P
 async function runAudit(args: AuditArgs, output: CliOutput, observed: boolean): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "tabi-audit-"));
   try {
-    if (observed) await prepareNamespace(dir);
+    if (observed) {
+      try {
+        await prepareNamespace(dir);
+      } catch (error) {
+        output.err(`tabi audit: cannot prepare the audit's namespace: ${(error as Error).message}\n`);
+        return USAGE_EXIT_CODE;
+      }
+    }
     const audit = await startAudit({
       network: await defaultNetwork(),
       dns: observed ? { hostname: "127.0.0.1", port: 53 } : undefined,
@@ -167,12 +174,12 @@ async function runAudit(args: AuditArgs, output: CliOutput, observed: boolean): 
       env = recipe.env;
     }
     const program = await runProgram(command, args.timeoutMs, env);
-    const report = await audit.finish({
-      command: program.command,
-      exitCode: program.exitCode,
-      signal: program.signal,
-      timedOut: program.timedOut,
-    });
+    const { outputTail: _, ...end } = program;
+    const report = await audit.finish(end);
+    if (end.startError !== undefined) {
+      output.err(`tabi audit: cannot run ${command[0]}: ${end.startError}\n`);
+      return USAGE_EXIT_CODE;
+    }
     output.out(args.json ? `${reportJson(report)}\n` : reportText(report));
     return AuditVerdicts[report.verdict];
   } finally {

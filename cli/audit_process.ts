@@ -49,6 +49,7 @@ export function runProgram(
       if (child.pid !== undefined) killGroup(child.pid);
     }, timeoutMs);
     let settled = false;
+    let startError: string | undefined;
     const done = (exitCode: number | null, signal: string | null) => {
       if (settled) return;
       settled = true;
@@ -58,10 +59,10 @@ export function runProgram(
       if (child.pid !== undefined) killGroup(child.pid);
       child.stdout?.destroy();
       child.stderr?.destroy();
-      resolve({ command, exitCode, signal, timedOut, outputTail: tail });
+      resolve({ command, exitCode, signal, timedOut, outputTail: tail, ...(startError ? { startError } : {}) });
     };
     child.on("error", (error) => {
-      tail += `${error.message}\n`;
+      startError = error.message;
       done(127, null);
     });
     // "exit", not "close": "close" waits for the pipes, which a process that escaped the group may keep open.

@@ -17,6 +17,8 @@ export interface ProgramEnd {
   readonly signal: string | null;
   /** True when the audit stopped it at its timeout. */
   readonly timedOut: boolean;
+  /** Why it could not be started (e.g. "spawn curlx ENOENT"), if it could not. */
+  readonly startError?: string;
 }
 
 /** Everything an audit found. */
@@ -62,7 +64,9 @@ const VERSION_NAMES = { "4": "SOCKS4", "4a": "SOCKS4a", "5": "SOCKS5" } as const
 export function reportText(report: AuditReport): string {
   const lines = [`tabi audit: ${report.verdict}`, ...report.reasons.map((r) => `  ${r}`)];
   const { program } = report;
-  const ended = program.timedOut
+  const ended = program.startError !== undefined
+    ? `could not be started: ${program.startError}`
+    : program.timedOut
     ? "stopped at the timeout"
     : program.signal
     ? `ended by ${program.signal}`

@@ -138,6 +138,7 @@ describe("tabi audit", () => {
       [["--socks-version", "4", "--", "true"], /--socks-version and --remote-dns go with --browser/],
       [["--browser", "chromium", "--remote-dns", "on"], /Chromium has no such setting/],
       [["curl", "{url}"], /put the command after --/],
+      [["--", "no-such-program-here", "{url}"], /cannot run no-such-program-here: \S/],
     ] as const
   ) {
     it(`usage error, exit 2: ${args.join(" ") || "(nothing)"}`, async () => {
