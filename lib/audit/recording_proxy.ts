@@ -69,7 +69,7 @@ function auditNetwork(inner: Network, site: AuditSite): Network & { started(): v
     resolve: (name) =>
       isAuditHost(site, name)
         ? Promise.resolve([site.ipv4])
-        : Promise.reject(new SocksError("host-unreachable", `the audit forwards nothing (${name})`)),
+        : Promise.reject(new SocksError("not-allowed", `the audit forwards nothing (${name})`)),
     reverse: () => Promise.reject(new SocksError("host-unreachable", "the audit resolves nothing")),
     bindUdp: () => nothing("UDP ASSOCIATE"),
   };
