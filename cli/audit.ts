@@ -16,7 +16,8 @@ import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { type BrowserName, browserRecipe, writeRecipeFiles } from "./audit_browser.ts";
 import { INSIDE_ENV, namespaceAvailable, prepareNamespace, selfCommand, unshareFlags } from "./audit_namespace.ts";
 import { runProgram } from "./audit_process.ts";
-import { type CliOutput, parseOptions } from "./run.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
 import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
 
 /** The help text of `tabi audit`. */

@@ -146,7 +146,13 @@ describe("tabi command line", () => {
       assert.ok(code === 0 || (code === null && runtimeName() === "deno"), `exit code ${code}`);
       // curl may exit before the server has logged its last tunnel: that one is then "open" at SIGTERM, finishes,
       // and is still logged before "stopped".
-      assert.match(stderr, /SIGTERM: no new connections[\s\S]*\ntabi: stopped\n/);
+      const addresses = `127\\.0\\.0\\.1:\\d+, \\[::1\\]:\\d+`;
+      const who = `tabi ${VERSION.replaceAll(".", "\\.")} \\(${runtimeName()} [0-9.]+[^)]*\\)`;
+      assert.match(stderr, new RegExp(`^${who}: listening on ${addresses} \\(SOCKS4, 4a, 5; no authentication\\)\n`));
+      assert.match(
+        stderr,
+        new RegExp(`SIGTERM: no new connections[\\s\\S]*\n${who}: stopped; was listening on ${addresses}\n$`),
+      );
       const logLines = stderr.split("\n").filter((l) => /^time=\S+ client=/.test(l));
       assert.equal(logLines.length, 4);
       assert.ok(logLines.every((l) => /outcome=ok .*down=\d{6}/.test(l)), logLines.join("\n"));
