@@ -40,112 +40,110 @@ async function socks5User(server: Server, destination: HostPort, username: strin
   return reply.reply;
 }
 
-describe("log records", () => {
-  let echo: Echo;
-  let echo6: Echo;
+let echo: Echo;
+let echo6: Echo;
+before(async () => {
+  echo = await echoServer();
+  echo6 = await echoServer("::1");
+});
+after(() => {
+  echo.close();
+  echo6.close();
+});
+
+describe("log records without users", () => {
+  let server: Server;
+  before(async () => (server = await testServer()));
+  after(() => server.close());
+
+  it("SOCKS5 IPv4: time, version 5, addressType ipv4, host and port apart; no user", async () => {
+    const { client, reply } = await socks5Connect(server.endpoint, ipv4(echo.address.port));
+    assert.equal(reply.reply, 0);
+    client.close();
+    const record = await server.nextRecord();
+    assert.match(record.time ?? "", RFC3339_MS_UTC);
+    assert.ok(Math.abs(Date.parse(record.time!) - Date.now()) < 60_000, record.time);
+    assert.equal(record.version, "5");
+    assert.equal(record.addressType, "ipv4");
+    assert.equal(record.destination, `127.0.0.1:${echo.address.port}`);
+    assert.equal(record.destinationHost, "127.0.0.1");
+    assert.equal(record.destinationPort, echo.address.port);
+    assert.equal(record.user, undefined);
+    assert.equal(record.safety, undefined);
+  });
+
+  it("SOCKS5 IPv6: bracketed, addressType ipv6", async () => {
+    const { client, reply } = await socks5Connect(server.endpoint, ipv6(echo6.address.port));
+    assert.equal(reply.reply, 0);
+    client.close();
+    const record = await server.nextRecord();
+    assert.equal(record.addressType, "ipv6");
+    assert.equal(record.destination, `[::1]:${echo6.address.port}`);
+    assert.equal(record.destinationHost, "::1");
+    const json = JSON.parse(formatRecord(record, "json"));
+    assert.equal(json.destination, `[::1]:${echo6.address.port}`);
+    assert.equal(json.destinationHost, "::1");
+    assert.equal(json.destinationPort, echo6.address.port);
+  });
+
+  it("an IPv6 literal sent as a domain name is bracketed too, and its type stays domain", async () => {
+    const { client, reply } = await socks5Connect(server.endpoint, name("::1", echo6.address.port));
+    assert.equal(reply.reply, 0);
+    client.close();
+    const record = await server.nextRecord();
+    assert.equal(record.addressType, "domain");
+    assert.equal(record.destination, `[::1]:${echo6.address.port}`);
+    assert.equal(record.destinationHost, "::1");
+    assert.match(
+      formatRecord(record, "text"),
+      new RegExp(` destination=\\[::1\\]:${echo6.address.port} type=domain `),
+    );
+  });
+
+  it("SOCKS4: version 4, addressType ipv4, the unchecked USERID as userId (not user)", async () => {
+    assert.equal(await socks4(server, ipv4(echo.address.port), "fred"), 90);
+    const record = await server.nextRecord();
+    assert.equal(record.version, "4");
+    assert.equal(record.addressType, "ipv4");
+    assert.equal(record.userId, "fred");
+    assert.equal(record.user, undefined);
+    assert.match(formatRecord(record, "text"), / version=socks4 userid=fred /);
+  });
+
+  it("SOCKS4a: version 4a, addressType domain", async () => {
+    assert.equal(await socks4(server, name("localhost", echo.address.port), ""), 90);
+    const record = await server.nextRecord();
+    assert.equal(record.version, "4a");
+    assert.equal(record.addressType, "domain");
+    assert.equal(record.destination, `localhost:${echo.address.port}`);
+    assert.equal(record.userId, undefined);
+    assert.match(formatRecord(record, "text"), / version=socks4a /);
+  });
+});
+
+describe("log records with users", () => {
+  let server: Server;
   before(async () => {
-    echo = await echoServer();
-    echo6 = await echoServer("::1");
+    server = await testServer({ users: new Map([["alice", "s3cret pass"]]), allowSocks4UserId: true });
   });
-  after(() => {
-    echo.close();
-    echo6.close();
-  });
+  after(() => server.close());
 
-  describe("without users", () => {
-    let server: Server;
-    before(async () => (server = await testServer()));
-    after(() => server.close());
-
-    it("SOCKS5 IPv4: time, version 5, addressType ipv4, host and port apart; no user", async () => {
-      const { client, reply } = await socks5Connect(server.endpoint, ipv4(echo.address.port));
-      assert.equal(reply.reply, 0);
-      client.close();
-      const record = await server.nextRecord();
-      assert.match(record.time ?? "", RFC3339_MS_UTC);
-      assert.ok(Math.abs(Date.parse(record.time!) - Date.now()) < 60_000, record.time);
-      assert.equal(record.version, "5");
-      assert.equal(record.addressType, "ipv4");
-      assert.equal(record.destination, `127.0.0.1:${echo.address.port}`);
-      assert.equal(record.destinationHost, "127.0.0.1");
-      assert.equal(record.destinationPort, echo.address.port);
-      assert.equal(record.user, undefined);
-      assert.equal(record.safety, undefined);
-    });
-
-    it("SOCKS5 IPv6: bracketed, addressType ipv6", async () => {
-      const { client, reply } = await socks5Connect(server.endpoint, ipv6(echo6.address.port));
-      assert.equal(reply.reply, 0);
-      client.close();
-      const record = await server.nextRecord();
-      assert.equal(record.addressType, "ipv6");
-      assert.equal(record.destination, `[::1]:${echo6.address.port}`);
-      assert.equal(record.destinationHost, "::1");
-      const json = JSON.parse(formatRecord(record, "json"));
-      assert.equal(json.destination, `[::1]:${echo6.address.port}`);
-      assert.equal(json.destinationHost, "::1");
-      assert.equal(json.destinationPort, echo6.address.port);
-    });
-
-    it("an IPv6 literal sent as a domain name is bracketed too, and its type stays domain", async () => {
-      const { client, reply } = await socks5Connect(server.endpoint, name("::1", echo6.address.port));
-      assert.equal(reply.reply, 0);
-      client.close();
-      const record = await server.nextRecord();
-      assert.equal(record.addressType, "domain");
-      assert.equal(record.destination, `[::1]:${echo6.address.port}`);
-      assert.equal(record.destinationHost, "::1");
-      assert.match(
-        formatRecord(record, "text"),
-        new RegExp(` destination=\\[::1\\]:${echo6.address.port} type=domain `),
-      );
-    });
-
-    it("SOCKS4: version 4, addressType ipv4, the unchecked USERID as userId (not user)", async () => {
-      assert.equal(await socks4(server, ipv4(echo.address.port), "fred"), 90);
-      const record = await server.nextRecord();
-      assert.equal(record.version, "4");
-      assert.equal(record.addressType, "ipv4");
-      assert.equal(record.userId, "fred");
-      assert.equal(record.user, undefined);
-      assert.match(formatRecord(record, "text"), / version=socks4 userid=fred /);
-    });
-
-    it("SOCKS4a: version 4a, addressType domain", async () => {
-      assert.equal(await socks4(server, name("localhost", echo.address.port), ""), 90);
-      const record = await server.nextRecord();
-      assert.equal(record.version, "4a");
-      assert.equal(record.addressType, "domain");
-      assert.equal(record.destination, `localhost:${echo.address.port}`);
-      assert.equal(record.userId, undefined);
-      assert.match(formatRecord(record, "text"), / version=socks4a /);
-    });
+  it("SOCKS5: the authenticated user is logged, the password never", async () => {
+    assert.equal(await socks5User(server, name("localhost", echo.address.port), "alice", "s3cret pass"), 0);
+    const record = await server.nextRecord();
+    assert.equal(record.user, "alice");
+    for (const format of ["text", "json"] as const) {
+      const line = formatRecord(record, format);
+      assert.ok(!line.includes("s3cret"), line);
+      assert.ok(line.includes("alice"), line);
+    }
   });
 
-  describe("with users", () => {
-    let server: Server;
-    before(async () => {
-      server = await testServer({ users: new Map([["alice", "s3cret pass"]]), allowSocks4UserId: true });
-    });
-    after(() => server.close());
-
-    it("SOCKS5: the authenticated user is logged, the password never", async () => {
-      assert.equal(await socks5User(server, name("localhost", echo.address.port), "alice", "s3cret pass"), 0);
-      const record = await server.nextRecord();
-      assert.equal(record.user, "alice");
-      for (const format of ["text", "json"] as const) {
-        const line = formatRecord(record, format);
-        assert.ok(!line.includes("s3cret"), line);
-        assert.ok(line.includes("alice"), line);
-      }
-    });
-
-    it("SOCKS4 with a USERID checked as a user: logged as user", async () => {
-      assert.equal(await socks4(server, ipv4(echo.address.port), "alice"), 90);
-      const record = await server.nextRecord();
-      assert.equal(record.user, "alice");
-      assert.equal(record.userId, undefined);
-    });
+  it("SOCKS4 with a USERID checked as a user: logged as user", async () => {
+    assert.equal(await socks4(server, ipv4(echo.address.port), "alice"), 90);
+    const record = await server.nextRecord();
+    assert.equal(record.user, "alice");
+    assert.equal(record.userId, undefined);
   });
 });
 
