@@ -9,6 +9,14 @@ import type { Authenticator, UserTable } from "./auth.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import type { LimitReport, Limits } from "./limits.ts";
 import type { Rule } from "./rules.ts";
+import type { ProxyInput } from "../client/options.ts";
+import type { ProxySpec } from "../client/proxy_url.ts";
+
+/** The protocols a server can answer on its port; the first byte of a connection tells them apart. */
+export type ServerProtocol = "socks4" | "socks5" | "http";
+
+/** Every protocol: the default. */
+export const ALL_PROTOCOLS: readonly ServerProtocol[] = ["socks4", "socks5", "http"];
 
 /** Default timeouts, in milliseconds. */
 export const DEFAULT_TIMEOUTS = {
@@ -72,6 +80,10 @@ export interface ServerConfig {
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** The protocols answered; a connection speaking another is closed unanswered. */
+  readonly protocols: ReadonlySet<ServerProtocol>;
+  /** The default route for CONNECT and HTTP: a chain of proxies, first hop first; empty: direct. */
+  readonly upstream: readonly ProxySpec[];
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -116,4 +128,12 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+  /** The protocols answered on every listen address; default all ({@link ALL_PROTOCOLS}). */
+  readonly protocols?: readonly ServerProtocol[];
+  /**
+   * Reach destinations through these proxies (a chain, first hop first: `socks5h://127.0.0.1:9050`, `http://...`)
+   * instead of directly. With a socks4a, socks5h, socks or http last hop, destination names are passed on, never
+   * resolved here. BIND and UDP ASSOCIATE are refused ("command not supported") while a chain is set.
+   */
+  readonly upstream?: readonly ProxyInput[];
 }

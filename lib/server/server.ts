@@ -20,6 +20,8 @@ import { parseCidr } from "../cidr.ts";
 import { formatEndpoint, isLoopback } from "../endpoint.ts";
 import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { validateRules } from "./rules.ts";
+import { ALL_PROTOCOLS } from "./config.ts";
+import { proxyList } from "../client/chain.ts";
 import { serveConnection } from "./session.ts";
 
 /** A running server. */
@@ -82,7 +84,20 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),
     limits: resolveLimits(options.limits),
     onLimit: options.onLimit ?? (() => {}),
+    protocols: resolveProtocols(options.protocols),
+    upstream: options.upstream && options.upstream.length > 0 ? proxyList(options.upstream) : [],
   };
+}
+
+function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {
+  if (given === undefined) return new Set(ALL_PROTOCOLS);
+  for (const p of given) {
+    if (!ALL_PROTOCOLS.includes(p)) {
+      throw new SocksError("bad-field", `unknown protocol "${p}" (use ${ALL_PROTOCOLS.join(", ")})`);
+    }
+  }
+  if (given.length === 0) throw new SocksError("bad-field", "protocols: at least one is needed");
+  return new Set(given);
 }
 
 function listenAddresses(options: ServerOptions): readonly { readonly hostname: string; readonly port: number }[] {
