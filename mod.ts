@@ -256,11 +256,11 @@ export function socksFetch(input: Request | URL | string, init?: SocksFetchInit)
  * ```ts
  * import assert from "node:assert/strict";
  * import { createSocksFetch, socksCause, startServer } from "./mod.ts";
- * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
+ * // A proxy whose only rule denies everything: it answers "not allowed" (0x02), and the rejection's cause says so.
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }], rules: [{ action: "deny" }] });
  * const fetch = createSocksFetch({ proxy: `socks5h://127.0.0.1:${server.addresses[0].port}` });
- * // Nothing listens on port 1: the proxy says "connection refused", and the rejection's cause says so.
- * const error = await fetch("http://localhost:1/").catch((e) => e);
- * assert.equal(socksCause(error)?.code, "connection-refused");
+ * const error = await fetch("http://localhost:8080/").catch((e) => e);
+ * assert.equal(socksCause(error)?.reply, 0x02);
  * await fetch.close();
  * await server.close();
  * ```

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { socksCause, socksFetch } from "../../mod.ts";
-import { testServer } from "../helpers/net.ts";
+import { closedPort, testServer } from "../helpers/net.ts";
 import { eventually, type Origin, ownListeningPorts, startOrigin } from "./fetch_fixtures.ts";
 import { fetchSuite } from "./fetch_suite.ts";
 
@@ -58,7 +58,7 @@ describe("socksFetch (one request)", () => {
 
   it("a refusal closes the bridge too, and its cause is the SocksError", async () => {
     const baseline = ownListeningPorts();
-    const error = await socksFetch(`http://localhost:1/`, { proxy: `socks5h://127.0.0.1:${server.endpoint.port}` })
+    const error = await socksFetch(`http://localhost:${await closedPort()}/`, { proxy: `socks5h://127.0.0.1:${server.endpoint.port}` })
       .catch((e) => e);
     assert.equal(socksCause(error)?.code, "connection-refused", String(error));
     assert.deepEqual(ownListeningPorts(), baseline);
