@@ -46,8 +46,8 @@ import {
   type FetchEdge,
   type SocksFetch,
   type SocksFetchInit,
-  type SocksFetchOptions,
   socksFetchOn,
+  type SocksFetchOptions,
 } from "./lib/client/fetch.ts";
 import { defaultFetchRoute } from "./lib/runtime/runtime_fetch.ts";
 
@@ -74,7 +74,7 @@ export type { RelayedDatagram, UdpAssociation } from "./lib/client/associate.ts"
 export type { Tunnel } from "./lib/client/tunnel.ts";
 export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
 // fetch through SOCKS: socksFetch and createSocksFetch are defined below.
-export { type SocksFetch, type SocksFetchInit, type SocksFetchOptions, socksCause } from "./lib/client/fetch.ts";
+export { socksCause, type SocksFetch, type SocksFetchInit, type SocksFetchOptions } from "./lib/client/fetch.ts";
 // Proxy URLs and the environment.
 export { DEFAULT_SOCKS_PORT, formatProxy, parseProxyUrl, type ProxySpec } from "./lib/client/proxy_url.ts";
 export { type EnvLookup, noProxyMatches } from "./lib/client/env.ts";

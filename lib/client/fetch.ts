@@ -276,7 +276,11 @@ function closingWithBody(response: Response, done: () => Promise<void>): Respons
       await finish();
     },
   });
-  const copy = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  const copy = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
   Object.defineProperty(copy, "url", { value: response.url });
   Object.defineProperty(copy, "redirected", { value: response.redirected });
   return copy;

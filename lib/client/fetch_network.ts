@@ -126,6 +126,8 @@ export function chainNetwork(
 function standInPrefix(): string {
   const words = new Uint16Array(6);
   crypto.getRandomValues(words);
-  return `fd${(words[0] & 0xff).toString(16).padStart(2, "0")}:${[...words.subarray(1)].map((w) => w.toString(16))
-    .join(":")}`;
+  return `fd${(words[0] & 0xff).toString(16).padStart(2, "0")}:${
+    [...words.subarray(1)].map((w) => w.toString(16))
+      .join(":")
+  }`;
 }

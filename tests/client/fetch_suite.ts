@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createSocksFetch, type SocksFetch, socksCause } from "../../mod.ts";
+import { createSocksFetch, socksCause, type SocksFetch } from "../../mod.ts";
 import { network } from "../helpers/net.ts";
 import { run } from "../helpers/process.ts";
 import { payload } from "../helpers/targets.ts";
@@ -170,9 +170,30 @@ export function fetchSuite(name: string, start: () => Promise<ProxyUnderTest>): 
       assert.ok(bridgePort > 0);
       const target = `http://localhost:${origin.port}/hello`;
       for (const extra of [[], ["-U", "someone:guess"]]) {
-        const plain = await run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", ...extra, "-x", `http://127.0.0.1:${bridgePort}`, target]);
+        const plain = await run("curl", [
+          "-s",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          ...extra,
+          "-x",
+          `http://127.0.0.1:${bridgePort}`,
+          target,
+        ]);
         assert.equal(new TextDecoder().decode(plain.stdout), "407");
-        const tunnel = await run("curl", ["-s", "-p", "-o", "/dev/null", "-w", "%{http_connect}", ...extra, "-x", `http://127.0.0.1:${bridgePort}`, target]);
+        const tunnel = await run("curl", [
+          "-s",
+          "-p",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_connect}",
+          ...extra,
+          "-x",
+          `http://127.0.0.1:${bridgePort}`,
+          target,
+        ]);
         assert.equal(new TextDecoder().decode(tunnel.stdout), "407");
       }
     });
@@ -189,6 +210,5 @@ export function fetchSuite(name: string, start: () => Promise<ProxyUnderTest>): 
     it("the proxy's log shows the destination by name, never resolved here", () => {
       assert.ok(proxy.logShowsName(origin.port));
     });
-
   });
 }

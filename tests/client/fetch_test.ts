@@ -58,7 +58,9 @@ describe("socksFetch (one request)", () => {
 
   it("a refusal closes the bridge too, and its cause is the SocksError", async () => {
     const baseline = ownListeningPorts();
-    const error = await socksFetch(`http://localhost:${await closedPort()}/`, { proxy: `socks5h://127.0.0.1:${server.endpoint.port}` })
+    const error = await socksFetch(`http://localhost:${await closedPort()}/`, {
+      proxy: `socks5h://127.0.0.1:${server.endpoint.port}`,
+    })
       .catch((e) => e);
     assert.equal(socksCause(error)?.code, "connection-refused", String(error));
     assert.deepEqual(ownListeningPorts(), baseline);
