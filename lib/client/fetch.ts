@@ -157,7 +157,9 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
     return route;
   };
 
-  const call = async (input: Request | URL | string, init?: RequestInit): Promise<Response> => {
+  const call = async (input: Request | URL | string, given?: RequestInit): Promise<Response> => {
+    // Settings belong to createSocksFetch; a `proxy` left in a call's init would reach Bun's fetch as its own.
+    const init = splitInit(given).rest;
     if (closed) throw fetchFailed(new SocksError("closed", "this SOCKS fetch was closed"));
     const url = new URL(input instanceof Request ? input.url : String(input));
     let chain = fixedChain;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
-import { socksCause, socksFetch } from "../../mod.ts";
+import { createSocksFetch, socksCause, socksFetch } from "../../mod.ts";
 import { closedPort, testServer } from "../helpers/net.ts";
 import { eventually, type Origin, ownListeningPorts, startOrigin } from "./fetch_fixtures.ts";
 import { fetchSuite } from "./fetch_suite.ts";
@@ -64,6 +64,31 @@ describe("socksFetch (one request)", () => {
       .catch((e) => e);
     assert.equal(socksCause(error)?.code, "connection-refused", String(error));
     assert.deepEqual(ownListeningPorts(), baseline);
+  });
+
+  it("a chain whose second hop refuses: the cause names the hop and its reply", async () => {
+    const refusing = await testServer({ rules: [{ action: "deny" }] });
+    try {
+      await using fetch = createSocksFetch({
+        proxy: [`socks5h://127.0.0.1:${server.endpoint.port}`, `socks4a://127.0.0.1:${refusing.endpoint.port}`],
+      });
+      const error = await fetch(`http://localhost:${origin.port}/`).catch((e) => e);
+      assert.ok(error instanceof TypeError);
+      assert.equal(socksCause(error)?.hop, 2, String(socksCause(error)));
+      assert.equal(socksCause(error)?.reply, 91, "SOCKS4's 'rejected or failed'");
+    } finally {
+      await refusing.close();
+    }
+  });
+
+  it("socks5:// with allowLocalDns: the name is resolved here and the proxy gets an address", async () => {
+    const seen = server.records.length;
+    await using fetch = createSocksFetch({ proxy: `socks5://127.0.0.1:${server.endpoint.port}`, allowLocalDns: true });
+    assert.equal(await (await fetch(`http://localhost:${origin.port}/local`)).text(), "hello from /local");
+    await fetch.close();
+    assert.ok(await eventually(() => server.records.length > seen));
+    const destinations = server.records.slice(seen).map((r) => r.destination);
+    assert.ok(destinations.every((d) => /^(127\.0\.0\.1|\[::1\]):\d+$/.test(d ?? "")), destinations.join(", "));
   });
 
   it("without `proxy`, ALL_PROXY and NO_PROXY decide", async () => {
