@@ -3,8 +3,13 @@
  * `Proxy-Authorization: Basic`), and `tls.ca` with the runtime's root certificates plus the extra ones (a CA list
  * given to Bun replaces its store, as in Node).
  *
+ * Bun's fetch bypasses even an explicit `proxy` for the hosts NO_PROXY lists (it checks NO_PROXY/no_proxy as each
+ * fetch starts): such a host would be reached directly, its name looked up here. So each fetch starts with those
+ * two variables unset for that moment, then restored.
+ *
  * @module
  */
+import process from "node:process";
 import { rootCertificates } from "node:tls";
 import type { FetchRoute, FetchRouteSettings } from "../client/fetch_route.ts";
 
@@ -29,8 +34,28 @@ export function bunFetchRoute(settings: FetchRouteSettings): FetchRoute {
   }
   if (ca !== undefined) extra.tls = { ca: [...rootCertificates, ca] };
   return {
-    fetch: (input, init) => fetch(input, { ...init, ...extra } as RequestInit),
+    fetch: (input, init) => {
+      const options = { ...init, ...extra } as RequestInit;
+      return proxy === undefined ? fetch(input, options) : withoutNoProxy(() => fetch(input, options));
+    },
     // Bun's pool has no handle to close; the bridge closing ends its connections to it.
     close: () => Promise.resolve(),
   };
+}
+
+/** Runs `make` with NO_PROXY and no_proxy unset, restoring them afterwards (synchronously: nothing else runs). */
+function withoutNoProxy<T>(make: () => T): T {
+  const saved: [string, string][] = [];
+  for (const name of ["NO_PROXY", "no_proxy"]) {
+    const value = process.env[name];
+    if (value !== undefined) {
+      saved.push([name, value]);
+      delete process.env[name];
+    }
+  }
+  try {
+    return make();
+  } finally {
+    for (const [name, value] of saved) process.env[name] = value;
+  }
 }

@@ -91,6 +91,27 @@ describe("socksFetch (one request)", () => {
     assert.ok(destinations.every((d) => /^(127\.0\.0\.1|\[::1\]):\d+$/.test(d ?? "")), destinations.join(", "));
   });
 
+  it("an explicit proxy is used even for hosts NO_PROXY lists (no direct connection, no local lookup)", async () => {
+    const saved = { upper: process.env.NO_PROXY, lower: process.env.no_proxy };
+    try {
+      process.env.NO_PROXY = process.env.no_proxy = "localhost,127.0.0.1,::1";
+      const seen = server.records.length;
+      await using fetch = createSocksFetch({ proxy: `socks5h://127.0.0.1:${server.endpoint.port}` });
+      assert.equal(await (await fetch(`http://localhost:${origin.port}/np`)).text(), "hello from /np");
+      assert.equal(process.env.NO_PROXY, "localhost,127.0.0.1,::1", "NO_PROXY is restored");
+      await fetch.close();
+      assert.ok(
+        await eventually(() => server.records.slice(seen).some((r) => r.destination === `localhost:${origin.port}`)),
+        "the request did not go through the proxy",
+      );
+    } finally {
+      for (const [name, value] of [["NO_PROXY", saved.upper], ["no_proxy", saved.lower]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it("without `proxy`, ALL_PROXY and NO_PROXY decide", async () => {
     const saved = { all: process.env.ALL_PROXY, no: process.env.NO_PROXY };
     try {
