@@ -84,6 +84,21 @@ export function fetchSuite(name: string, start: () => Promise<ProxyUnderTest>): 
       }
     });
 
+    it("a Request object, and a request body streamed in 64 KiB chunks", async () => {
+      const request = new Request(`http://localhost:${origin.port}/sum`, { method: "POST", body: MiB });
+      assert.deepEqual(JSON.parse(await text(await fetch(request))), { bytes: MiB.length, sha256: sha256(MiB) });
+      let at = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (at >= MiB.length) return controller.close();
+          controller.enqueue(MiB.slice(at, at += 65_536));
+        },
+      });
+      const init = { method: "POST", body, duplex: "half" } as RequestInit;
+      const response = await fetch(`http://[::1]:${origin.port}/sum`, init);
+      assert.deepEqual(JSON.parse(await text(response)), { bytes: MiB.length, sha256: sha256(MiB) });
+    });
+
     it("HTTPS with the private CA given as `ca`; without it, a rejection", async () => {
       assert.equal(await text(await fetch(`https://localhost:${tlsOrigin.port}/secure`)), "hello from /secure");
       const response = await fetch(`https://localhost:${tlsOrigin.port}/sum`, { method: "POST", body: MiB });
