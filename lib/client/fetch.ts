@@ -98,6 +98,11 @@ function urlDestination(url: URL): HostPort {
   return { address, port };
 }
 
+/** A URL's destination as the failure log names it. */
+function keyOf(url: URL): string {
+  return destinationKey(url.hostname, urlDestination(url).port);
+}
+
 /** Refuses, before any socket opens, what the chain could only do by resolving a name here ("dns-leak"). */
 function checkChain(chain: readonly ProxySpec[], target: HostPort, settings: SocksFetchOptions): void {
   chain.forEach((proxy, i) => {
@@ -183,15 +188,15 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
     } catch (error) {
       const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
       if (bridge === undefined || signal?.aborted) throw error;
-      const found = bridge.failures.find(since, destinationKey(url.hostname, urlDestination(url).port));
+      const found = bridge.failures.find(since, keyOf(url));
       throw found === undefined ? error : fetchFailed(found.error);
     }
-    if (bridge !== undefined && response.status >= 400 && response.url !== "") {
+    if (bridge !== undefined && response.status >= 400) {
       // The bridge answers a failed plain-HTTP request with a status; a failure it recorded for this very
       // destination during this call tells its answer from the server's.
-      const final = new URL(response.url);
-      const found = bridge.failures.find(since, destinationKey(final.hostname, urlDestination(final).port));
-      if (found !== undefined && found.destination === destinationKey(final.hostname, urlDestination(final).port)) {
+      const key = keyOf(new URL(response.url || url.href));
+      const found = bridge.failures.find(since, key);
+      if (found?.destination === key) {
         await response.body?.cancel().catch(() => {});
         throw fetchFailed(found.error);
       }

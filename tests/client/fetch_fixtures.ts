@@ -28,7 +28,7 @@ export function sha256(bytes: Uint8Array): string {
 
 /**
  * What the origins answer: `/hello` 200 "hello from <path>", `POST /sum` the body's length and SHA-256 as JSON,
- * `/redirect` 302 to `/hello`, `/missing` 404, `/drip` headers and then one chunk every 100 ms for a minute.
+ * `/redirect` 302 to `/hello`, `/missing` 404, `/bad-gateway` 502 (its own), `/drip` headers and then one chunk every 100 ms for a minute.
  */
 function handler(request: http.IncomingMessage, response: http.ServerResponse): void {
   const url = request.url ?? "/";
@@ -50,9 +50,10 @@ function handler(request: http.IncomingMessage, response: http.ServerResponse): 
     response.end();
     return;
   }
-  if (url === "/missing") {
-    response.writeHead(404, { "content-type": "text/plain" });
-    response.end("no such page");
+  if (url === "/missing" || url === "/bad-gateway") {
+    const status = url === "/missing" ? 404 : 502;
+    response.writeHead(status, { "content-type": "text/plain" });
+    response.end(status === 404 ? "no such page" : "the origin's own 502");
     return;
   }
   if (url === "/drip") {

@@ -119,11 +119,14 @@ export function fetchSuite(name: string, start: () => Promise<ProxyUnderTest>): 
       assert.equal(response.url, `http://localhost:${origin.port}/hello`);
     });
 
-    it("404 is a Response", async () => {
+    it("404, and the origin's own 502, are Responses", async () => {
       const response = await fetch(`http://localhost:${origin.port}/missing`);
       assert.ok(response instanceof Response);
       assert.equal(response.status, 404);
       assert.equal(await response.text(), "no such page");
+      const own502 = await fetch(`http://localhost:${origin.port}/bad-gateway`);
+      assert.equal(own502.status, 502);
+      assert.equal(await own502.text(), "the origin's own 502");
     });
 
     it("20 fetches at once", async () => {
