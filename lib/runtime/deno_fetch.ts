@@ -15,9 +15,12 @@ import type { FetchRoute, FetchRouteSettings } from "../client/fetch_route.ts";
  * Deno's own fetch through the settings' HTTP proxy, trusting the settings' CA certificates besides its own.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { denoFetchRoute } from "./deno_fetch.ts";
- * const route = denoFetchRoute({ ca: "-----BEGIN CERTIFICATE-----\n..." });
+ * // With no proxy and no extra CA, the route is the runtime's plain fetch (a data: URL needs no network).
+ * const route = denoFetchRoute({});
+ * assert.equal(await (await route.fetch("data:text/plain,hi")).text(), "hi");
  * await route.close();
  * ```
  */

@@ -13,9 +13,12 @@ import type { FetchRoute, FetchRouteSettings } from "../client/fetch_route.ts";
  * Node's own fetch through the settings' HTTP proxy, trusting the settings' CA certificates besides its own.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { nodeFetchRoute } from "./node_fetch.ts";
+ * // With no proxy and no extra CA, the route is the runtime's plain fetch (a data: URL needs no network).
  * const route = await nodeFetchRoute({});
+ * assert.equal(await (await route.fetch("data:text/plain,hi")).text(), "hi");
  * await route.close();
  * ```
  */
