@@ -44,7 +44,7 @@ function unprotected(
   addresses: readonly string[],
 ): string[] {
   const { config, request } = session;
-  const reaches = request.command === "connect" || request.command === "udp-associate";
+  const reaches = request.command === "connect" || request.command === "udp-associate" || request.command === "http";
   if (!reaches || config.protectedRanges.length === 0) return [...addresses];
   const facts = requestFacts(session, destination, name, addresses);
   const allowed = addresses.filter((ip) =>

@@ -60,7 +60,7 @@ export function requestFraming(head: HttpRequestHead): BodyFraming {
     return { kind: "chunked" };
   }
   const length = contentLength(cl, 400);
-  return length === undefined || length === 0 ? { kind: "none" } : { kind: "length", length };
+  return length === undefined ? { kind: "none" } : { kind: "length", length };
 }
 
 /**
@@ -78,8 +78,7 @@ export function responseFraming(head: HttpResponseHead, method: string): BodyFra
     return te.at(-1) === "chunked" && te.length === 1 ? { kind: "chunked" } : { kind: "close" };
   }
   const length = contentLength(cl, 502);
-  if (length === undefined) return { kind: "close" };
-  return length === 0 ? { kind: "none" } : { kind: "length", length };
+  return length === undefined ? { kind: "close" } : { kind: "length", length };
 }
 
 const MAX_CHUNK_LINE = 4096;

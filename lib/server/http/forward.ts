@@ -77,6 +77,7 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
   const out = outbound.writable.getWriter();
   const outReader = new ByteReader(outbound.readable, { chunkSize: 64 * 1024 });
   let uploadDone = false;
+  let uploadError: unknown;
   let upload: Promise<void> | undefined;
   try {
     const headers: HttpHeader[] = [
@@ -93,7 +94,10 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
       record.bytesUp = n;
       uploadDone = true;
     });
-    upload.catch(() => outbound.close());
+    upload.catch((error) => {
+      uploadError = error;
+      outbound.close();
+    });
     const response = await readFinalResponse(exchange, outReader);
     if (response.status === 101) {
       if (!upgrade) throw new SocksError("failed", "101 Switching Protocols to a request that asked for no upgrade");
@@ -109,8 +113,13 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     // A body that ends with the connection is chunked for an HTTP/1.1 client, so its connection can stay open.
     const rechunk = rFraming.kind === "close" && head.version === "HTTP/1.1";
     const closeAfter = clientClose || (rFraming.kind === "close" && !rechunk);
+    // HEAD and 304 answers carry the length the body would have had: passed on as it came.
+    const bodilessLength = rFraming.kind === "none"
+      ? headerValues(response.headers, "content-length").slice(0, 1).map((value) => ({ name: "Content-Length", value }))
+      : [];
     const responseHeaders = [
       ...endToEnd(response.headers),
+      ...bodilessLength,
       ...framingHeaders(rechunk ? "chunked-out" : rFraming),
       ...(closeAfter ? [{ name: "Connection", value: "close" }] : []),
     ];
@@ -130,6 +139,8 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
   } catch (error) {
     outbound.close();
     await upload?.catch(() => {});
+    // A malformed request body is the client's fault (400), even though it shows as a failed answer.
+    if (uploadError instanceof SocksError && uploadError.code.startsWith("bad-")) throw uploadError;
     throw error;
   }
 }

@@ -84,8 +84,8 @@ async function serveRequest(
     connection.close();
   }, config.handshakeTimeoutMs);
   let exchange: HttpExchange | undefined;
+  let head: HttpRequestHead | undefined;
   try {
-    let head: HttpRequestHead;
     try {
       head = await reader.read(httpRequestHeadDecoder());
     } finally {
@@ -125,8 +125,8 @@ async function serveRequest(
     return await forwardRequest(exchange);
   } catch (error) {
     const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
-    if (failure.code === "closed" && !timedOut && record.method === undefined && !first && reader.buffered === 0) {
-      return "nothing"; // A keep-alive client that went away between requests.
+    if (failure.code === "closed" && record.method === undefined && !first && reader.buffered === 0) {
+      return "nothing"; // A keep-alive client that went away (or stayed idle too long) between requests.
     }
     record.outcome = timedOut ? "handshake-timeout" : failure.code;
     record.error = failure.message;
@@ -134,7 +134,7 @@ async function serveRequest(
     const status = statusFor(failure);
     record.reply = status;
     // A 407 to a request without a body keeps the connection: browsers ask again on it with credentials.
-    const keepAlive = status === 407 && record.method !== undefined && bodyless(exchange?.head);
+    const keepAlive = status === 407 && bodyless(head);
     await writer.write(statusResponse(status, detailFor(status, failure), {
       keepAlive,
       extra: status === 407 ? [PROXY_CHALLENGE] : [],
@@ -146,7 +146,9 @@ async function serveRequest(
 function bodyless(head: HttpRequestHead | undefined): boolean {
   if (head === undefined || headerTokens(head.headers, "connection").includes("close")) return false;
   try {
-    return head.version === "HTTP/1.1" && requestFraming(head).kind === "none";
+    const framing = requestFraming(head);
+    return head.version === "HTTP/1.1" &&
+      (framing.kind === "none" || (framing.kind === "length" && framing.length === 0));
   } catch {
     return false;
   }
@@ -164,7 +166,8 @@ function detailFor(status: HttpStatusCode, failure: SocksError): string {
 async function tunnel(exchange: HttpExchange, head: HttpRequestHead): Promise<void> {
   const { record, context, request } = exchange;
   record.destination = formatHostPort(request.destination);
-  if (requestFraming(head).kind !== "none") {
+  const framing = requestFraming(head);
+  if (framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0)) {
     throw new SocksError("bad-field", "CONNECT with a body", { reply: 400 });
   }
   const outbound = await openRoute(exchange, request.destination);
