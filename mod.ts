@@ -53,7 +53,13 @@ import { defaultFetchRoute } from "./lib/runtime/runtime_fetch.ts";
 
 // Server.
 export type { SocksServer } from "./lib/server/server.ts";
-export { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, PROTECTED_WHEN_EXPOSED, type ServerOptions } from "./lib/server/config.ts";
+export {
+  DEFAULT_LISTEN,
+  DEFAULT_TIMEOUTS,
+  PROTECTED_WHEN_EXPOSED,
+  type ServerOptions,
+  type ServerProtocol,
+} from "./lib/server/config.ts";
 export {
   type AuthContext,
   type Authenticator,
