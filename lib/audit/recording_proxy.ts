@@ -109,6 +109,8 @@ export async function startRecordingProxy(
   const server = await startServer({
     listen: [listen],
     network: outbound,
+    // A SOCKS audit: a client speaking HTTP to it is recorded as not SOCKS and closed unanswered.
+    protocols: ["socks4", "socks5"],
     // Username/password first: a client that offers it is asked for its username (Tor Browser's isolation).
     // noAuth itself (not wrapped): the server lets SOCKS4 in only beside the very no-auth method.
     authenticators: [remember(anyCredentialsAuthenticator, "username-password"), noAuth],

@@ -13,6 +13,15 @@ import { anyCredentialsAuthenticator } from "./any_credentials.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import { DEFAULT_LIMITS, type LimitReport, type Limits } from "./limits.ts";
 import { type Rule, validateRules } from "./rules.ts";
+import type { ProxyInput } from "../client/options.ts";
+import type { ProxySpec } from "../client/proxy_url.ts";
+import { proxyList } from "../client/chain.ts";
+
+/** The protocols a server can answer on its port; the first byte of a connection tells them apart. */
+export type ServerProtocol = "socks4" | "socks5" | "http";
+
+/** Every protocol: the default. */
+export const ALL_PROTOCOLS: readonly ServerProtocol[] = ["socks4", "socks5", "http"];
 
 /** Default timeouts, in milliseconds. */
 export const DEFAULT_TIMEOUTS = {
@@ -89,6 +98,10 @@ export interface ServerConfig {
   readonly safeSocks: boolean;
   /** Record for every request whether it carried a name (safe) or an address (Tor's TestSocks). */
   readonly testSocks: boolean;
+  /** The protocols answered; a connection speaking another is closed unanswered. */
+  readonly protocols: ReadonlySet<ServerProtocol>;
+  /** The default route for CONNECT and HTTP: a chain of proxies, first hop first; empty: direct. */
+  readonly upstream: readonly ProxySpec[];
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -146,6 +159,14 @@ export interface ServerOptions {
    * authentication.
    */
   readonly acceptAnyCredentials?: boolean;
+  /** The protocols answered on every listen address; default all ({@link ALL_PROTOCOLS}). */
+  readonly protocols?: readonly ServerProtocol[];
+  /**
+   * Reach destinations through these proxies (a chain, first hop first: `socks5h://127.0.0.1:9050`, `http://...`)
+   * instead of directly. With a socks4a, socks5h, socks or http last hop, destination names are passed on, never
+   * resolved here. BIND and UDP ASSOCIATE are refused ("command not supported") while a chain is set.
+   */
+  readonly upstream?: readonly ProxyInput[];
 }
 
 /** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
@@ -205,7 +226,20 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     onLimit: options.onLimit ?? (() => {}),
     safeSocks: options.safeSocks ?? false,
     testSocks: options.testSocks ?? false,
+    protocols: resolveProtocols(options.protocols),
+    upstream: options.upstream && options.upstream.length > 0 ? proxyList(options.upstream) : [],
   };
+}
+
+function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {
+  if (given === undefined) return new Set(ALL_PROTOCOLS);
+  for (const p of given) {
+    if (!ALL_PROTOCOLS.includes(p)) {
+      throw new SocksError("bad-field", `unknown protocol "${p}" (use ${ALL_PROTOCOLS.join(", ")})`);
+    }
+  }
+  if (given.length === 0) throw new SocksError("bad-field", "protocols: at least one is needed");
+  return new Set(given);
 }
 
 /** The addresses to listen on: the given ones, else the default. */

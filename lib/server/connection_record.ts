@@ -30,6 +30,8 @@ export interface ConnectionRecord {
   userId?: string;
   /** The command requested. */
   command?: CommandName;
+  /** HTTP requests: the method (the log then says `version=http`, and `reply` is the status). */
+  method?: string;
   /** The destination as the client asked for it, `host:port`; an IPv6 literal in brackets even when sent as a name. */
   destination?: string;
   /** The destination's host alone, as sent (no brackets). */
@@ -62,6 +64,7 @@ const FIELDS: readonly (readonly [keyof ConnectionRecord, string])[] = [
   ["time", "time"],
   ["client", "client"],
   ["version", "version"],
+  ["method", "method"],
   ["user", "user"],
   ["label", "label"],
   ["userId", "userid"],
@@ -109,9 +112,10 @@ export function formatRecord(record: ConnectionRecord, format: LogFormat): strin
     return JSON.stringify(ordered);
   }
   return FIELDS
-    .filter(([key]) => full[key] !== undefined)
+    // An HTTP request has no SOCKS version; its text line says version=http.
+    .filter(([key]) => full[key] !== undefined || (key === "version" && full.method !== undefined))
     .map(([key, name]) => {
-      const v = key === "version" ? `socks${full.version}` : full[key];
+      const v = key === "version" ? (full.method !== undefined ? "http" : `socks${full.version}`) : full[key];
       return `${name}=${typeof v === "string" && needsQuotes(v) ? JSON.stringify(v) : v}`;
     })
     .join(" ");

@@ -43,8 +43,13 @@ export function recordRequest(record: ConnectionRecord, request: ClientRequest, 
     else record.userId = request.user;
   }
   if (request.label !== undefined) record.label = request.label;
-  record.destination = formatDestination(request.destination);
-  record.destinationHost = request.destination.address.host;
-  record.destinationPort = request.destination.port;
-  record.addressType = request.destination.address.type;
+  recordDestination(record, request.destination);
+}
+
+/** Fills in the record's destination fields: joined, host and port apart, and how it arrived. */
+export function recordDestination(record: ConnectionRecord, destination: HostPort): void {
+  record.destination = formatDestination(destination);
+  record.destinationHost = destination.address.host;
+  record.destinationPort = destination.port;
+  record.addressType = destination.address.type;
 }
