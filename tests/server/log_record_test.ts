@@ -203,6 +203,25 @@ describe("formatRecord", () => {
     );
   });
 
+  it("an HTTP request: version=http and its method in text; method in JSON, no SOCKS version", () => {
+    const http: ConnectionRecord = {
+      time: "2026-11-24T23:59:59.123Z",
+      client: "127.0.0.1:1",
+      method: "GET",
+      command: "http",
+      destination: "example.org:80",
+      outcome: "ok",
+      reply: 200,
+      bytesUp: 1,
+      bytesDown: 2,
+      durationMs: 3,
+    };
+    assert.match(formatRecord(http, "text"), /^time=\S+ client=127\.0\.0\.1:1 version=http method=GET command=http /);
+    const json = JSON.parse(formatRecord(http, "json"));
+    assert.equal(json.method, "GET");
+    assert.equal(json.version, undefined);
+  });
+
   it("a record without a time gets the current one; a control character in a value is quoted", () => {
     const line = formatRecord({
       client: "127.0.0.1:1",
