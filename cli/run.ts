@@ -24,6 +24,8 @@ Usage:
                             a stdio tunnel through SOCKS proxies (ssh ProxyCommand); see tabi connect --help
   tabi resolve --proxy URL NAME | --ptr ADDRESS
                             resolve on the proxy (Tor's RESOLVE extension)
+  tabi audit -- COMMAND {socks} {url}
+                            does COMMAND leak DNS through its SOCKS proxy? see tabi audit --help
   tabi --help               this text
   tabi --version            the version
 
@@ -34,6 +36,7 @@ const subcommands: Record<string, () => Promise<Subcommand>> = {
   serve: async () => (await import("./serve.ts")).serve,
   connect: async () => (await import("./connect.ts")).connectCli,
   resolve: async () => (await import("./resolve.ts")).resolveCli,
+  audit: async () => (await import("./audit.ts")).auditCli,
 };
 
 /**

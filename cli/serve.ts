@@ -108,7 +108,16 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       accepting: () => server.accepting,
     })
     : undefined;
-  const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
+  const { safeSocks, testSocks, acceptAnyCredentials } = settings.options;
+  const auth = [
+    users > 0
+      ? `username/password, ${users} user${users === 1 ? "" : "s"}`
+      : acceptAnyCredentials
+      ? "no authentication, any username/password taken as a label"
+      : "no authentication",
+    ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
+    ...(testSocks ? ["test-socks"] : []),
+  ].join("; ");
   const addresses = server.addresses.map(formatEndpoint).join(", ");
   const who = worker === undefined ? `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})` : tag;
   if (worker === undefined) output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);

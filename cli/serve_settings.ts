@@ -202,6 +202,29 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     to: (resolveExtension) => ({ options: { resolveExtension } }),
   }),
   setting({
+    flag: "safe-socks",
+    key: "safeSocks",
+    kind: KINDS.boolean,
+    help: "refuse requests that carry an IP address instead of a name (Tor's SafeSocks):\n" +
+      "the client resolved the name itself, so its DNS saw where it went",
+    to: (safeSocks) => ({ options: { safeSocks } }),
+  }),
+  setting({
+    flag: "test-socks",
+    key: "testSocks",
+    kind: KINDS.boolean,
+    help: "log for every request whether it was safe in that sense (Tor's TestSocks)",
+    to: (testSocks) => ({ options: { testSocks } }),
+  }),
+  setting({
+    flag: "accept-any-credentials",
+    key: "acceptAnyCredentials",
+    kind: KINDS.boolean,
+    help: "without users: accept any username/password (Tor-style stream isolation, as sent by\n" +
+      "torsocks -i and Tor Browser), logging the username as a label; refused with users",
+    to: (acceptAnyCredentials) => ({ options: { acceptAnyCredentials } }),
+  }),
+  setting({
     flag: "handshake-timeout",
     key: "handshakeTimeout",
     kind: KINDS.seconds,

@@ -24,6 +24,8 @@ export interface AuthContext {
 export interface AuthResult {
   /** The authenticated user name, for rules and logs; undefined for anonymous methods. */
   readonly user?: string;
+  /** A name the client gave that was not checked: logged as a session label, never used for access. */
+  readonly label?: string;
 }
 
 /** One SOCKS5 authentication method. Throw a SocksError "auth-failed" to refuse (the session then closes). */

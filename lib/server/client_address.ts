@@ -9,7 +9,9 @@
 import { type Cidr, cidrContains } from "../cidr.ts";
 import type { ByteReader } from "../io/byte_reader.ts";
 import type { Connection, Endpoint } from "../net.ts";
-import { decodeProxyHeader } from "../wire/proxy_protocol.ts";
+import { decodeProxyHeader, startsProxyHeader } from "../wire/proxy_protocol.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { formatEndpoint } from "../endpoint.ts";
 
 /** True when `peer` is a balancer whose PROXY headers are believed. */
 export function isTrustedPeer(peer: Endpoint, trusted: readonly Cidr[]): boolean {
@@ -42,6 +44,22 @@ export async function readClientAddress(
   if (!isTrustedPeer(peer, trusted)) return peer;
   const header = await reader.read(decodeProxyHeader);
   return header.source ?? peer;
+}
+
+/**
+ * Refuses a PROXY header from a peer that is not trusted (its first bytes would otherwise go to the SOCKS or HTTP
+ * parser, and HTTP would wait for the rest of a "request"). Reads nothing past what it looks at.
+ */
+export async function refuseUntrustedHeader(reader: ByteReader, peer: Endpoint): Promise<void> {
+  const first = await reader.peekByte();
+  // Only "P" and CR can start a header: every other first byte goes on at once.
+  if (first !== 0x50 && first !== 0x0d) return;
+  if (await reader.read(startsProxyHeader)) {
+    throw new SocksError(
+      "bad-proxy-header",
+      `a PROXY header from ${formatEndpoint(peer)}, which is not a trusted balancer (proxyProtocol): refused`,
+    );
+  }
 }
 
 /** The same connection, seen as coming from `client`. */

@@ -9,10 +9,20 @@ import type { Network } from "../net.ts";
 import { requireNetwork } from "../require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
+import { anyCredentialsAuthenticator } from "./any_credentials.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import { DEFAULT_LIMITS, type LimitReport, type Limits } from "./limits.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { type Rule, validateRules } from "./rules.ts";
+import type { ProxyInput } from "../client/options.ts";
+import type { ProxySpec } from "../client/proxy_url.ts";
+import { proxyList } from "../client/chain.ts";
+
+/** The protocols a server can answer on its port; the first byte of a connection tells them apart. */
+export type ServerProtocol = "socks4" | "socks5" | "http";
+
+/** Every protocol: the default. */
+export const ALL_PROTOCOLS: readonly ServerProtocol[] = ["socks4", "socks5", "http"];
 
 /** Default timeouts, in milliseconds. */
 export const DEFAULT_TIMEOUTS = {
@@ -85,9 +95,17 @@ export interface ServerConfig {
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** Refuse requests that carry an IP address instead of a name (Tor's SafeSocks). */
+  readonly safeSocks: boolean;
+  /** Record for every request whether it carried a name (safe) or an address (Tor's TestSocks). */
+  readonly testSocks: boolean;
+  /** The protocols answered; a connection speaking another is closed unanswered. */
+  readonly protocols: ReadonlySet<ServerProtocol>;
+  /** The default route for CONNECT and HTTP: a chain of proxies, first hop first; empty: direct. */
+  readonly upstream: readonly ProxySpec[];
   /** Peers whose connections start with a PROXY header (load balancers), parsed. */
   readonly proxyProtocolRanges: readonly Cidr[];
-  /** Where connections are counted (for `/metrics`). */
+  /** Where connections are counted (for `/metrics`); every record passed to onConnectionEnd is counted. */
   readonly metrics: ServerMetrics;
 }
 
@@ -134,6 +152,27 @@ export interface ServerOptions {
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
   /**
+   * Tor's SafeSocks: refuse SOCKS4 CONNECT/BIND (CD 91) and SOCKS5 CONNECT with an IPv4 or IPv6 address (REP
+   * 0x02), since such a client resolved the name itself; SOCKS4a and SOCKS5 with a name pass. Off by default.
+   */
+  readonly safeSocks?: boolean;
+  /** Tor's TestSocks: the log record of every request says whether it was safe (see safeSocks); nothing refused. */
+  readonly testSocks?: boolean;
+  /**
+   * With no users: accept RFC 1929 with any username and password (Tor-style stream isolation, `torsocks -i`),
+   * logging the username as the session's label. Refused together with users, so it never weakens real
+   * authentication.
+   */
+  readonly acceptAnyCredentials?: boolean;
+  /** The protocols answered on every listen address; default all ({@link ALL_PROTOCOLS}). */
+  readonly protocols?: readonly ServerProtocol[];
+  /**
+   * Reach destinations through these proxies (a chain, first hop first: `socks5h://127.0.0.1:9050`, `http://...`)
+   * instead of directly. With a socks4a, socks5h, socks or http last hop, destination names are passed on, never
+   * resolved here. BIND and UDP ASSOCIATE are refused ("command not supported") while a chain is set.
+   */
+  readonly upstream?: readonly ProxyInput[];
+  /**
    * CIDR ranges of load balancers that send a PROXY header (v1 or v2): a connection from them must start with one,
    * and its source address is the client. From any other peer a PROXY header is refused as malformed.
    */
@@ -143,9 +182,17 @@ export interface ServerOptions {
 }
 
 /** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
-export function resolveConfig(options: ServerOptions): ServerConfig {
+export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = new ServerMetrics()): ServerConfig {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
-  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
+  if (options.acceptAnyCredentials && (users || options.authenticators)) {
+    throw new SocksError(
+      "bad-field",
+      "acceptAnyCredentials (--accept-any-credentials) is only for a server without users: with users it would let " +
+        "any password in",
+    );
+  }
+  const anonymous = options.acceptAnyCredentials ? [anyCredentialsAuthenticator, noAuth] : [noAuth];
+  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : anonymous);
   if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
   const rules = options.rules ?? [];
   validateRules(rules);
@@ -186,9 +233,14 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs, 0),
     udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs, NEVER),
     externalAddress: options.externalAddress,
-    onConnectionEnd: options.onConnectionEnd ?? (() => {}),
+    // Every record is counted, whoever made it (the SOCKS session or the HTTP one), then logged.
+    onConnectionEnd: countThen(metrics, options.onConnectionEnd),
     limits: resolveLimits(options.limits),
     onLimit: options.onLimit ?? (() => {}),
+    safeSocks: options.safeSocks ?? false,
+    testSocks: options.testSocks ?? false,
+    protocols: resolveProtocols(options.protocols),
+    upstream: options.upstream && options.upstream.length > 0 ? proxyList(options.upstream) : [],
     proxyProtocolRanges: (options.proxyProtocol ?? []).map((range) => {
       try {
         return parseCidr(range);
@@ -196,7 +248,28 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
         throw new SocksError("bad-field", `proxyProtocol: ${(error as Error).message}`);
       }
     }),
-    metrics: new ServerMetrics(),
+    metrics,
+  };
+}
+
+function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {
+  if (given === undefined) return new Set(ALL_PROTOCOLS);
+  for (const p of given) {
+    if (!ALL_PROTOCOLS.includes(p)) {
+      throw new SocksError("bad-field", `unknown protocol "${p}" (use ${ALL_PROTOCOLS.join(", ")})`);
+    }
+  }
+  if (given.length === 0) throw new SocksError("bad-field", "protocols: at least one is needed");
+  return new Set(given);
+}
+
+function countThen(
+  metrics: ServerMetrics,
+  log: ((record: ConnectionRecord) => void) | undefined,
+): (record: ConnectionRecord) => void {
+  return (record) => {
+    metrics.connectionEnded(record);
+    log?.(record);
   };
 }
 

@@ -18,11 +18,14 @@ import type { CommandName } from "./rules.ts";
 
 /** A complete, authenticated request. */
 export interface ClientRequest {
-  readonly version: 4 | 5;
+  /** The SOCKS version, or "http" for a request on the HTTP side. */
+  readonly version: 4 | 5 | "http";
   readonly command: CommandName;
   readonly destination: HostPort;
   /** The SOCKS5 username or the SOCKS4 USERID (empty USERID: undefined). */
   readonly user: string | undefined;
+  /** An unchecked username kept only as a session label (see `acceptAnyCredentials`); never used by rules. */
+  readonly label?: string;
 }
 
 const SOCKS5_COMMAND_NAMES: Readonly<Record<number, CommandName>> = {
@@ -90,8 +93,9 @@ export async function socks5Handshake(
     await refuse(new SocksError("auth-failed", `no acceptable method among ${offered}`));
   }
   await writer.write(encodeSocks5MethodSelection({ method: authenticator!.method }));
-  const { user } = await authenticator!.authenticate({ reader, writer, client });
+  const { user, label } = await authenticator!.authenticate({ reader, writer, client });
   replier.armed = true;
   const message = await reader.read(decodeSocks5Request);
-  return { version: 5, command: SOCKS5_COMMAND_NAMES[message.command], destination: message.destination, user };
+  const command = SOCKS5_COMMAND_NAMES[message.command];
+  return { version: 5, command, destination: message.destination, user, label };
 }

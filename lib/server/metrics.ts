@@ -56,7 +56,7 @@ export interface MetricsSnapshot {
  * import assert from "node:assert/strict";
  * import { formatPrometheus, ServerMetrics } from "./metrics.ts";
  * const metrics = new ServerMetrics();
- * metrics.connectionEnded({ client: "192.0.2.1:5", version: 5, command: "connect", outcome: "ok", bytesUp: 3, bytesDown: 4, durationMs: 1 });
+ * metrics.connectionEnded({ client: "192.0.2.1:5", version: "5", command: "connect", outcome: "ok", bytesUp: 3, bytesDown: 4, durationMs: 1 });
  * const text = formatPrometheus(metrics.snapshot({ active: 0, udpActive: 0 }));
  * assert.match(text, /^tabi_connections_total\{version="socks5",command="connect",outcome="ok"\} 1$/m);
  * ```
@@ -79,7 +79,11 @@ export class ServerMetrics {
 
   /** A connection ended with this record. */
   connectionEnded(record: ConnectionRecord): void {
-    const version = record.version === undefined ? "none" : `socks${record.version}`;
+    const version = record.method !== undefined
+      ? "http"
+      : record.version === undefined
+      ? "none"
+      : `socks${record.version}`;
     const key = `${version} ${record.command ?? "none"} ${record.outcome}`;
     this.#connections.set(key, (this.#connections.get(key) ?? 0) + 1);
     this.#bytesUp += record.bytesUp;
@@ -162,7 +166,7 @@ export function formatPrometheus(snapshot: MetricsSnapshot): string {
   const lines: string[] = [];
   const family = (name: string, type: string, help: string) =>
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-  family("tabi_connections_total", "counter", "Connections ended, by SOCKS version, command and outcome.");
+  family("tabi_connections_total", "counter", "Connections (HTTP: requests) ended, by protocol, command and outcome.");
   for (const [key, n] of Object.entries(snapshot.connections).sort()) {
     const [version, command, outcome] = key.split(" ");
     lines.push(

@@ -7,9 +7,13 @@
 import { cidrContains, parseCidr } from "../cidr.ts";
 import { ipAddress } from "../endpoint.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { parseProxyUrl } from "../client/proxy_url.ts";
 
-/** The commands a rule can name. */
-export type CommandName = "connect" | "bind" | "udp-associate" | "resolve" | "resolve-ptr";
+/**
+ * The commands a rule can name. "http" is an HTTP request forwarded in absolute form (`GET http://...`); an HTTP
+ * CONNECT is "connect", like SOCKS CONNECT, since both open the same kind of TCP tunnel.
+ */
+export type CommandName = "connect" | "bind" | "udp-associate" | "resolve" | "resolve-ptr" | "http";
 
 /** One access rule. Every condition given must match; an absent condition matches anything. */
 export interface Rule {
@@ -25,14 +29,21 @@ export interface Rule {
   readonly users?: readonly string[];
   /** The commands it applies to. */
   readonly commands?: readonly CommandName[];
-  /** The SOCKS versions it applies to. */
+  /** SOCKS versions; a rule that names versions never matches an HTTP request. */
   readonly versions?: readonly (4 | 5)[];
+  /**
+   * The route for what this rule allows (CONNECT and HTTP forwarding): a chain of proxy URLs, first hop first, or
+   * "direct"; absent: the server's default. The route is picked by the first rule that matches without a DNS
+   * lookup (a range pattern matches a name only once resolved, so it picks routes for IP literals only).
+   */
+  readonly upstream?: readonly string[] | "direct";
 }
 
 /** What a rule is matched against. */
 export interface RequestFacts {
   readonly client: string;
-  readonly version: 4 | 5;
+  /** The SOCKS version, or "http" for the HTTP side. */
+  readonly version: 4 | 5 | "http";
   readonly user: string | undefined;
   readonly command: CommandName;
   /** The name the client asked for, when it asked for a name. */
@@ -65,7 +76,7 @@ function matchesPort(pattern: string, port: number): boolean {
   return port >= low && port <= (high ?? low);
 }
 
-const COMMANDS: readonly CommandName[] = ["connect", "bind", "udp-associate", "resolve", "resolve-ptr"];
+const COMMANDS: readonly CommandName[] = ["connect", "bind", "udp-associate", "resolve", "resolve-ptr", "http"];
 
 /** Every field a rule may have; any other name is a mistake (a typo such as `client` would match everyone). */
 const RULE_FIELDS: ReadonlySet<string> = new Set(
@@ -77,6 +88,7 @@ const RULE_FIELDS: ReadonlySet<string> = new Set(
     "users",
     "commands",
     "versions",
+    "upstream",
   ] satisfies (keyof Rule)[],
 );
 
@@ -157,6 +169,19 @@ export function validateRules(rules: unknown): asserts rules is readonly Rule[] 
     if (versions !== undefined && !(Array.isArray(versions) && versions.every((v) => v === 4 || v === 5))) {
       throw new SocksError("bad-field", `${where}: "versions" must be an array of 4 and 5 (numbers)`);
     }
+    const upstream = fields.get("upstream");
+    if (upstream !== undefined && upstream !== "direct") {
+      if (!Array.isArray(upstream) || upstream.length === 0 || !upstream.every((u) => typeof u === "string")) {
+        throw new SocksError("bad-field", `${where}: upstream must be "direct" or a non-empty list of proxy URLs`);
+      }
+      for (const url of upstream as string[]) {
+        try {
+          parseProxyUrl(url);
+        } catch (error) {
+          throw new SocksError("bad-field", `${where}: upstream: ${(error as Error).message}`);
+        }
+      }
+    }
   });
 }
 
@@ -193,7 +218,7 @@ export function explicitlyAllows(rules: readonly Rule[], facts: RequestFacts, ad
 }
 
 /** The first rule whose every condition matches; "need-addresses" when that depends on a name not resolved yet. */
-function decidingRule(rules: readonly Rule[], facts: RequestFacts): Rule | "need-addresses" | undefined {
+export function decidingRule(rules: readonly Rule[], facts: RequestFacts): Rule | "need-addresses" | undefined {
   for (const rule of rules) {
     if (rule.clients && !rule.clients.some((c) => cidrContains(parseCidr(c), facts.client))) continue;
     if (rule.destinations) {
@@ -206,7 +231,7 @@ function decidingRule(rules: readonly Rule[], facts: RequestFacts): Rule | "need
     if (rule.ports && !rule.ports.some((p) => matchesPort(p, facts.port))) continue;
     if (rule.users && (facts.user === undefined || !rule.users.includes(facts.user))) continue;
     if (rule.commands && !rule.commands.includes(facts.command)) continue;
-    if (rule.versions && !rule.versions.includes(facts.version)) continue;
+    if (rule.versions && !rule.versions.includes(facts.version as 4 | 5)) continue;
     return rule;
   }
   return undefined;

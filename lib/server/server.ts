@@ -127,10 +127,10 @@ export async function startServer(options: ServerOptions & { readonly network: N
     reload(next: ServerOptions) {
       try {
         // Checked whole before anything changes: a wrong option leaves the running configuration as it is.
-        const fresh = resolveConfig({ ...next, network: config.network });
-        refuseOpenAnonymous(listeners.map((l) => l.address), fresh, next.allowOpen ?? false);
         // The counters go on across reloads.
-        config = { ...fresh, metrics: config.metrics };
+        const fresh = resolveConfig({ ...next, network: config.network }, config.metrics);
+        refuseOpenAnonymous(listeners.map((l) => l.address), fresh, next.allowOpen ?? false);
+        config = fresh;
         admission.setLimits(config.limits);
         return Promise.resolve();
       } catch (error) {

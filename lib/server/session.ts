@@ -7,7 +7,6 @@
  */
 import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection } from "../net.ts";
-import { formatHostPort } from "../wire/address.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { bindCommand } from "./commands/bind.ts";
@@ -20,8 +19,11 @@ import type { AdmissionControl } from "./limits.ts";
 import { formatEndpoint } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
-import { isTrustedPeer, readClientAddress, withClientAddress } from "./client_address.ts";
+import { recordRequest } from "./request_record.ts";
+import { judgeSafety } from "./safe_socks.ts";
 import type { Session } from "./session_context.ts";
+import { isTrustedPeer, readClientAddress, refuseUntrustedHeader, withClientAddress } from "./client_address.ts";
+import { serveHttp } from "./http/http_session.ts";
 
 const COMMANDS = {
   "connect": connectCommand,
@@ -55,6 +57,8 @@ export async function serveConnection(
   let replier: Replier | undefined;
   let handshakeDone = false;
   let timedOut = false;
+  // The HTTP side logs one record per request itself.
+  let loggedElsewhere = false;
   const deadline = setTimeout(() => {
     timedOut = true;
     connection.close();
@@ -70,28 +74,54 @@ export async function serveConnection(
         return;
       }
       admitted = true;
+    } else {
+      // A header from anyone else is a forgery or a balancer left out of proxyProtocol: refused, never parsed as HTTP.
+      await refuseUntrustedHeader(reader, accepted.remoteAddress);
     }
     const version = await reader.peekByte();
     let request: ClientRequest;
+    // The first byte decides: 0x04 and 0x05 are SOCKS; anything else is taken for HTTP ("C" of CONNECT ...).
+    const protocol = version === SocksVersion.Socks4 ? "socks4" : version === SocksVersion.Socks5 ? "socks5" : "http";
+    if (!config.protocols.has(protocol)) {
+      throw new SocksError(
+        "unsupported",
+        `${protocol} is not enabled on this server (first byte 0x${version.toString(16)})`,
+      );
+    }
+    if (protocol === "http") {
+      clearTimeout(deadline);
+      loggedElsewhere = true;
+      await serveHttp({
+        connection,
+        reader,
+        writer,
+        config,
+        signal,
+        started,
+        client: record.client,
+        handshakeDone: () => {
+          handshakeDone = true;
+          admission.handshakeDone();
+          config.metrics.handshake((Date.now() - started) / 1000);
+        },
+      });
+      return;
+    }
     if (version === SocksVersion.Socks4) {
-      record.version = 4;
+      record.version = "4";
       replier = socks4Replier(writer);
       request = await socks4Handshake(reader, replier, config);
-    } else if (version === SocksVersion.Socks5) {
-      record.version = 5;
+    } else {
+      record.version = "5";
       replier = socks5Replier(writer);
       request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress);
-    } else {
-      // Room for HTTP (a later issue) goes here: "C" of CONNECT, "G" of GET ...
-      throw new SocksError("bad-version", `first byte 0x${version.toString(16).padStart(2, "0")} is no SOCKS version`);
     }
     clearTimeout(deadline);
     handshakeDone = true;
     admission.handshakeDone();
     config.metrics.handshake((Date.now() - started) / 1000);
-    record.user = request.user;
-    record.command = request.command;
-    record.destination = formatHostPort(request.destination);
+    recordRequest(record, request, config);
+    judgeSafety(record, request, config);
     let released = false;
     const session: Session = {
       config,
@@ -115,7 +145,11 @@ export async function serveConnection(
         };
       },
     };
-    await COMMANDS[request.command](session);
+    if (request.command !== "connect" && config.upstream.length > 0) {
+      // With an upstream chain only CONNECT leaves this machine through it; BIND, UDP and RESOLVE would not.
+      throw new SocksError("unsupported", `${request.command} is not available through the upstream proxies`);
+    }
+    await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {
     const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
     record.outcome = timedOut && !handshakeDone ? "handshake-timeout" : failure.code;
@@ -130,11 +164,12 @@ export async function serveConnection(
     connection.close();
     if (admitted) admission.release(connection.remoteAddress.hostname, handshakeDone);
     record.durationMs = Date.now() - started;
+    record.time = new Date().toISOString();
     // Over a limit behind a balancer: closed without a record, as a refusal at accept is.
     const refusedByLimit = !admitted && record.outcome === "ok";
     try {
-      if (!refusedByLimit) config.metrics.connectionEnded(record);
-      if (!refusedByLimit) config.onConnectionEnd(record);
+      // onConnectionEnd also counts the record for /metrics.
+      if (!loggedElsewhere && !refusedByLimit) config.onConnectionEnd(record);
     } catch {
       // A logger that throws must not take the server down.
     }

@@ -221,6 +221,30 @@ function readPastTlvs(block: Uint8Array, from: number): void {
   }
 }
 
+/**
+ * Whether `bytes` start a PROXY header (v1 or v2), consuming nothing: for a server that must refuse a header from a
+ * peer it does not trust, before the bytes reach a parser that might wait for more (HTTP reads up to a blank line).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startsProxyHeader } from "./proxy_protocol.ts";
+ * const result = startsProxyHeader(new TextEncoder().encode("PROXY TCP4 "));
+ * assert.deepEqual(result, { done: true, value: true, consumed: 0 });
+ * assert.deepEqual(startsProxyHeader(new TextEncoder().encode("POST / HTTP/1.1")), { done: true, value: false, consumed: 0 });
+ * ```
+ */
+export function startsProxyHeader(bytes: Uint8Array): Decoded<boolean> {
+  if (bytes.length === 0) return needMore(1);
+  const signature = bytes[0] === V1_PREFIX[0]
+    ? V1_PREFIX
+    : bytes[0] === PROXY_V2_SIGNATURE[0]
+    ? PROXY_V2_SIGNATURE
+    : undefined;
+  if (signature === undefined || !prefixMatch(bytes, signature)) return complete(false, 0);
+  return bytes.length >= signature.length ? complete(true, 0) : needMore(signature.length - bytes.length);
+}
+
 /** What {@link encodeProxyHeader} writes. */
 export interface ProxyHeaderToEncode {
   /** 1: the text form; 2: the binary one. */

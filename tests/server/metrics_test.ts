@@ -10,8 +10,8 @@ describe("metrics", () => {
   it("counts by version, command and outcome; the histogram is cumulative; snapshots add up", () => {
     const metrics = new ServerMetrics();
     const base = { client: "192.0.2.1:1", bytesUp: 10, bytesDown: 20, durationMs: 1 };
-    metrics.connectionEnded({ ...base, version: 5, command: "connect", outcome: "ok" });
-    metrics.connectionEnded({ ...base, version: 4, command: "bind", outcome: "not-allowed" });
+    metrics.connectionEnded({ ...base, version: "5", command: "connect", outcome: "ok" });
+    metrics.connectionEnded({ ...base, version: "4", command: "bind", outcome: "not-allowed" });
     metrics.connectionEnded({ ...base, outcome: "bad-version" });
     metrics.handshake(0.0005);
     metrics.handshake(0.2);
@@ -58,7 +58,7 @@ describe("metrics", () => {
         await server.nextRecord();
       }
       const garbage = await rawClient(server.endpoint);
-      await garbage.send([0x47, 0x45, 0x54]);
+      await garbage.send([0x05, 0x01]);
       garbage.close();
       await server.nextRecord();
       const base = `http://127.0.0.1:${listener.address.port}`;
@@ -66,7 +66,7 @@ describe("metrics", () => {
       assert.equal(response.status, 200);
       const text = await response.text();
       assert.match(text, /^tabi_connections_total\{version="socks5",command="connect",outcome="ok"\} 3$/m);
-      assert.match(text, /^tabi_connections_total\{version="none",command="none",outcome="bad-version"\} 1$/m);
+      assert.match(text, /^tabi_connections_total\{version="socks5",command="none",outcome="closed"\} 1$/m);
       const check = await run("promtool", ["check", "metrics"], { input: new TextEncoder().encode(text) });
       assert.equal(check.code, 0, check.stderr + new TextDecoder().decode(check.stdout));
       assert.equal((await fetch(`${base}/healthz`)).status, 200);

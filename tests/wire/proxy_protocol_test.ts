@@ -6,6 +6,7 @@ import {
   encodeProxyHeader,
   PROXY_V1_MAX_LENGTH,
   PROXY_V2_SIGNATURE,
+  startsProxyHeader,
 } from "../../lib/wire/proxy_protocol.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import * as arb from "../helpers/arbitraries.ts";
@@ -175,6 +176,32 @@ const header = fc.record({
 }).map(({ version, endpoints, tlvs }) => ({ version, ...endpoints, tlvs: version === 2 ? tlvs : undefined }));
 
 describe("PROXY header properties", () => {
+  it("startsProxyHeader consumes nothing, says yes to every header and no to SOCKS and HTTP", () => {
+    fc.assert(
+      fc.property(header, fc.uint8Array({ maxLength: 8 }), (h, trailer) => {
+        assert.deepEqual(startsProxyHeader(bytes(encodeProxyHeader(h), trailer)), {
+          done: true,
+          value: true,
+          consumed: 0,
+        });
+      }),
+      { numRuns: 200 },
+    );
+    for (const other of ["\x05\x01\x00", "\x04\x01", "POST / HTTP/1.1\r\n", "PUT /", "PROXX", "\r\n\r\n\x00\r\nQUIX"]) {
+      const result = startsProxyHeader(new Uint8Array([...other].map((c) => c.charCodeAt(0))));
+      assert.deepEqual(result, { done: true, value: false, consumed: 0 }, JSON.stringify(other));
+    }
+    assert.deepEqual(startsProxyHeader(text("PROX")), { done: false, needed: 2 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 20 }), (input) => {
+        const result = startsProxyHeader(input);
+        if (result.done) assert.equal(result.consumed, 0);
+        else assert.ok(result.needed >= 1);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("decode(encode(h)) gives its endpoints back, consuming exactly the header", () => {
     fc.assert(
       fc.property(header, fc.uint8Array({ maxLength: 8 }), (h, trailer) => {
