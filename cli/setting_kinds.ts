@@ -85,24 +85,28 @@ export async function readUsersFile(path: string, where: string): Promise<Map<st
   } catch (error) {
     throw new UsageError(`${where} ${path}: ${(error as Error).message}`);
   }
-  return new Map(
+  const users = new Map(
     text.split(/\r?\n/).flatMap((line, i) => {
-      const trimmed = line.trim();
-      if (trimmed === "" || trimmed.startsWith("#")) return [];
+      // Leading blanks are indentation; trailing ones belong to the password (trimming would change it).
+      const entry = line.trimStart();
+      if (entry.trim() === "" || entry.startsWith("#")) return [];
       try {
-        return [parseUser(trimmed)];
+        return [parseUser(entry)];
       } catch (error) {
         throw new UsageError(`${where} ${path}:${i + 1}: ${(error as Error).message}`);
       }
     }),
   );
+  // An empty file would silently mean "no authentication": most likely the wrong file, or one not written yet.
+  if (users.size === 0) throw new UsageError(`${where} ${path}: the file names no user (NAME:PASSWORD lines)`);
+  return users;
 }
 
 function listenAddress(text: string): ListenAddress {
   if (!text.startsWith("[") && text.indexOf(":") !== text.lastIndexOf(":")) {
     // "::1:1080" is itself an IPv6 address: say which was meant with brackets.
     const colon = text.lastIndexOf(":");
-    const hint = /^[0-9]{1,5}$/.test(text.slice(colon + 1))
+    const hint = /^[0-9]{1,5}$/.test(text.slice(colon + 1)) && ipAddress(text.slice(0, colon)) !== undefined
       ? `[${text.slice(0, colon)}]:${text.slice(colon + 1)}`
       : `[${text}]:PORT`;
     throw new Error(`"${text}": write an IPv6 address in brackets, e.g. ${hint}`);
