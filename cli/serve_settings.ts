@@ -85,7 +85,28 @@ function mismatch(source: "flag" | "file", value: unknown, expected: string): st
   return source === "flag" ? `"${String(value)}" is not ${expected}` : `must be ${expected}`;
 }
 
-/** Seals a row's value type in (so the table can hold rows of every kind) and checks it at compile time. */
+/**
+ * Seals a row's value type in (so the table can hold rows of every kind) and checks it at compile time.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setting } from "./serve_settings.ts";
+ * import { KINDS } from "./setting_kinds.ts";
+ * const row = setting({
+ *   flag: "idle-timeout",
+ *   key: "idleTimeout",
+ *   kind: KINDS.seconds,
+ *   default: 0,
+ *   help: "close a tunnel idle this long",
+ *   to: (idleTimeoutMs) => ({ options: { idleTimeoutMs } }),
+ * });
+ * assert.deepEqual(await row.resolve({ source: "flag", value: "1.5", where: "--idle-timeout" }), {
+ *   options: { idleTimeoutMs: 1500 },
+ * });
+ * await assert.rejects(row.resolve({ source: "file", value: "5", where: '"idleTimeout"' }), /must be a number/);
+ * ```
+ */
 export function setting<V>(row: SettingRow<V>): Setting {
   const { kind } = row;
   return {

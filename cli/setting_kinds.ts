@@ -59,7 +59,17 @@ function count(value: string | number): number | undefined {
   return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
 
-/** Parses `name:password` (the password may contain colons); throws an Error saying what is wrong. */
+/**
+ * Parses `name:password` (the password may contain colons); throws an Error saying what is wrong.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseUser } from "./setting_kinds.ts";
+ * assert.deepEqual(parseUser("alice:s3:cret"), ["alice", "s3:cret"]);
+ * assert.throws(() => parseUser("alice:"), /is not NAME:PASSWORD/);
+ * ```
+ */
 export function parseUser(text: string): [string, string] {
   const colon = text.indexOf(":");
   if (colon <= 0 || colon === text.length - 1) throw new Error(`"${text}" is not NAME:PASSWORD`);
@@ -75,8 +85,21 @@ function checkUser(name: string, password: string): [string, string] {
 }
 
 /**
- * Reads a users file: one `name:password` a line; blank lines and `#` comments are skipped. `where` names the
- * flag or key that gave the path.
+ * Reads a users file: one `name:password` a line, the password running to the end of the line (trailing blanks
+ * included); leading blanks, blank lines and `#` comments are skipped; a file naming no user is refused. `where`
+ * names the flag or key that gave the path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readUsersFile } from "./setting_kinds.ts";
+ * const path = join(mkdtempSync(join(tmpdir(), "tabi-users-")), "users");
+ * writeFileSync(path, "# users\nalice:pw \n");
+ * assert.deepEqual([...await readUsersFile(path, "--users")], [["alice", "pw "]]);
+ * ```
  */
 export async function readUsersFile(path: string, where: string): Promise<Map<string, string>> {
   let text: string;

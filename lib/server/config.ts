@@ -127,7 +127,19 @@ export interface ServerOptions {
   readonly onLimit?: (report: LimitReport) => void;
 }
 
-/** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
+/**
+ * Fills in every default and checks the options; throws a SocksError that says what is wrong.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveConfig } from "./config.ts";
+ * const config = await resolveConfig({ idleTimeoutMs: 60_000 });
+ * assert.equal(config.idleTimeoutMs, 60_000);
+ * assert.equal(config.socks4, "open");
+ * await assert.rejects(resolveConfig({ handshakeTimeoutMs: 2 ** 31 }), /handshakeTimeoutMs must be/);
+ * ```
+ */
 export async function resolveConfig(options: ServerOptions): Promise<ServerConfig> {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
   const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
@@ -177,7 +189,16 @@ export async function resolveConfig(options: ServerOptions): Promise<ServerConfi
   };
 }
 
-/** The addresses to listen on: the given ones, else the default. */
+/**
+ * The addresses to listen on: the given ones, else the default.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenAddresses } from "./config.ts";
+ * assert.deepEqual(listenAddresses({}), [{ hostname: "127.0.0.1", port: 1080 }]);
+ * ```
+ */
 export function listenAddresses(
   options: ServerOptions,
 ): readonly { readonly hostname: string; readonly port: number }[] {
