@@ -56,6 +56,7 @@ export const PROTECTED_WHEN_EXPOSED: readonly string[] = [
 
 /** What a server needs to run, fully decided: {@link ServerOptions} with every default filled in. */
 export interface ServerConfig {
+  /** The runtime adapter the server listens, connects and resolves with. */
   readonly network: Network;
   /** SOCKS5 methods in the server's order of preference. */
   readonly authenticators: readonly Authenticator[];
@@ -66,6 +67,7 @@ export interface ServerConfig {
    * "refused", or "userid" when the operator lets in a USERID that names a user, password unchecked.
    */
   readonly socks4: "open" | "userid" | "refused";
+  /** Access rules, checked at start; the first match decides. */
   readonly rules: readonly Rule[];
   /** CIDR ranges CONNECT and UDP may reach only when a rule allows them by range. */
   readonly protectedDestinations: readonly string[];
@@ -73,14 +75,19 @@ export interface ServerConfig {
   readonly protectedRanges: readonly Cidr[];
   /** Answer Tor's RESOLVE and RESOLVE_PTR. */
   readonly resolveExtension: boolean;
+  /** From accept to a complete request. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly handshakeTimeoutMs: number;
+  /** CONNECT's connection and BIND's incoming one. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly connectTimeoutMs: number;
+  /** A tunnel with no traffic either way is closed; 0: never (the relay sets no timer). */
   readonly idleTimeoutMs: number;
+  /** A UDP association with no datagram is ended. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly udpIdleTimeoutMs: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the address the client connected to. */
   readonly externalAddress: string | undefined;
   /** Called once per connection when it ends. */
   readonly onConnectionEnd: (record: ConnectionRecord) => void;
+  /** The admission limits, every default filled in. */
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
@@ -101,6 +108,7 @@ export interface ServerOptions {
   readonly allowSocks4UserId?: boolean;
   /** Replace the SOCKS5 methods altogether (e.g. add a 0x80-0xFE method of your own). */
   readonly authenticators?: readonly Authenticator[];
+  /** Access rules: the first whose every condition matches decides; with rules, no match means deny. */
   readonly rules?: readonly Rule[];
   /**
    * Ranges CONNECT and UDP may reach only through a rule that names them by range. Default: none when every listen
@@ -109,6 +117,7 @@ export interface ServerOptions {
   readonly protectedDestinations?: readonly string[];
   /** Listen on a non-loopback address without authentication. Off: such a server refuses to start. */
   readonly allowOpen?: boolean;
+  /** Answer Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1) commands. Off by default. */
   readonly resolveExtension?: boolean;
   /** From accept to a complete request; 0 means never; at most {@link MAX_TIMER_MS}. Default 30 s. */
   readonly handshakeTimeoutMs?: number;
@@ -120,6 +129,7 @@ export interface ServerOptions {
   readonly udpIdleTimeoutMs?: number;
   /** An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
+  /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
   readonly limits?: Partial<Limits>;

@@ -13,6 +13,7 @@ export type CommandName = "connect" | "bind" | "udp-associate" | "resolve" | "re
 
 /** One access rule. Every condition given must match; an absent condition matches anything. */
 export interface Rule {
+  /** What a matching request gets. */
   readonly action: "allow" | "deny";
   /** Client address ranges in CIDR (`10.0.0.0/8`, `::1/128`) or single addresses. */
   readonly clients?: readonly string[];
@@ -22,15 +23,21 @@ export interface Rule {
   readonly ports?: readonly string[];
   /** SOCKS5 usernames or SOCKS4 USERIDs. */
   readonly users?: readonly string[];
+  /** The commands the rule applies to. */
   readonly commands?: readonly CommandName[];
+  /** The SOCKS versions the rule applies to (numbers 4 and 5). */
   readonly versions?: readonly (4 | 5)[];
 }
 
 /** What a rule is matched against. */
 export interface RequestFacts {
+  /** The client's IP address. */
   readonly client: string;
+  /** The SOCKS version the client speaks. */
   readonly version: 4 | 5;
+  /** The SOCKS5 username or SOCKS4 USERID, if any. */
   readonly user: string | undefined;
+  /** The command requested. */
   readonly command: CommandName;
   /** The name the client asked for, when it asked for a name. */
   readonly destinationName: string | undefined;
@@ -39,6 +46,7 @@ export interface RequestFacts {
    * name is not resolved yet, so that no lookup happens unless a rule needs one.
    */
   readonly destinationAddresses: readonly string[] | undefined;
+  /** The destination port. */
   readonly port: number;
 }
 
