@@ -16,7 +16,11 @@
  * }),                                                   // the CLI's own log/quiet/graceMs/usersFile)
  * ```
  * The flag wins over the file. The help lists rows in table order, and parts are merged in table order
- * (users from several rows are added together, later rows winning for the same name).
+ * (users from several rows are added together, later rows winning for the same name; limits key by key).
+ * `to` also gets `where` (the flag, or the file and key) for the messages of any later check it makes.
+ * An admission limit is one `limit(flag, key, help)` row (the key is the Limits name). A value of a new kind goes
+ * into KINDS (setting_kinds.ts) first; a new CLI-only result (not a ServerOptions field) into {@link SettingPart}.
+ * Defaults shown in the help come from the library's own constants where it has them (DEFAULT_TIMEOUTS, ...).
  *
  * @module
  */
