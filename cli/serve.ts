@@ -120,11 +120,10 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   ].join("; ");
   const addresses = server.addresses.map(formatEndpoint).join(", ");
   const who = worker === undefined ? `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})` : tag;
-  if (worker === undefined) output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
-  if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
+  // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
   // New users, rules and limits for new connections; open tunnels keep what they started with.
   onSignal("SIGHUP", () => void reloadServer(server, () => serveSettings(values), toOptions, output, tag));
-  const cut = await new Promise<boolean>((resolve) => {
+  const cut = new Promise<boolean>((resolve) => {
     let signals = 0;
     const stop = (signal: string) => {
       signals++;
@@ -155,9 +154,12 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       });
     }
   });
+  if (worker === undefined) output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
+  if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
+  const wasCut = await cut;
   await metrics?.close();
-  output.err(`${who}: stopped${cut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
-  return cut ? 1 : 0;
+  output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
+  return wasCut ? 1 : 0;
 }
 
 /** The main process of `--workers N`: starts them, passes signals on, serves metrics. */
@@ -175,6 +177,26 @@ async function supervise(
     return 1;
   }
   const pool = startWorkers(settings.workers, args, listen, output);
+  // Signals are passed on from the start: a SIGTERM while the workers start drains them too.
+  const cut = new Promise<boolean>((resolve) => {
+    let signals = 0;
+    const stop = (signal: string) => {
+      signals++;
+      if (signals === 1) {
+        output.err(`tabi: ${signal}: draining ${settings.workers} workers, up to ${settings.graceMs / 1000} s\n`);
+        pool.stop().then(() => resolve(signals > 1));
+      } else {
+        output.err(`tabi: ${signal} again, killing the workers (every connection closes now)\n`);
+        pool.signal("SIGKILL");
+      }
+    };
+    onSignal("SIGINT", () => stop("SIGINT"));
+    onSignal("SIGTERM", () => stop("SIGTERM"));
+    onSignal("SIGHUP", () => {
+      output.err(`tabi: SIGHUP: passed on to ${settings.workers} workers\n`);
+      pool.signal("SIGHUP");
+    });
+  });
   const metrics = settings.metrics
     ? await startMetricsServer(network, settings.metrics, { metrics: () => pool.metrics(), accepting: pool.accepting })
     : undefined;
@@ -194,28 +216,10 @@ async function supervise(
       `pids ${pool.pids().join(" ")})\n`,
   );
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
-  const cut = await new Promise<boolean>((resolve) => {
-    let signals = 0;
-    const stop = (signal: string) => {
-      signals++;
-      if (signals === 1) {
-        output.err(`tabi: ${signal}: draining ${settings.workers} workers, up to ${settings.graceMs / 1000} s\n`);
-        pool.stop().then(() => resolve(signals > 1));
-      } else {
-        output.err(`tabi: ${signal} again, killing the workers (every connection closes now)\n`);
-        pool.signal("SIGKILL");
-      }
-    };
-    onSignal("SIGINT", () => stop("SIGINT"));
-    onSignal("SIGTERM", () => stop("SIGTERM"));
-    onSignal("SIGHUP", () => {
-      output.err(`tabi: SIGHUP: passed on to ${settings.workers} workers\n`);
-      pool.signal("SIGHUP");
-    });
-  });
+  const wasCut = await cut;
   await metrics?.close();
-  output.err(`${who}: stopped${cut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
-  return cut ? 1 : 0;
+  output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
+  return wasCut ? 1 : 0;
 }
 
 /** The running runtime's version. */

@@ -67,6 +67,7 @@ export const PROTECTED_WHEN_EXPOSED: readonly string[] = [
 
 /** What a server needs to run, fully decided: {@link ServerOptions} with every default filled in. */
 export interface ServerConfig {
+  /** The runtime adapter the server listens, connects and resolves with. */
   readonly network: Network;
   /** SOCKS5 methods in the server's order of preference. */
   readonly authenticators: readonly Authenticator[];
@@ -77,6 +78,7 @@ export interface ServerConfig {
    * "refused", or "userid" when the operator lets in a USERID that names a user, password unchecked.
    */
   readonly socks4: "open" | "userid" | "refused";
+  /** Access rules, checked at start; the first match decides. */
   readonly rules: readonly Rule[];
   /** CIDR ranges CONNECT and UDP may reach only when a rule allows them by range. */
   readonly protectedDestinations: readonly string[];
@@ -84,14 +86,19 @@ export interface ServerConfig {
   readonly protectedRanges: readonly Cidr[];
   /** Answer Tor's RESOLVE and RESOLVE_PTR. */
   readonly resolveExtension: boolean;
+  /** From accept to a complete request. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly handshakeTimeoutMs: number;
+  /** CONNECT's connection and BIND's incoming one. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly connectTimeoutMs: number;
+  /** A tunnel with no traffic either way is closed; 0: never (the relay sets no timer). */
   readonly idleTimeoutMs: number;
+  /** A UDP association with no datagram is ended. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly udpIdleTimeoutMs: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the address the client connected to. */
   readonly externalAddress: string | undefined;
   /** Called once per connection when it ends. */
   readonly onConnectionEnd: (record: ConnectionRecord) => void;
+  /** The admission limits, every default filled in. */
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
@@ -124,7 +131,7 @@ export interface ServerOptions {
   readonly allowSocks4UserId?: boolean;
   /** Replace the SOCKS5 methods altogether (e.g. add a 0x80-0xFE method of your own). */
   readonly authenticators?: readonly Authenticator[];
-  /** Access rules, first match decides; none: everything allowed (see {@link Rule}). */
+  /** Access rules: the first whose every condition matches decides; with rules, no match means deny. */
   readonly rules?: readonly Rule[];
   /**
    * Ranges CONNECT and UDP may reach only through a rule that names them by range. Default: none when every listen
@@ -145,7 +152,7 @@ export interface ServerOptions {
   readonly udpIdleTimeoutMs?: number;
   /** An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
-  /** Called once per connection when it ends, with its record (for a log; see {@link formatRecord}). */
+  /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
   readonly limits?: Partial<Limits>;
@@ -181,7 +188,22 @@ export interface ServerOptions {
   readonly reusePort?: boolean;
 }
 
-/** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
+/**
+ * Fills in every default and checks the options; throws a SocksError that says what is wrong. `metrics` is where
+ * its records are counted (a reload passes the running server's, so that the counts go on).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveConfig } from "./config.ts";
+ * import { MemoryNetwork } from "../memory_network.ts";
+ * const network = new MemoryNetwork();
+ * const config = resolveConfig({ idleTimeoutMs: 60_000, network });
+ * assert.equal(config.idleTimeoutMs, 60_000);
+ * assert.equal(config.socks4, "open");
+ * assert.throws(() => resolveConfig({ handshakeTimeoutMs: 2 ** 31, network }), /handshakeTimeoutMs must be/);
+ * ```
+ */
 export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = new ServerMetrics()): ServerConfig {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
   if (options.acceptAnyCredentials && (users || options.authenticators)) {
@@ -273,7 +295,16 @@ function countThen(
   };
 }
 
-/** The addresses to listen on: the given ones, else the default. */
+/**
+ * The addresses to listen on: the given ones, else the default.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenAddresses } from "./config.ts";
+ * assert.deepEqual(listenAddresses({}), [{ hostname: "127.0.0.1", port: 1080 }]);
+ * ```
+ */
 export function listenAddresses(
   options: ServerOptions,
 ): readonly { readonly hostname: string; readonly port: number }[] {
