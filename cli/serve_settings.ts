@@ -319,8 +319,8 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     key: "workers",
     kind: SCALE_KINDS.workers,
     default: CLI_DEFAULTS.workers,
-    help: "processes accepting on every listen address (SO_REUSEPORT); auto: one per core;\n" +
-      "limits apply per worker",
+    help: "processes accepting on every listen address (SO_REUSEPORT; auto: one per core)\n" +
+      "the limits apply per worker",
     to: (workers) => ({ workers }),
   }),
   setting({
