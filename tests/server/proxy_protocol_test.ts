@@ -10,6 +10,7 @@ import { encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import { decodeSocks5MethodSelection } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply } from "../../lib/wire/socks5_request.ts";
 import { formatPrometheus } from "../../lib/server/metrics.ts";
+import { readResponse } from "../helpers/http.ts";
 
 const header = (version: 1 | 2, client: string, port = 40000) =>
   encodeProxyHeader({
@@ -72,6 +73,24 @@ describe("PROXY protocol on receipt", () => {
       }
     });
   }
+
+  it("HTTP on the same port behind a balancer: the header's source is the client of a CONNECT", async () => {
+    const server = await testServer({ proxyProtocol: ["127.0.0.0/8"] });
+    try {
+      const client = await rawClient(server.endpoint);
+      const request = `CONNECT 127.0.0.1:${echo.address.port} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      await client.send(concat(header(1, "192.0.2.44", 4444), new TextEncoder().encode(request)));
+      // A CONNECT's 200 has no body: the tunnel follows.
+      const response = await readResponse(client, true);
+      assert.equal(response.status, 200);
+      client.close();
+      const record = await server.nextRecord();
+      assert.equal(record.client, "192.0.2.44:4444");
+      assert.equal(record.method, "CONNECT");
+    } finally {
+      await server.close();
+    }
+  });
 
   it("a trusted peer without a header is closed, unanswered", async () => {
     const server = await testServer({ proxyProtocol: ["127.0.0.1/32"] });
