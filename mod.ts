@@ -61,7 +61,7 @@ export type { CommandName, Rule } from "./lib/server/rules.ts";
 export { DEFAULT_LIMITS, type LimitName, type LimitReport, type Limits } from "./lib/server/limits.ts";
 // Client calls: startServer, connect, bind, associate, resolve, resolvePtr and proxyFromEnv are defined below.
 export type { Binding } from "./lib/client/bind.ts";
-export type { RelayedDatagram, UdpAssociation } from "./lib/client/associate.ts";
+export type { RelayedDatagram, SendOptions, UdpAssociation } from "./lib/client/associate.ts";
 export type { Tunnel } from "./lib/client/tunnel.ts";
 export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
 // Proxy URLs and the environment.

@@ -32,6 +32,7 @@ Options:
   --connect-timeout S       time for CONNECT's connection and BIND's incoming one (default 120)
   --idle-timeout S          close a tunnel idle this long (default 0: never)
   --udp-timeout S           end a UDP association idle this long (default 120)
+  --udp-reassembly          reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them
   --external-address IP     address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)
   --grace S                 on SIGINT/SIGTERM, let open tunnels finish this long (default 10)
   --max-clients N           connections at once (default 10000); over a limit a client is closed at once
@@ -60,6 +61,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     "idle-timeout": { type: "string" },
     "udp-timeout": { type: "string" },
     "external-address": { type: "string" },
+    "udp-reassembly": { type: "boolean" },
     grace: { type: "string" },
     log: { type: "string" },
     quiet: { type: "boolean" },

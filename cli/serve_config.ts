@@ -36,6 +36,7 @@ export interface ServeFlags {
   "idle-timeout"?: string;
   "udp-timeout"?: string;
   "external-address"?: string;
+  "udp-reassembly"?: boolean;
   grace?: string;
   log?: string;
   quiet?: boolean;
@@ -70,6 +71,7 @@ interface ConfigFile {
   idleTimeout?: number;
   udpTimeout?: number;
   externalAddress?: string;
+  udpReassembly?: boolean;
   grace?: number;
   log?: string;
   quiet?: boolean;
@@ -94,6 +96,7 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "idleTimeout",
   "udpTimeout",
   "externalAddress",
+  "udpReassembly",
   "grace",
   "log",
   "quiet",
@@ -172,7 +175,7 @@ async function readConfig(path: string): Promise<ConfigFile> {
     (v) =>
       typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string"),
   );
-  for (const key of ["allowOpen", "allowSocks4UserId", "resolveExtension", "quiet"] as const) {
+  for (const key of ["allowOpen", "allowSocks4UserId", "resolveExtension", "udpReassembly", "quiet"] as const) {
     expect(key, "true or false", (v) => typeof v === "boolean");
   }
   for (const key of ["connectTimeout", "handshakeTimeout", "idleTimeout", "udpTimeout", "grace"] as const) {
@@ -241,6 +244,7 @@ export async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
       idleTimeoutMs: seconds(flags["idle-timeout"] ?? file.idleTimeout, where("idle-timeout", "idleTimeout")),
       udpIdleTimeoutMs: seconds(flags["udp-timeout"] ?? file.udpTimeout, where("udp-timeout", "udpTimeout")),
       externalAddress,
+      udpReassembly: flags["udp-reassembly"] ?? file.udpReassembly ?? false,
       limits: Object.fromEntries(LIMIT_FLAGS.flatMap(([flag, key]) => {
         const value = count(flags[flag] ?? file[key], where(flag, key));
         return value === undefined ? [] : [[key, value]];

@@ -29,5 +29,6 @@ export * from "./wire/socks4.ts";
 export * from "./wire/socks5_greeting.ts";
 export * from "./wire/socks5_request.ts";
 export * from "./wire/socks5_udp.ts";
+export * from "./wire/socks5_udp_fragments.ts";
 export * from "./wire/userpass.ts";
 export * from "./io/byte_reader.ts";

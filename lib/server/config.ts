@@ -65,6 +65,10 @@ export interface ServerConfig {
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly udpIdleTimeoutMs: number;
+  /** Reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them. */
+  readonly udpReassembly: boolean;
+  /** The reassembly timer (at least 5 s, RFC 1928). */
+  readonly udpReassemblyTimeoutMs: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the address the client connected to. */
   readonly externalAddress: string | undefined;
   /** Called once per connection when it ends. */
@@ -108,6 +112,13 @@ export interface ServerOptions {
   readonly idleTimeoutMs?: number;
   /** End a UDP association with no datagram either way for this long (default 2 min). */
   readonly udpIdleTimeoutMs?: number;
+  /**
+   * Reassemble fragmented UDP datagrams (RFC 1928 section 7: FRAG 1-127, 0x80 on the last) and send each whole;
+   * off by default, when fragments are dropped. One sequence per association, at most one datagram's size.
+   */
+  readonly udpReassembly?: boolean;
+  /** The reassembly timer: an unfinished sequence is abandoned this long after its first fragment (>= 5000, the default). */
+  readonly udpReassemblyTimeoutMs?: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. */
   readonly externalAddress?: string;
   /** Called once per connection when it ends, with its record (for a log; see {@link formatRecord}). */

@@ -21,6 +21,7 @@ import { formatEndpoint, isLoopback } from "../endpoint.ts";
 import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { validateRules } from "./rules.ts";
 import { serveConnection } from "./session.ts";
+import { UdpReassemblyQueue } from "../wire/socks5_udp_fragments.ts";
 
 /** A running server. */
 export interface SocksServer {
@@ -78,6 +79,8 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_TIMEOUTS.idleMs,
     udpIdleTimeoutMs: options.udpIdleTimeoutMs ?? DEFAULT_TIMEOUTS.udpIdleMs,
+    udpReassembly: options.udpReassembly ?? false,
+    udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
     externalAddress: options.externalAddress,
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),
     limits: resolveLimits(options.limits),

@@ -2,7 +2,8 @@
  * UDP ASSOCIATE (RFC 1928 section 7): a relay socket per association, reported in the reply. Datagrams are taken
  * only from the client's IP (and port, once named by the request or fixed by the first datagram), unwrapped, and
  * sent on to their DST from a socket of the right family; answers come back wrapped with their sender's address.
- * FRAG != 0 is dropped (section 7 lets an implementation without reassembly drop fragments). The association ends
+ * FRAG != 0 is dropped (section 7 lets an implementation without reassembly drop fragments) unless reassembly is
+ * on, when one queue per association puts fragments together (udp_fragments.ts). The association ends
  * when its TCP connection closes, or after the idle timeout.
  *
  * @module
@@ -14,6 +15,7 @@ import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
 import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../../endpoint.ts";
 import type { Session } from "../session_context.ts";
+import { reassembler } from "./udp_fragments.ts";
 
 /** Serves UDP ASSOCIATE until the control connection closes or the association goes idle. */
 export async function udpAssociateCommand(session: Session): Promise<void> {
@@ -48,6 +50,7 @@ async function associate(session: Session, clientIp: string, clientPort: number 
   let inFlight = 0;
   const resolved = new Map<string, Promise<string[]>>();
   const outbound = new Map<"ipv4" | "ipv6", Promise<UdpSocket>>();
+  const fragments = config.udpReassembly ? reassembler(config.udpReassemblyTimeoutMs) : undefined;
 
   const fromRemote = (datagram: Datagram) => {
     // Until the client's port is known there is nowhere to send an answer.
@@ -92,7 +95,13 @@ async function associate(session: Session, clientIp: string, clientPort: number 
     } catch {
       return void dropped++;
     }
-    if (parsed.fragment !== 0) return void dropped++;
+    if (parsed.fragment !== 0) {
+      if (fragments === undefined) return void dropped++;
+      const outcome = fragments.push(parsed);
+      dropped += outcome.dropped;
+      if (outcome.whole === undefined) return void (lastActivity = Date.now());
+      parsed = outcome.whole;
+    }
     lastActivity = Date.now();
     // Each datagram waits at most for one lookup and one send; a burst past the window is dropped, not queued.
     if (inFlight >= config.limits.maxUdpDatagramsInFlight) {
@@ -142,6 +151,7 @@ async function associate(session: Session, clientIp: string, clientPort: number 
     if (idle) record.outcome = "udp-idle-timeout";
   } finally {
     clearTimeout(idleTimer);
+    fragments?.close();
     clientSocket.close();
     for (const socket of outbound.values()) socket.then((s) => s.close(), () => {});
     if (dropped > 0) record.error = `${dropped} datagrams dropped`;
