@@ -32,6 +32,8 @@ Options:
   --connect-timeout S       time for CONNECT's connection and BIND's incoming one (default 120)
   --idle-timeout S          close a tunnel idle this long (default 0: never)
   --udp-timeout S           end a UDP association idle this long (default 120)
+  --ident                   check SOCKS4 USERIDs with the client host's identd (RFC 1413, port 113):
+                            92 when it cannot be reached, 93 when it reports another user
   --udp-reassembly          reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them
   --external-address IP     address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)
   --grace S                 on SIGINT/SIGTERM, let open tunnels finish this long (default 10)
@@ -62,6 +64,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     "udp-timeout": { type: "string" },
     "external-address": { type: "string" },
     "udp-reassembly": { type: "boolean" },
+    ident: { type: "boolean" },
     grace: { type: "string" },
     log: { type: "string" },
     quiet: { type: "boolean" },

@@ -37,6 +37,7 @@ export interface ServeFlags {
   "udp-timeout"?: string;
   "external-address"?: string;
   "udp-reassembly"?: boolean;
+  ident?: boolean;
   grace?: string;
   log?: string;
   quiet?: boolean;
@@ -72,6 +73,7 @@ interface ConfigFile {
   udpTimeout?: number;
   externalAddress?: string;
   udpReassembly?: boolean;
+  ident?: boolean;
   grace?: number;
   log?: string;
   quiet?: boolean;
@@ -97,6 +99,7 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "udpTimeout",
   "externalAddress",
   "udpReassembly",
+  "ident",
   "grace",
   "log",
   "quiet",
@@ -175,7 +178,9 @@ async function readConfig(path: string): Promise<ConfigFile> {
     (v) =>
       typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string"),
   );
-  for (const key of ["allowOpen", "allowSocks4UserId", "resolveExtension", "udpReassembly", "quiet"] as const) {
+  for (
+    const key of ["allowOpen", "allowSocks4UserId", "resolveExtension", "udpReassembly", "ident", "quiet"] as const
+  ) {
     expect(key, "true or false", (v) => typeof v === "boolean");
   }
   for (const key of ["connectTimeout", "handshakeTimeout", "idleTimeout", "udpTimeout", "grace"] as const) {
@@ -245,6 +250,7 @@ export async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
       udpIdleTimeoutMs: seconds(flags["udp-timeout"] ?? file.udpTimeout, where("udp-timeout", "udpTimeout")),
       externalAddress,
       udpReassembly: flags["udp-reassembly"] ?? file.udpReassembly ?? false,
+      ident: flags.ident ?? file.ident ?? false,
       limits: Object.fromEntries(LIMIT_FLAGS.flatMap(([flag, key]) => {
         const value = count(flags[flag] ?? file[key], where(flag, key));
         return value === undefined ? [] : [[key, value]];

@@ -9,6 +9,7 @@ import type { Authenticator, UserTable } from "./auth.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import type { LimitReport, Limits } from "./limits.ts";
 import type { Rule } from "./rules.ts";
+import type { IdentSettings } from "./ident_check.ts";
 
 /** Default timeouts, in milliseconds. */
 export const DEFAULT_TIMEOUTS = {
@@ -67,6 +68,8 @@ export interface ServerConfig {
   readonly udpIdleTimeoutMs: number;
   /** Reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them. */
   readonly udpReassembly: boolean;
+  /** The IDENT check of SOCKS4 requests (RFC 1413), or undefined when off. */
+  readonly ident: IdentSettings | undefined;
   /** The reassembly timer (at least 5 s, RFC 1928). */
   readonly udpReassemblyTimeoutMs: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the address the client connected to. */
@@ -117,6 +120,12 @@ export interface ServerOptions {
    * off by default, when fragments are dropped. One sequence per association, at most one datagram's size.
    */
   readonly udpReassembly?: boolean;
+  /**
+   * Check SOCKS4 USERIDs with the client host's identd (RFC 1413), as the SOCKS4 text describes: CD 92 when it
+   * cannot be reached in time, 93 when it reports another user (or an error). Off by default; `true` asks port 113
+   * with a 10 s timeout.
+   */
+  readonly ident?: boolean | Partial<IdentSettings>;
   /** The reassembly timer: an unfinished sequence is abandoned this long after its first fragment (>= 5000, the default). */
   readonly udpReassemblyTimeoutMs?: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. */

@@ -14,6 +14,8 @@ export interface ConnectionRecord {
   version?: 4 | 5;
   /** The authenticated user (SOCKS5) or the USERID (SOCKS4), if any. */
   user?: string;
+  /** The user the client host's identd reported (SOCKS4 with the IDENT check on). */
+  ident?: string;
   /** The command requested. */
   command?: CommandName;
   /** The destination as the client asked for it: a name or an address, with the port. */
@@ -52,6 +54,7 @@ export function formatRecord(record: ConnectionRecord, format: LogFormat): strin
     ["client", record.client],
     ["version", record.version === undefined ? undefined : `socks${record.version}`],
     ["user", record.user],
+    ["ident", record.ident],
     ["command", record.command],
     ["destination", record.destination],
     ["outcome", record.outcome],

@@ -13,6 +13,7 @@ import { decodeSocks5Greeting, encodeSocks5MethodSelection } from "../wire/socks
 import { decodeSocks5Request } from "../wire/socks5_request.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import type { ServerConfig } from "./config.ts";
+import { identCheck } from "./ident_check.ts";
 import type { Replier } from "./replier.ts";
 import type { CommandName } from "./rules.ts";
 
@@ -23,6 +24,8 @@ export interface ClientRequest {
   readonly destination: HostPort;
   /** The SOCKS5 username or the SOCKS4 USERID (empty USERID: undefined). */
   readonly user: string | undefined;
+  /** The user the client host's identd reported (SOCKS4 with the IDENT check on). */
+  readonly identUser?: string;
 }
 
 const SOCKS5_COMMAND_NAMES: Readonly<Record<number, CommandName>> = {
@@ -42,6 +45,7 @@ export async function socks4Handshake(
   reader: ByteReader,
   replier: Replier,
   config: ServerConfig,
+  connection?: { readonly remoteAddress: Endpoint; readonly localAddress: Endpoint },
 ): Promise<ClientRequest> {
   replier.armed = true;
   const message = await reader.read(decodeSocks4Request);
@@ -55,11 +59,16 @@ export async function socks4Handshake(
   if (config.socks4 === "userid" && (user === undefined || !config.socks4Users?.has(user))) {
     throw new SocksError("auth-failed", `SOCKS4 USERID "${message.userId}" is not a known user`);
   }
+  // The SOCKS4 text's IDENT check (RFC 1413), when the operator turned it on.
+  const identUser = config.ident && connection
+    ? await identCheck(config.network, connection.remoteAddress, connection.localAddress, message.userId, config.ident)
+    : undefined;
   return {
     version: 4,
     command: message.command === Socks4Command.Connect ? "connect" : "bind",
     destination: message.destination,
     user,
+    identUser,
   };
 }
 

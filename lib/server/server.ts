@@ -21,6 +21,7 @@ import { formatEndpoint, isLoopback } from "../endpoint.ts";
 import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { validateRules } from "./rules.ts";
 import { serveConnection } from "./session.ts";
+import { resolveIdent } from "./ident_check.ts";
 import { UdpReassemblyQueue } from "../wire/socks5_udp_fragments.ts";
 
 /** A running server. */
@@ -80,6 +81,7 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_TIMEOUTS.idleMs,
     udpIdleTimeoutMs: options.udpIdleTimeoutMs ?? DEFAULT_TIMEOUTS.udpIdleMs,
     udpReassembly: options.udpReassembly ?? false,
+    ident: resolveIdent(options.ident),
     udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
     externalAddress: options.externalAddress,
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),

@@ -60,7 +60,7 @@ export async function serveConnection(
     if (version === SocksVersion.Socks4) {
       record.version = 4;
       replier = socks4Replier(writer);
-      request = await socks4Handshake(reader, replier, config);
+      request = await socks4Handshake(reader, replier, config, connection);
     } else if (version === SocksVersion.Socks5) {
       record.version = 5;
       replier = socks5Replier(writer);
@@ -73,6 +73,7 @@ export async function serveConnection(
     handshakeDone = true;
     admission.handshakeDone();
     record.user = request.user;
+    if (request.identUser !== undefined) record.ident = request.identUser;
     record.command = request.command;
     record.destination = formatHostPort(request.destination);
     let released = false;
