@@ -14,6 +14,7 @@ import { checkPort, parseAddress } from "../lib/wire/address.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { type CliOutput, parseOptions } from "./run.ts";
 import { UsageError } from "./usage_error.ts";
+import { CONNECT_GSSAPI_HELP, connectGssApiOptions, GSSAPI_OPTIONS, type GssApiFlags } from "./gssapi_flags.ts";
 
 /** The help text of `tabi connect`. */
 export const CONNECT_HELP: string = `Usage: tabi connect [--proxy URL]... HOST PORT
@@ -26,7 +27,7 @@ Options:
                        Without it, ALL_PROXY is used (and NO_PROXY, as curl reads them)
   --allow-local-dns    let socks4:// and socks5:// resolve HOST on this machine (a DNS leak; off by default)
   --timeout S          time to set the tunnel up (default 30)
-  -h, --help           this text
+${CONNECT_GSSAPI_HELP}  -h, --help           this text
 `;
 
 /** Parses HOST and PORT, naming the bad one. */
@@ -58,6 +59,7 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
     proxy: { type: "string", multiple: true },
     "allow-local-dns": { type: "boolean" },
     timeout: { type: "string" },
+    ...GSSAPI_OPTIONS,
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -75,6 +77,14 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
     proxies = fromEnv === undefined ? [] : [fromEnv];
   }
   let tunnel: Tunnel | undefined;
+  let gssapi;
+  try {
+    gssapi = await connectGssApiOptions(values as GssApiFlags);
+  } catch (error) {
+    if (!(error instanceof SocksError)) throw error;
+    output.err(`tabi connect: ${error.message}\n`);
+    return 1;
+  }
   // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
   const network = await defaultNetwork();
   try {
@@ -88,6 +98,7 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
         network,
         allowLocalDns: values["allow-local-dns"] === true,
         timeoutMs,
+        gssapi,
       });
     }
   } catch (error) {

@@ -13,6 +13,7 @@ import { SocksError } from "../lib/wire/socks_error.ts";
 import { type CliOutput, parseOptions } from "./run.ts";
 import { LIMIT_FLAGS, type ServeFlags, serveSettings } from "./serve_config.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
+import { GSSAPI_OPTIONS, type GssApiFlags, SERVE_GSSAPI_HELP, serveGssApiAuthenticators } from "./gssapi_flags.ts";
 
 /** The help text of `tabi serve`. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
@@ -32,7 +33,7 @@ Options:
   --connect-timeout S       time for CONNECT's connection and BIND's incoming one (default 120)
   --idle-timeout S          close a tunnel idle this long (default 0: never)
   --udp-timeout S           end a UDP association idle this long (default 120)
-  --ident                   check SOCKS4 USERIDs with the client host's identd (RFC 1413, port 113):
+${SERVE_GSSAPI_HELP}  --ident                   check SOCKS4 USERIDs with the client host's identd (RFC 1413, port 113):
                             92 when it cannot be reached, 93 when it reports another user
   --udp-reassembly          reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them
   --external-address IP     address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)
@@ -65,6 +66,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     "external-address": { type: "string" },
     "udp-reassembly": { type: "boolean" },
     ident: { type: "boolean" },
+    ...GSSAPI_OPTIONS,
     grace: { type: "string" },
     log: { type: "string" },
     quiet: { type: "boolean" },
@@ -87,8 +89,10 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   }
   let server: SocksServer | undefined;
   try {
+    const gssapi = await serveGssApiAuthenticators(values as GssApiFlags, settings.options.users);
     server = await startServer({
       ...settings.options,
+      ...(gssapi ? { authenticators: gssapi } : {}),
       // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
       network: await defaultNetwork(),
       onConnectionEnd: settings.quiet ? undefined : (record) => output.err(`${formatRecord(record, settings.log)}\n`),
@@ -109,7 +113,15 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     throw error;
   }
   const users = settings.options.users?.size ?? 0;
-  const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
+  const gssapiAuth = values.gssapi
+    ? `GSS-API (service ${values["gssapi-service"] ?? "rcmd"})${users > 0 ? ", " : ""}`
+    : "";
+  const auth = gssapiAuth +
+    (users > 0
+      ? `username/password, ${users} user${users === 1 ? "" : "s"}`
+      : values.gssapi
+      ? ""
+      : "no authentication");
   output.err(`tabi: listening on ${server.addresses.map(formatEndpoint).join(", ")} (SOCKS4, 4a, 5; ${auth})\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -12,6 +12,7 @@ import { decodeSocks4Request } from "../wire/socks4.ts";
 import { decodeSocks5Greeting, encodeSocks5MethodSelection } from "../wire/socks5_greeting.ts";
 import { decodeSocks5Request } from "../wire/socks5_request.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import type { AuthResult } from "./auth.ts";
 import type { ServerConfig } from "./config.ts";
 import { identCheck } from "./ident_check.ts";
 import type { Replier } from "./replier.ts";
@@ -72,13 +73,19 @@ export async function socks4Handshake(
   };
 }
 
-/** Negotiates a method, authenticates, and reads a SOCKS5 request. */
+/** The streams a protecting method (GSS-API) hands over, and what the session reads and replies with from then on. */
+export type ChannelSwitch = (
+  channel: NonNullable<AuthResult["channel"]>,
+) => { readonly reader: ByteReader; readonly replier: Replier };
+
+/** Negotiates a method, authenticates, and reads a SOCKS5 request (through the method's channel, if it has one). */
 export async function socks5Handshake(
   reader: ByteReader,
   writer: WritableStreamDefaultWriter<Uint8Array>,
   replier: Replier,
   config: ServerConfig,
   client: Endpoint,
+  onChannel?: ChannelSwitch,
 ): Promise<ClientRequest> {
   const refuse = async (error: SocksError): Promise<never> => {
     // RFC 1928 section 3: X'FF' means no acceptable method, and the client MUST close; we close too.
@@ -99,7 +106,11 @@ export async function socks5Handshake(
     await refuse(new SocksError("auth-failed", `no acceptable method among ${offered}`));
   }
   await writer.write(encodeSocks5MethodSelection({ method: authenticator!.method }));
-  const { user } = await authenticator!.authenticate({ reader, writer, client });
+  const { user, channel } = await authenticator!.authenticate({ reader, writer, client });
+  if (channel !== undefined) {
+    if (onChannel === undefined) throw new SocksError("failed", "the method's protected channel has no taker");
+    ({ reader, replier } = onChannel(channel));
+  }
   replier.armed = true;
   const message = await reader.read(decodeSocks5Request);
   return { version: 5, command: SOCKS5_COMMAND_NAMES[message.command], destination: message.destination, user };

@@ -45,8 +45,10 @@ export async function serveConnection(
     bytesDown: 0,
     durationMs: 0,
   };
-  const reader = new ByteReader(connection.readable);
-  const writer = connection.writable.getWriter();
+  let reader = new ByteReader(connection.readable);
+  let writer = connection.writable.getWriter();
+  // The client's streams: the connection's, or the protected pair a GSS-API method (RFC 1961) hands over.
+  let streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } = connection;
   let replier: Replier | undefined;
   let handshakeDone = false;
   let timedOut = false;
@@ -64,7 +66,16 @@ export async function serveConnection(
     } else if (version === SocksVersion.Socks5) {
       record.version = 5;
       replier = socks5Replier(writer);
-      request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress);
+      request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress, (channel) => {
+        streams = channel;
+        reader = new ByteReader(channel.readable);
+        writer = channel.writable.getWriter();
+        replier = socks5Replier(writer);
+        return { reader, replier };
+      });
+      if (streams !== connection && request.command === "udp-associate") {
+        throw new SocksError("unsupported", "UDP ASSOCIATE under GSS-API per-message protection is not implemented");
+      }
     } else {
       // Room for HTTP (a later issue) goes here: "C" of CONNECT, "G" of GET ...
       throw new SocksError("bad-version", `first byte 0x${version.toString(16).padStart(2, "0")} is no SOCKS version`);
@@ -90,8 +101,8 @@ export async function serveConnection(
         released = true;
         const { leftover, reader: locked } = reader.detach();
         return {
-          readable: connection.readable,
-          writable: connection.writable,
+          readable: streams.readable,
+          writable: streams.writable,
           leftover,
           reader: locked,
           writer,
