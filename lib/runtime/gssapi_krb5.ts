@@ -61,6 +61,9 @@ export function allocate(size: number): Uint8Array {
 export function krb5GssApi(native: NativeCalls): GssApi {
   const minor = allocate(4);
   const minorAt = native.address(minor);
+  // Releases and status lookups write a minor status too: a cell of their own keeps the one being reported.
+  const scratch = allocate(4);
+  const scratchAt = native.address(scratch);
   const u32 = (cell: Uint8Array) => new DataView(cell.buffer).getUint32(0, true);
   const u64 = (cell: Uint8Array, offset = 0) => new DataView(cell.buffer).getBigUint64(offset, true);
 
@@ -84,7 +87,7 @@ export function krb5GssApi(native: NativeCalls): GssApi {
         const length = Number(u64(desc, 0));
         const value = u64(desc, 8);
         const data = length === 0 || value === 0n ? new Uint8Array() : native.read(value, length);
-        if (value !== 0n) native.call("gss_release_buffer", [minorAt, at]);
+        if (value !== 0n) native.call("gss_release_buffer", [scratchAt, at]);
         return data;
       },
     };
@@ -95,7 +98,7 @@ export function krb5GssApi(native: NativeCalls): GssApi {
     for (let i = 0; i < 8; i++) {
       const out = outputBuffer();
       const major = native.call("gss_display_status", [
-        minorAt,
+        scratchAt,
         BigInt(code),
         BigInt(type),
         0n,
@@ -126,7 +129,7 @@ export function krb5GssApi(native: NativeCalls): GssApi {
     return new TextDecoder().decode(out.take());
   };
   const releaseName = (cell: Uint8Array) => {
-    if (u64(cell) !== 0n) native.call("gss_release_name", [minorAt, native.address(cell)]);
+    if (u64(cell) !== 0n) native.call("gss_release_name", [scratchAt, native.address(cell)]);
   };
   const hostbasedOid = allocate(16);
   const hostbasedOidBytes = allocate(HOSTBASED_SERVICE_OID.length);

@@ -73,10 +73,13 @@ export async function socks4Handshake(
   };
 }
 
-/** The streams a protecting method (GSS-API) hands over, and what the session reads and replies with from then on. */
-export type ChannelSwitch = (
-  channel: NonNullable<AuthResult["channel"]>,
-) => { readonly reader: ByteReader; readonly replier: Replier };
+/**
+ * Called once the method authenticated the client (so the user is known even if no request follows); when the
+ * method hands over a protected channel (GSS-API), answers what the session reads and replies with from then on.
+ */
+export type AuthenticatedHook = (
+  result: AuthResult,
+) => { readonly reader: ByteReader; readonly replier: Replier } | undefined;
 
 /** Negotiates a method, authenticates, and reads a SOCKS5 request (through the method's channel, if it has one). */
 export async function socks5Handshake(
@@ -85,7 +88,7 @@ export async function socks5Handshake(
   replier: Replier,
   config: ServerConfig,
   client: Endpoint,
-  onChannel?: ChannelSwitch,
+  onAuthenticated?: AuthenticatedHook,
 ): Promise<ClientRequest> {
   const refuse = async (error: SocksError): Promise<never> => {
     // RFC 1928 section 3: X'FF' means no acceptable method, and the client MUST close; we close too.
@@ -106,11 +109,11 @@ export async function socks5Handshake(
     await refuse(new SocksError("auth-failed", `no acceptable method among ${offered}`));
   }
   await writer.write(encodeSocks5MethodSelection({ method: authenticator!.method }));
-  const { user, channel } = await authenticator!.authenticate({ reader, writer, client });
-  if (channel !== undefined) {
-    if (onChannel === undefined) throw new SocksError("failed", "the method's protected channel has no taker");
-    ({ reader, replier } = onChannel(channel));
-  }
+  const result = await authenticator!.authenticate({ reader, writer, client });
+  const { user } = result;
+  const switched = onAuthenticated?.(result);
+  if (switched) ({ reader, replier } = switched);
+  else if (result.channel) throw new SocksError("failed", "the method's protected channel has no taker");
   replier.armed = true;
   const message = await reader.read(decodeSocks5Request);
   return { version: 5, command: SOCKS5_COMMAND_NAMES[message.command], destination: message.destination, user };

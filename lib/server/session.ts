@@ -66,7 +66,10 @@ export async function serveConnection(
     } else if (version === SocksVersion.Socks5) {
       record.version = 5;
       replier = socks5Replier(writer);
-      request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress, (channel) => {
+      request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress, (result) => {
+        record.user = result.user;
+        const channel = result.channel;
+        if (channel === undefined) return undefined;
         streams = channel;
         reader = new ByteReader(channel.readable);
         writer = channel.writable.getWriter();
