@@ -64,6 +64,14 @@ export function krb5GssApi(native: NativeCalls): GssApi {
   // Releases and status lookups write a minor status too: a cell of their own keeps the one being reported.
   const scratch = allocate(4);
   const scratchAt = native.address(scratch);
+  // Buffers whose addresses were handed to C must outlive the call: a garbage collector frees (it does not move)
+  // an ArrayBuffer no JavaScript reference holds, and an optimiser drops references it sees no later use of.
+  const pinned: Uint8Array[] = [];
+  const pin = (...buffers: Uint8Array[]) => {
+    // Only the current call's buffers are needed; older ones go (calls are synchronous, never nested in C).
+    if (pinned.length > 64) pinned.splice(0, pinned.length - 64);
+    pinned.push(...buffers);
+  };
   const u32 = (cell: Uint8Array) => new DataView(cell.buffer).getUint32(0, true);
   const u64 = (cell: Uint8Array, offset = 0) => new DataView(cell.buffer).getBigUint64(offset, true);
 
@@ -75,6 +83,7 @@ export function krb5GssApi(native: NativeCalls): GssApi {
     const view = new DataView(desc.buffer);
     view.setBigUint64(0, BigInt(data.length), true);
     view.setBigUint64(8, data.length === 0 ? 0n : native.address(bytes), true);
+    pin(desc, bytes);
     return { desc, bytes, at: native.address(desc) };
   };
   /** An empty gss_buffer_desc for output; `take()` copies it out and releases it. */
@@ -133,6 +142,8 @@ export function krb5GssApi(native: NativeCalls): GssApi {
   };
   const hostbasedOid = allocate(16);
   const hostbasedOidBytes = allocate(HOSTBASED_SERVICE_OID.length);
+  // Held for the life of this object: the OID descriptor points into these bytes.
+  const constants = [hostbasedOid, hostbasedOidBytes, scratch];
   hostbasedOidBytes.set(HOSTBASED_SERVICE_OID);
   new DataView(hostbasedOid.buffer).setUint32(0, HOSTBASED_SERVICE_OID.length, true);
   new DataView(hostbasedOid.buffer).setBigUint64(8, native.address(hostbasedOidBytes), true);
@@ -271,6 +282,7 @@ export function krb5GssApi(native: NativeCalls): GssApi {
         const path = new TextEncoder().encode(`${keytab}\0`);
         const bytes = allocate(path.length);
         bytes.set(path);
+        pin(bytes);
         const code = native.call("krb5_gss_register_acceptor_identity", [native.address(bytes)]);
         if (code !== 0) throw new SocksError("bad-field", `GSS-API: keytab ${keytab} not accepted (error ${code})`);
       }
@@ -297,7 +309,7 @@ export function krb5GssApi(native: NativeCalls): GssApi {
       const cell = allocate(8);
       check(
         "gss_import_name",
-        native.call("gss_import_name", [minorAt, name.at, native.address(hostbasedOid), native.address(cell)]),
+        native.call("gss_import_name", [minorAt, name.at, native.address(constants[0]), native.address(cell)]),
       );
       return context("initiator", u64(cell));
     },
