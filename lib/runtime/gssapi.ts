@@ -27,6 +27,7 @@ export async function loadGssApi(): Promise<GssApi> {
     else if (runtime === "bun") calls = await (await import("./gssapi_bun.ts")).bunGssCalls();
     else calls = await (await import("./gssapi_node.ts")).nodeGssCalls();
   } catch (error) {
+    if (error instanceof SocksError) throw error;
     throw new SocksError(
       "unsupported",
       `GSS-API is not available: cannot load ${GSSAPI_LIBRARY} under ${runtime} (${(error as Error).message}). ` +

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SocksError } from "../wire/socks_error.ts";
 import { GSS_FUNCTIONS, GSSAPI_LIBRARY, type GssFunctionName, type NativeCalls } from "./gssapi_krb5.ts";
 
 interface Koffi {
@@ -22,7 +23,13 @@ export async function nodeGssCalls(): Promise<NativeCalls> {
     const module = await import(specifier) as { default?: Koffi } & Koffi;
     koffi = module.default ?? module;
   } catch (error) {
-    throw new Error(`GSS-API under Node needs the npm package koffi (npm install koffi): ${(error as Error).message}`);
+    throw new SocksError(
+      "unsupported",
+      `GSS-API under Node needs the npm package koffi, Node having no FFI of its own (npm install koffi): ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
   }
   const library = koffi.load(GSSAPI_LIBRARY);
   const functions = Object.fromEntries(
