@@ -59,6 +59,16 @@ export type { Complete, Decoded, Decoder, NeedMore } from "./lib/wire/decoded.ts
 export { type ConnectionRecord, formatRecord, type LogFormat } from "./lib/server/connection_record.ts";
 export type { CommandName, Rule } from "./lib/server/rules.ts";
 export { DEFAULT_LIMITS, type LimitName, type LimitReport, type Limits } from "./lib/server/limits.ts";
+// GSS-API (RFC 1961): the system's Kerberos library through the runtime's FFI, the server's method, client options.
+export type { GssApi, GssContext } from "./lib/gssapi.ts";
+export { loadGssApi } from "./lib/runtime/gssapi.ts";
+export {
+  GSSAPI_PROTECTION_NAMES,
+  gssApiAuthenticator,
+  type GssApiProtectionName,
+  type GssApiServerOptions,
+} from "./lib/server/gssapi_auth.ts";
+export type { GssApiClientOptions } from "./lib/client/gssapi_negotiate.ts";
 // Client calls: startServer, connect, bind, associate, resolve, resolvePtr and proxyFromEnv are defined below.
 export type { Binding } from "./lib/client/bind.ts";
 export type { RelayedDatagram, SendOptions, UdpAssociation } from "./lib/client/associate.ts";

@@ -32,4 +32,5 @@ export * from "./wire/socks5_udp.ts";
 export * from "./wire/socks5_udp_fragments.ts";
 export * from "./wire/userpass.ts";
 export * from "./wire/ident.ts";
+export * from "./wire/gssapi.ts";
 export * from "./io/byte_reader.ts";
