@@ -41,10 +41,25 @@ import { bind as bindOn, type Binding } from "./lib/client/bind.ts";
 import { associate as associateOn, type UdpAssociation } from "./lib/client/associate.ts";
 import { resolve as resolveOn, resolvePtr as resolvePtrOn } from "./lib/client/resolve.ts";
 import { type EnvLookup, proxyFromEnv as proxyFromEnvIn } from "./lib/client/env.ts";
+import {
+  createSocksFetchOn,
+  type FetchEdge,
+  type SocksFetch,
+  type SocksFetchInit,
+  socksFetchOn,
+  type SocksFetchOptions,
+} from "./lib/client/fetch.ts";
+import { defaultFetchRoute } from "./lib/runtime/runtime_fetch.ts";
 
 // Server.
 export type { SocksServer } from "./lib/server/server.ts";
-export { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, PROTECTED_WHEN_EXPOSED, type ServerOptions } from "./lib/server/config.ts";
+export {
+  DEFAULT_LISTEN,
+  DEFAULT_TIMEOUTS,
+  PROTECTED_WHEN_EXPOSED,
+  type ServerOptions,
+  type ServerProtocol,
+} from "./lib/server/config.ts";
 export {
   type AuthContext,
   type Authenticator,
@@ -74,6 +89,8 @@ export type { Binding } from "./lib/client/bind.ts";
 export type { RelayedDatagram, SendOptions, UdpAssociation } from "./lib/client/associate.ts";
 export type { Tunnel } from "./lib/client/tunnel.ts";
 export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
+// fetch through SOCKS: socksFetch and createSocksFetch are defined below.
+export { socksCause, type SocksFetch, type SocksFetchInit, type SocksFetchOptions } from "./lib/client/fetch.ts";
 // Proxy URLs and the environment.
 export { DEFAULT_SOCKS_PORT, formatProxy, parseProxyUrl, type ProxySpec } from "./lib/client/proxy_url.ts";
 export { type EnvLookup, noProxyMatches } from "./lib/client/env.ts";
@@ -220,4 +237,50 @@ export async function resolvePtr(
  */
 export function proxyFromEnv(url: string, env: EnvLookup = getEnv): string | undefined {
   return proxyFromEnvIn(url, env);
+}
+
+const fetchEdge: FetchEdge = { network: defaultNetwork, route: defaultFetchRoute, env: getEnv };
+
+/**
+ * `fetch` through a SOCKS proxy or chain, with no DNS leak, the same in Deno, Bun and Node: the runtime's own fetch
+ * (Request and Response, streamed bodies, redirects, AbortSignal, HTTPS verified against the runtime's trust store)
+ * routed through an in-process bridge to the proxy. `init` takes `proxy` (a URL or a chain; without it
+ * `ALL_PROXY`/`NO_PROXY` decide, and no proxy means a direct fetch), `allowLocalDns`, `ca` (PEM text of extra CA
+ * certificates) and `timeoutMs`. HTTP errors are Responses; a failure on the way is a rejection whose `cause` is the
+ * SocksError (see `socksCause`). Read or cancel the body: the bridge closes with it. For many requests, use
+ * {@link createSocksFetch}, which keeps its connections between calls.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { socksCause, socksFetch } from "./mod.ts";
+ * // socks5:// would resolve the name on this machine (a DNS leak): refused before any socket opens.
+ * const error = await socksFetch("https://example.com/", { proxy: "socks5://127.0.0.1:1" }).catch((e) => e);
+ * assert.ok(error instanceof TypeError);
+ * assert.equal(socksCause(error)?.code, "dns-leak");
+ * ```
+ */
+export function socksFetch(input: Request | URL | string, init?: SocksFetchInit): Promise<Response> {
+  return socksFetchOn(input, init, fetchEdge);
+}
+
+/**
+ * A fetch function bound to `options` (`proxy`, `allowLocalDns`, `ca`, `timeoutMs`) that keeps its bridge and
+ * pooled connections between calls; `close()` (or `await using`) releases them, after which calls reject.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createSocksFetch, socksCause, startServer } from "./mod.ts";
+ * // A proxy whose only rule denies everything: it answers "not allowed" (0x02), and the rejection's cause says so.
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }], rules: [{ action: "deny" }] });
+ * const fetch = createSocksFetch({ proxy: `socks5h://127.0.0.1:${server.addresses[0].port}` });
+ * const error = await fetch("http://localhost:8080/").catch((e) => e);
+ * assert.equal(socksCause(error)?.reply, 0x02);
+ * await fetch.close();
+ * await server.close();
+ * ```
+ */
+export function createSocksFetch(options: SocksFetchOptions = {}): SocksFetch {
+  return createSocksFetchOn(options, fetchEdge);
 }

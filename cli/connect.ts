@@ -12,7 +12,8 @@ import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { getEnv } from "../lib/runtime/env.ts";
 import { checkPort, parseAddress } from "../lib/wire/address.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
-import { type CliOutput, parseOptions } from "./run.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
 import { UsageError } from "./usage_error.ts";
 import { CONNECT_GSSAPI_HELP, connectGssApiOptions, GSSAPI_OPTIONS, type GssApiFlags } from "./gssapi_flags.ts";
 

@@ -29,14 +29,28 @@ export const GSSAPI_OPTIONS = {
   "gssapi-nec": { type: "boolean" },
 } as const;
 
-/** The help lines of `tabi serve`'s GSS-API flags. */
-export const SERVE_GSSAPI_HELP: string =
-  `  --gssapi                  SOCKS5 GSS-API authentication (RFC 1961, Kerberos); the principal is the user
-  --gssapi-keytab FILE      the acceptor's keytab (default: KRB5_KTNAME, else the system's)
-  --gssapi-service NAME     the service clients get tickets for, NAME/host@REALM (default rcmd)
-  --gssapi-protection L     the most per-message protection granted: none, integrity or confidentiality
-                            (default). curl applies none and fails when granted any: serve it with none
-`;
+/** A non-empty string flag (the service name). */
+const NAME_KIND = {
+  option: { type: "string" },
+  arg: "NAME",
+  expected: "a name",
+  fromFlag: (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined),
+  fromJson: (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined),
+  show: String,
+} as const;
+
+/** A protection level's name, as `--gssapi-protection` takes it. */
+const PROTECTION_KIND = {
+  option: { type: "string" },
+  arg: "LEVEL",
+  expected: "none, integrity or confidentiality",
+  fromFlag: (v: unknown) => (typeof v === "string" && v in GSSAPI_PROTECTION_NAMES ? v : undefined),
+  fromJson: (v: unknown) => (typeof v === "string" && v in GSSAPI_PROTECTION_NAMES ? v : undefined),
+  show: String,
+} as const;
+
+/** The kinds of the GSS-API rows of `tabi serve`'s settings table (serve_settings.ts). */
+export const GSSAPI_KINDS = { name: NAME_KIND, protection: PROTECTION_KIND } as const;
 
 /** The help lines of `tabi connect`'s GSS-API flags. */
 export const CONNECT_GSSAPI_HELP: string =

@@ -10,7 +10,8 @@ import { getEnv } from "../lib/runtime/env.ts";
 import { resolve, resolvePtr } from "../lib/client/resolve.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { timeoutFlag } from "./connect.ts";
-import { type CliOutput, parseOptions } from "./run.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** The help text of `tabi resolve`. */

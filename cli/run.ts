@@ -3,15 +3,14 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { VERSION } from "../lib/version.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
 import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
 
-/** Where the CLI writes: stdout and stderr. */
-export interface CliOutput {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
+// connect.ts and resolve.ts still import these from here; they live in flags.ts and output.ts now.
+export { type OptionTable, parseOptions } from "./flags.ts";
+export type { CliOutput } from "./output.ts";
 
 /** A subcommand: takes its own arguments, returns an exit code. */
 export type Subcommand = (args: string[], output: CliOutput) => Promise<number>;
@@ -74,22 +73,5 @@ export async function runCli(args: string[], output: CliOutput): Promise<number>
       return USAGE_EXIT_CODE;
     }
     throw error;
-  }
-}
-
-/** The option table parseArgs takes. */
-export type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
-
-/** parseArgs in strict mode, with its errors turned into UsageErrors that name the flag. */
-export function parseOptions<T extends OptionTable>(
-  args: string[],
-  options: T,
-): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    // parseArgs names the flag in its message ("Unknown option '--x'"); keep it, drop Node's advice.
-    const message = error instanceof Error ? error.message.split(". To specify")[0] : String(error);
-    throw new UsageError(message);
   }
 }

@@ -22,6 +22,10 @@ import {
   type ProxyChainInput,
 } from "./options.ts";
 import { formatProxy, parseProxyUrl, type ProxySpec } from "./proxy_url.ts";
+import { httpConnect } from "./http_connect.ts";
+
+// An HTTP proxy does not say which address its outbound connection has.
+const NO_ADDRESS: HostPort = { address: { type: "ipv4", host: "0.0.0.0" }, port: 0 };
 
 /** The last hop, handshaked up to its request, as handed to the caller. */
 export interface LastHop {
@@ -95,6 +99,11 @@ export async function throughChain<T>(
     const prepareFor = (proxy: ProxySpec) => (target: HostPort) => prepareDestination(proxy, target, options, lookup);
     const requestVia = async (proxy: ProxySpec, command: Socks5CommandCode, target: HostPort): Promise<HostPort> => {
       const prepared = await prepareFor(proxy)(target);
+      if (proxy.version === "http") {
+        if (command !== Socks5Command.Connect) throw new SocksError("unsupported", "an HTTP proxy has only CONNECT");
+        await httpConnect(reader, writer, proxy, prepared);
+        return NO_ADDRESS;
+      }
       if (proxy.version === 4) {
         if (command !== Socks5Command.Connect && command !== Socks5Command.Bind) {
           throw new SocksError("unsupported", "SOCKS4 has only CONNECT and BIND");
@@ -139,7 +148,9 @@ export async function throughChain<T>(
       hop,
       network,
       request: (command, target) => requestVia(lastProxy, command, target),
-      nextReply: async () => (lastProxy.version === 4
+      nextReply: async () => (lastProxy.version === "http"
+        ? Promise.reject(new SocksError("unsupported", "an HTTP proxy has only CONNECT"))
+        : lastProxy.version === 4
         ? (await readSocks4Reply(reader)).bound
         : (await readSocks5Reply(reader)).bound),
       prepare: prepareFor(lastProxy),

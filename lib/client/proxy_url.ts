@@ -5,6 +5,9 @@
  * Where a name is resolved is part of the scheme: `socks4a://` and `socks5h://` send names to the proxy;
  * `socks4://` and `socks5://` resolve them on this machine, which leaks DNS, so tabi refuses that unless asked.
  *
+ * `http://` is an HTTP proxy reached with CONNECT (RFC 9110 section 9.3.6): names go to it, like socks5h, and
+ * `user:pass@` becomes Basic proxy authorization. Only CONNECT goes through such a hop (no BIND, UDP or RESOLVE).
+ *
  * `socks://` means SOCKS5 with the proxy resolving names (the same as `socks5h://`). curl reads `socks://` as
  * SOCKS4 and other tools as SOCKS5; tabi picks the reading that never leaks DNS and can carry IPv6. Write
  * `socks4://` for curl's.
@@ -16,9 +19,9 @@ import { SocksError } from "../wire/socks_error.ts";
 
 /** A proxy, parsed. */
 export interface ProxySpec {
-  /** The SOCKS version the proxy speaks. */
-  readonly version: 4 | 5;
-  /** True when names go to the proxy (socks4a, socks5h, socks); false when they are resolved here. */
+  /** The protocol spoken to the proxy: SOCKS4, SOCKS5, or HTTP CONNECT. */
+  readonly version: 4 | 5 | "http";
+  /** True when names go to the proxy (socks4a, socks5h, socks, http); false when they are resolved here. */
   readonly remoteDns: boolean;
   /** The proxy's address: an IP literal or a name (resolved here to reach it). */
   readonly address: Address;
@@ -26,16 +29,17 @@ export interface ProxySpec {
   readonly port: number;
   /** SOCKS5: the RFC 1929 username; SOCKS4: the USERID. */
   readonly username?: string;
-  /** SOCKS5 only: the RFC 1929 password. */
+  /** SOCKS5: the RFC 1929 password; HTTP: the Basic password. */
   readonly password?: string;
 }
 
-const SCHEMES: Readonly<Record<string, { version: 4 | 5; remoteDns: boolean }>> = {
+const SCHEMES: Readonly<Record<string, { version: 4 | 5 | "http"; remoteDns: boolean }>> = {
   "socks4:": { version: 4, remoteDns: false },
   "socks4a:": { version: 4, remoteDns: true },
   "socks5:": { version: 5, remoteDns: false },
   "socks5h:": { version: 5, remoteDns: true },
   "socks:": { version: 5, remoteDns: true },
+  "http:": { version: "http", remoteDns: true },
 };
 
 /** The default SOCKS port. */
@@ -64,7 +68,7 @@ export function parseProxyUrl(text: string): ProxySpec {
   }
   const scheme = SCHEMES[url.protocol];
   if (scheme === undefined) {
-    throw bad(`unknown scheme "${url.protocol.slice(0, -1)}" (use socks4, socks4a, socks5, socks5h or socks)`);
+    throw bad(`unknown scheme "${url.protocol.slice(0, -1)}" (use socks4, socks4a, socks5, socks5h, socks or http)`);
   }
   if (url.hostname === "") throw bad("no host");
   if (url.pathname !== "" && url.pathname !== "/") throw bad(`unexpected path "${url.pathname}"`);
@@ -75,7 +79,10 @@ export function parseProxyUrl(text: string): ProxySpec {
   } catch (error) {
     throw bad((error as Error).message);
   }
-  const port = url.port === "" ? DEFAULT_SOCKS_PORT : checkPort(Number(url.port));
+  // URL drops an http: URL's port when it is 80, so an explicit ":80" is read from the text itself.
+  const explicit80 = url.protocol === "http:" &&
+    /^http:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/]*):0*80(?:[/?#]|$)/i.test(text);
+  const port = explicit80 ? 80 : url.port === "" ? DEFAULT_SOCKS_PORT : checkPort(Number(url.port));
   const decode = (part: string, what: string) => {
     try {
       return decodeURIComponent(part);
@@ -107,7 +114,9 @@ export function parseProxyUrl(text: string): ProxySpec {
  * ```
  */
 export function formatProxy(proxy: ProxySpec): string {
-  const scheme = proxy.version === 4
+  const scheme = proxy.version === "http"
+    ? "http"
+    : proxy.version === 4
     ? (proxy.remoteDns ? "socks4a" : "socks4")
     : (proxy.remoteDns ? "socks5h" : "socks5");
   const host = proxy.address.type === "ipv6" ? `[${proxy.address.host}]` : proxy.address.host;

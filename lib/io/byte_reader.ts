@@ -85,6 +85,22 @@ export class ByteReader {
     return this.#take(1)[0];
   }
 
+  /**
+   * Reads and consumes between 1 and `max` bytes: what is buffered, or one read's worth; an empty array at the end
+   * of the stream. For streaming a body through without holding it whole.
+   */
+  async readAtMost(max: number): Promise<Uint8Array> {
+    if (this.#buffer.length === 0) {
+      try {
+        await this.#fill(1);
+      } catch (error) {
+        if (error instanceof SocksError && error.code === "closed") return EMPTY;
+        throw error;
+      }
+    }
+    return this.#take(Math.min(max, this.#buffer.length)).slice();
+  }
+
   /** Returns the next byte without consuming it. */
   async peekByte(): Promise<number> {
     await this.#fill(1);

@@ -1,6 +1,6 @@
 /**
  * The slice of Bun's TCP API the Bun adapter uses, typed here so that `deno check` needs no Bun type package.
- * Facts it relies on (measured with Bun 1.4.5, see ../shared/RUNTIME_NOTES.md):
+ * Facts it relies on (measured with Bun 1.4.5; ARCHITECTURE.md, "What the runtimes do"):
  * - `write(data, offset, length)` returns how many bytes the kernel took; Bun keeps none, so the rest waits for
  *   the `drain` handler, and the caller's buffer is free again as soon as `write` returns.
  * - `shutdown()` with no argument sends FIN and keeps reading; `shutdown(true)` stops the read side instead.

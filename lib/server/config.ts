@@ -3,13 +3,26 @@
  *
  * @module
  */
-import type { Cidr } from "../cidr.ts";
+import { type Cidr, parseCidr } from "../cidr.ts";
+import { ipAddress, isLoopback } from "../endpoint.ts";
 import type { Network } from "../net.ts";
-import type { Authenticator, UserTable } from "./auth.ts";
+import { requireNetwork } from "../require_network.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
-import type { LimitReport, Limits } from "./limits.ts";
-import type { Rule } from "./rules.ts";
-import type { IdentSettings } from "./ident_check.ts";
+import { type IdentSettings, resolveIdent } from "./ident_check.ts";
+import { UdpReassemblyQueue } from "../wire/socks5_udp_fragments.ts";
+import { DEFAULT_LIMITS, type LimitReport, type Limits } from "./limits.ts";
+import { type Rule, validateRules } from "./rules.ts";
+import type { ProxyInput } from "../client/options.ts";
+import type { ProxySpec } from "../client/proxy_url.ts";
+import { proxyList } from "../client/chain.ts";
+
+/** The protocols a server can answer on its port; the first byte of a connection tells them apart. */
+export type ServerProtocol = "socks4" | "socks5" | "http";
+
+/** Every protocol: the default. */
+export const ALL_PROTOCOLS: readonly ServerProtocol[] = ["socks4", "socks5", "http"];
 
 /** Default timeouts, in milliseconds. */
 export const DEFAULT_TIMEOUTS = {
@@ -22,6 +35,15 @@ export const DEFAULT_TIMEOUTS = {
   /** A UDP association with no datagram either way. */
   udpIdleMs: 120_000,
 } as const;
+
+/**
+ * The longest timeout, in milliseconds: 2^31-1 (about 24.8 days). Every runtime's setTimeout overflows past it and
+ * fires after 1 ms instead, so a longer value is refused at start.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a timeout of 0 ("never") becomes for the timers that have no "none": the longest one, about 24.8 days. */
+const NEVER = MAX_TIMER_MS;
 
 /** The address a server listens on when told nothing: loopback only. */
 export const DEFAULT_LISTEN: { readonly hostname: string; readonly port: number } = {
@@ -79,6 +101,10 @@ export interface ServerConfig {
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** The protocols answered; a connection speaking another is closed unanswered. */
+  readonly protocols: ReadonlySet<ServerProtocol>;
+  /** The default route for CONNECT and HTTP: a chain of proxies, first hop first; empty: direct. */
+  readonly upstream: readonly ProxySpec[];
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -107,13 +133,13 @@ export interface ServerOptions {
   readonly allowOpen?: boolean;
   /** Answer Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1) commands. Off by default. */
   readonly resolveExtension?: boolean;
-  /** Time from accept to a complete request, greeting and authentication included (default 30 s). */
+  /** From accept to a complete request; 0 means never; at most {@link MAX_TIMER_MS}. Default 30 s. */
   readonly handshakeTimeoutMs?: number;
-  /** Time for CONNECT's outbound connection and BIND's incoming one (default 2 min). */
+  /** CONNECT's connection and BIND's incoming one; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly connectTimeoutMs?: number;
-  /** Close a tunnel with no traffic either way for this long; 0 (the default) never does. */
+  /** A tunnel with no traffic either way is closed; 0 (the default) means never; at most {@link MAX_TIMER_MS}. */
   readonly idleTimeoutMs?: number;
-  /** End a UDP association with no datagram either way for this long (default 2 min). */
+  /** A UDP association with no datagram is ended; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly udpIdleTimeoutMs?: number;
   /**
    * Reassemble fragmented UDP datagrams (RFC 1928 section 7: FRAG 1-127, 0x80 on the last) and send each whole;
@@ -128,7 +154,7 @@ export interface ServerOptions {
   readonly ident?: boolean | Partial<IdentSettings>;
   /** The reassembly timer: an unfinished sequence is abandoned this long after its first fragment (>= 5000, the default). */
   readonly udpReassemblyTimeoutMs?: number;
-  /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. */
+  /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
   /** Called once per connection when it ends, with its record (for a log; see {@link formatRecord}). */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
@@ -136,4 +162,95 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+  /** The protocols answered on every listen address; default all ({@link ALL_PROTOCOLS}). */
+  readonly protocols?: readonly ServerProtocol[];
+  /**
+   * Reach destinations through these proxies (a chain, first hop first: `socks5h://127.0.0.1:9050`, `http://...`)
+   * instead of directly. With a socks4a, socks5h, socks or http last hop, destination names are passed on, never
+   * resolved here. BIND and UDP ASSOCIATE are refused ("command not supported") while a chain is set.
+   */
+  readonly upstream?: readonly ProxyInput[];
+}
+
+/** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
+export function resolveConfig(options: ServerOptions): ServerConfig {
+  const users = options.users && options.users.size > 0 ? options.users : undefined;
+  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
+  if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
+  const rules = options.rules ?? [];
+  validateRules(rules);
+  const protectedDestinations = options.protectedDestinations ??
+    (listenAddresses(options).every((l) => isLoopback(l.hostname)) ? [] : PROTECTED_WHEN_EXPOSED);
+  const protectedRanges = protectedDestinations.map((range) => {
+    try {
+      return parseCidr(range);
+    } catch (error) {
+      throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
+    }
+  });
+  const timeout = (name: string, value: number | undefined, fallback: number, zero: number): number => {
+    if (value === undefined) return fallback;
+    if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS)) {
+      throw new SocksError(
+        "bad-field",
+        `${name} must be a number of milliseconds from 0 (never) to ${MAX_TIMER_MS} (about 24.8 days), not ${value}`,
+      );
+    }
+    return value === 0 ? zero : value;
+  };
+  if (options.externalAddress !== undefined && ipAddress(options.externalAddress) === undefined) {
+    throw new SocksError("bad-field", `externalAddress must be an IP address, not "${options.externalAddress}"`);
+  }
+  return {
+    network: requireNetwork(options.network, "startServer"),
+    authenticators,
+    socks4Users: users,
+    socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
+    rules,
+    protectedDestinations,
+    protectedRanges,
+    resolveExtension: options.resolveExtension ?? false,
+    // 0 means never. The relay takes 0 as "no idle timer"; the other timers take the longest a runtime allows.
+    handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs, NEVER),
+    connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs, NEVER),
+    idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs, 0),
+    udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs, NEVER),
+    udpReassembly: options.udpReassembly ?? false,
+    udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
+    ident: resolveIdent(options.ident),
+    externalAddress: options.externalAddress,
+    onConnectionEnd: options.onConnectionEnd ?? (() => {}),
+    limits: resolveLimits(options.limits),
+    onLimit: options.onLimit ?? (() => {}),
+    protocols: resolveProtocols(options.protocols),
+    upstream: options.upstream && options.upstream.length > 0 ? proxyList(options.upstream) : [],
+  };
+}
+
+function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {
+  if (given === undefined) return new Set(ALL_PROTOCOLS);
+  for (const p of given) {
+    if (!ALL_PROTOCOLS.includes(p)) {
+      throw new SocksError("bad-field", `unknown protocol "${p}" (use ${ALL_PROTOCOLS.join(", ")})`);
+    }
+  }
+  if (given.length === 0) throw new SocksError("bad-field", "protocols: at least one is needed");
+  return new Set(given);
+}
+
+/** The addresses to listen on: the given ones, else the default. */
+export function listenAddresses(
+  options: ServerOptions,
+): readonly { readonly hostname: string; readonly port: number }[] {
+  return options.listen && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN];
+}
+
+function resolveLimits(given: Partial<Limits> = {}): Limits {
+  for (const [name, value] of Object.entries(given)) {
+    if (!(name in DEFAULT_LIMITS)) throw new SocksError("bad-field", `unknown limit ${name}`);
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new SocksError("bad-field", `${name} must be a whole number >= 1, not ${value}`);
+    }
+  }
+  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }

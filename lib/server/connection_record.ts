@@ -18,6 +18,8 @@ export interface ConnectionRecord {
   ident?: string;
   /** The command requested. */
   command?: CommandName;
+  /** HTTP requests: the method (the log line then says `version=http`, and `reply` is the status). */
+  method?: string;
   /** The destination as the client asked for it: a name or an address, with the port. */
   destination?: string;
   /** "ok" for a served request; otherwise what went wrong, short ("refused", "handshake-timeout" ...). */
@@ -52,7 +54,11 @@ export function formatRecord(record: ConnectionRecord, format: LogFormat): strin
   if (format === "json") return JSON.stringify(record);
   const fields: [string, unknown][] = [
     ["client", record.client],
-    ["version", record.version === undefined ? undefined : `socks${record.version}`],
+    [
+      "version",
+      record.method !== undefined ? "http" : record.version === undefined ? undefined : `socks${record.version}`,
+    ],
+    ["method", record.method],
     ["user", record.user],
     ["ident", record.ident],
     ["command", record.command],

@@ -11,6 +11,9 @@ import { cidrContains } from "../cidr.ts";
 import { decide, explicitlyAllows, type RequestFacts } from "./rules.ts";
 import type { Session } from "./session_context.ts";
 
+/** What rules are checked against: the SOCKS session, or one request of the HTTP side. */
+export type RuleContext = Pick<Session, "config" | "request" | "connection">;
+
 /**
  * The destination's IP addresses, once the rules allow it; throws SocksError "not-allowed" otherwise. A name is
  * checked by name first and resolved only when allowed (or when a range rule needs its addresses), so a denied
@@ -18,7 +21,7 @@ import type { Session } from "./session_context.ts";
  * them by range; a name that resolves only into them (DNS rebinding included) is denied.
  */
 export async function resolveAllowed(
-  session: Session,
+  session: RuleContext,
   destination: HostPort = session.request.destination,
 ): Promise<string[]> {
   const { address } = destination;
@@ -35,13 +38,13 @@ export async function resolveAllowed(
 
 /** `addresses` without those a proxy must not reach for this request; throws when none is left. */
 function unprotected(
-  session: Session,
+  session: RuleContext,
   destination: HostPort,
   name: string | undefined,
   addresses: readonly string[],
 ): string[] {
   const { config, request } = session;
-  const reaches = request.command === "connect" || request.command === "udp-associate";
+  const reaches = request.command === "connect" || request.command === "udp-associate" || request.command === "http";
   if (!reaches || config.protectedRanges.length === 0) return [...addresses];
   const facts = requestFacts(session, destination, name, addresses);
   const allowed = addresses.filter((ip) =>
@@ -61,7 +64,7 @@ function unprotected(
 
 /** Throws "not-allowed" unless the rules allow this destination for this session. */
 export function checkAllowed(
-  session: Session,
+  session: RuleContext,
   destination: HostPort,
   name: string | undefined,
   addresses: readonly string[],
@@ -70,7 +73,7 @@ export function checkAllowed(
 }
 
 function verdict(
-  session: Session,
+  session: RuleContext,
   destination: HostPort,
   name: string | undefined,
   addresses: readonly string[] | undefined,
@@ -79,7 +82,7 @@ function verdict(
 }
 
 function requestFacts(
-  session: Session,
+  session: RuleContext,
   destination: HostPort,
   name: string | undefined,
   addresses: readonly string[] | undefined,
@@ -96,6 +99,6 @@ function requestFacts(
   };
 }
 
-function denied(session: Session, destination: HostPort): SocksError {
+function denied(session: RuleContext, destination: HostPort): SocksError {
   return new SocksError("not-allowed", `rules deny ${session.request.command} to ${formatHostPort(destination)}`);
 }

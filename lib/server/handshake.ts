@@ -20,7 +20,8 @@ import type { CommandName } from "./rules.ts";
 
 /** A complete, authenticated request. */
 export interface ClientRequest {
-  readonly version: 4 | 5;
+  /** The SOCKS version, or "http" for a request on the HTTP side. */
+  readonly version: 4 | 5 | "http";
   readonly command: CommandName;
   readonly destination: HostPort;
   /** The SOCKS5 username or the SOCKS4 USERID (empty USERID: undefined). */

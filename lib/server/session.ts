@@ -21,6 +21,7 @@ import { formatEndpoint } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
 import type { Session } from "./session_context.ts";
+import { serveHttp } from "./http/http_session.ts";
 
 const COMMANDS = {
   "connect": connectCommand,
@@ -52,6 +53,8 @@ export async function serveConnection(
   let replier: Replier | undefined;
   let handshakeDone = false;
   let timedOut = false;
+  // The HTTP side logs one record per request itself.
+  let loggedElsewhere = false;
   const deadline = setTimeout(() => {
     timedOut = true;
     connection.close();
@@ -59,11 +62,37 @@ export async function serveConnection(
   try {
     const version = await reader.peekByte();
     let request: ClientRequest;
+    // The first byte decides: 0x04 and 0x05 are SOCKS; anything else is taken for HTTP ("C" of CONNECT ...).
+    const protocol = version === SocksVersion.Socks4 ? "socks4" : version === SocksVersion.Socks5 ? "socks5" : "http";
+    if (!config.protocols.has(protocol)) {
+      throw new SocksError(
+        "unsupported",
+        `${protocol} is not enabled on this server (first byte 0x${version.toString(16)})`,
+      );
+    }
+    if (protocol === "http") {
+      clearTimeout(deadline);
+      loggedElsewhere = true;
+      await serveHttp({
+        connection,
+        reader,
+        writer,
+        config,
+        signal,
+        started,
+        client: record.client,
+        handshakeDone: () => {
+          handshakeDone = true;
+          admission.handshakeDone();
+        },
+      });
+      return;
+    }
     if (version === SocksVersion.Socks4) {
       record.version = 4;
       replier = socks4Replier(writer);
       request = await socks4Handshake(reader, replier, config, connection);
-    } else if (version === SocksVersion.Socks5) {
+    } else {
       record.version = 5;
       replier = socks5Replier(writer);
       request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress, (result) => {
@@ -79,9 +108,6 @@ export async function serveConnection(
       if (streams !== connection && request.command === "udp-associate") {
         throw new SocksError("unsupported", "UDP ASSOCIATE under GSS-API per-message protection is not implemented");
       }
-    } else {
-      // Room for HTTP (a later issue) goes here: "C" of CONNECT, "G" of GET ...
-      throw new SocksError("bad-version", `first byte 0x${version.toString(16).padStart(2, "0")} is no SOCKS version`);
     }
     clearTimeout(deadline);
     handshakeDone = true;
@@ -113,7 +139,11 @@ export async function serveConnection(
         };
       },
     };
-    await COMMANDS[request.command](session);
+    if (request.command !== "connect" && config.upstream.length > 0) {
+      // With an upstream chain only CONNECT leaves this machine through it; BIND, UDP and RESOLVE would not.
+      throw new SocksError("unsupported", `${request.command} is not available through the upstream proxies`);
+    }
+    await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {
     const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
     record.outcome = timedOut && !handshakeDone ? "handshake-timeout" : failure.code;
@@ -129,7 +159,7 @@ export async function serveConnection(
     admission.release(connection.remoteAddress.hostname, handshakeDone);
     record.durationMs = Date.now() - started;
     try {
-      config.onConnectionEnd(record);
+      if (!loggedElsewhere) config.onConnectionEnd(record);
     } catch {
       // A logger that throws must not take the server down.
     }

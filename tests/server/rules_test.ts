@@ -38,12 +38,12 @@ describe("validateRules", () => {
     const [label, rule, expected] of [
       ["an unknown action", { action: "maybe" }, /rule 2: action/],
       ["a bad client range", { action: "allow", clients: ["10.0.0.0/40"] }, /rule 2: clients: .*10\.0\.0\.0\/40/],
-      ["a port above 65535", { action: "allow", ports: ["70000"] }, /rule 2: bad port range "70000"/],
-      ["a reversed port range", { action: "allow", ports: ["2000-1000"] }, /rule 2: bad port range "2000-1000"/],
-      ["an open port range", { action: "allow", ports: ["80-"] }, /rule 2: bad port range "80-"/],
-      ["an unknown command", { action: "allow", commands: ["ping"] }, /rule 2: unknown command "ping"/],
-      ["an unknown version", { action: "allow", versions: [6] }, /rule 2: version must be 4 or 5/],
-      ["an empty destination", { action: "allow", destinations: [""] }, /rule 2: bad destination ""/],
+      ["a port above 65535", { action: "allow", ports: ["70000"] }, /rule 2: ports: bad port range "70000"/],
+      ["a reversed port range", { action: "allow", ports: ["2000-1000"] }, /rule 2: ports: bad port range "2000-1000"/],
+      ["an open port range", { action: "allow", ports: ["80-"] }, /rule 2: ports: bad port range "80-"/],
+      ["an unknown command", { action: "allow", commands: ["ping"] }, /rule 2: commands: unknown command "ping"/],
+      ["an unknown version", { action: "allow", versions: [6] }, /rule 2: "versions" must be an array of 4 and 5/],
+      ["an empty destination", { action: "allow", destinations: [""] }, /rule 2: destinations: bad destination ""/],
     ] as const
   ) {
     it(`refuses ${label}, naming the rule`, () => {

@@ -1,0 +1,202 @@
+/**
+ * The HTTP side of a connection: HTTP/1.1 proxy requests one after another (keep-alive), each under the same rules,
+ * authentication, route and handshake timeout as a SOCKS request, each leaving one log record. CONNECT becomes a
+ * tunnel relayed exactly like SOCKS CONNECT; an absolute-form `http://` request is forwarded (forward.ts).
+ *
+ * @module
+ */
+import type { ByteReader } from "../../io/byte_reader.ts";
+import type { Connection } from "../../net.ts";
+import { relay } from "../../relay.ts";
+import { formatHostPort } from "../../wire/address.ts";
+import { requestFraming } from "../../wire/http_framing.ts";
+import { headerTokens, type HttpRequestHead, httpRequestHeadDecoder } from "../../wire/http_head.ts";
+import { SocksError } from "../../wire/socks_error.ts";
+import type { ServerConfig } from "../config.ts";
+import type { ConnectionRecord } from "../connection_record.ts";
+import type { ClientRequest } from "../handshake.ts";
+import { openRoute } from "../route.ts";
+import { forwardRequest } from "./forward.ts";
+import { PROXY_CHALLENGE, proxyUser } from "./proxy_auth.ts";
+import { type HttpStatusCode, statusFor, statusResponse } from "./status.ts";
+import { authorityTarget } from "./target.ts";
+
+/** What the HTTP side gets from the dispatcher. */
+export interface HttpContext {
+  readonly connection: Connection;
+  readonly reader: ByteReader;
+  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly config: ServerConfig;
+  readonly signal: AbortSignal;
+  /** When the connection was accepted: the first request's record counts from there. */
+  readonly started: number;
+  /** Called once the first request head is read and authenticated (the end of the "handshake"). */
+  handshakeDone(): void;
+  /** The client's address as the log writes it. */
+  readonly client: string;
+}
+
+/** One request's state, shared with forward.ts. */
+export interface HttpExchange {
+  readonly context: HttpContext;
+  readonly head: HttpRequestHead;
+  request: ClientRequest;
+  readonly record: ConnectionRecord;
+  readonly connection: Connection;
+  readonly config: ServerConfig;
+  readonly signal: AbortSignal;
+  /** True once a response head went to the client: a later failure can only close the connection. */
+  answered: boolean;
+}
+
+const CONNECTED = new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n");
+
+/** Serves HTTP requests on a connection until one ends it; logs one record per request. Never rejects. */
+export async function serveHttp(context: HttpContext): Promise<void> {
+  let first = true;
+  for (;;) {
+    const record: ConnectionRecord = { client: context.client, outcome: "ok", bytesUp: 0, bytesDown: 0, durationMs: 0 };
+    const started = first ? context.started : Date.now();
+    const again = await serveRequest(context, record, first);
+    if (again === "nothing") return;
+    record.durationMs = Date.now() - started;
+    try {
+      context.config.onConnectionEnd(record);
+    } catch {
+      // A logger that throws must not take the server down.
+    }
+    if (!again) return;
+    first = false;
+  }
+}
+
+/** Serves one request; true to read another on the same connection, "nothing" when no request came. */
+async function serveRequest(
+  context: HttpContext,
+  record: ConnectionRecord,
+  first: boolean,
+): Promise<boolean | "nothing"> {
+  const { connection, reader, writer, config } = context;
+  let timedOut = false;
+  // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS.
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    connection.close();
+  }, config.handshakeTimeoutMs);
+  let exchange: HttpExchange | undefined;
+  let head: HttpRequestHead | undefined;
+  try {
+    try {
+      head = await reader.read(httpRequestHeadDecoder());
+    } finally {
+      clearTimeout(deadline);
+    }
+    record.method = head.method;
+    record.command = head.method === "CONNECT" ? "connect" : "http";
+    let user: string | undefined;
+    try {
+      user = proxyUser(config, head.headers);
+    } finally {
+      if (first) context.handshakeDone();
+    }
+    record.user = user;
+    const connect = head.method === "CONNECT";
+    const destination = connect ? authorityTarget(head.target) : undefined;
+    exchange = {
+      context,
+      head,
+      record,
+      connection,
+      config,
+      signal: context.signal,
+      answered: false,
+      request: {
+        version: "http",
+        command: connect ? "connect" : "http",
+        // Forwarding sets its own once the URL is parsed.
+        destination: destination ?? { address: { type: "ipv4", host: "0.0.0.0" }, port: 0 },
+        user,
+      },
+    };
+    if (connect) {
+      await tunnel(exchange, head);
+      return false;
+    }
+    return await forwardRequest(exchange);
+  } catch (error) {
+    const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
+    if (failure.code === "closed" && record.method === undefined && !first && reader.buffered === 0) {
+      return "nothing"; // A keep-alive client that went away (or stayed idle too long) between requests.
+    }
+    record.outcome = timedOut ? "handshake-timeout" : failure.code;
+    record.error = failure.message;
+    if (timedOut || failure.code === "closed" || exchange?.answered) return false;
+    const status = statusFor(failure);
+    record.reply = status;
+    // A 407 to a request without a body keeps the connection: browsers ask again on it with credentials.
+    const keepAlive = status === 407 && bodyless(head);
+    await writer.write(statusResponse(status, detailFor(status, failure), {
+      keepAlive,
+      extra: status === 407 ? [PROXY_CHALLENGE] : [],
+    })).catch(() => {});
+    return keepAlive;
+  }
+}
+
+function bodyless(head: HttpRequestHead | undefined): boolean {
+  if (head === undefined || headerTokens(head.headers, "connection").includes("close")) return false;
+  try {
+    const framing = requestFraming(head);
+    return head.version === "HTTP/1.1" &&
+      (framing.kind === "none" || (framing.kind === "length" && framing.length === 0));
+  } catch {
+    return false;
+  }
+}
+
+/** What the answer's text says: the client's own mistake in detail, little about the way to the destination. */
+function detailFor(status: HttpStatusCode, failure: SocksError): string {
+  if (status === 400 || status === 431 || status === 501 || status === 505) return failure.message;
+  if (status === 403) return "denied by the proxy's rules";
+  if (status === 407) return "this proxy needs a user name and password (Basic)";
+  return failure.code;
+}
+
+/** CONNECT: the outbound connection first, then 200, then the relay (bytes sent behind the request kept). */
+async function tunnel(exchange: HttpExchange, head: HttpRequestHead): Promise<void> {
+  const { record, context, request } = exchange;
+  record.destination = formatHostPort(request.destination);
+  const framing = requestFraming(head);
+  if (framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0)) {
+    throw new SocksError("bad-field", "CONNECT with a body", { reply: 400 });
+  }
+  const outbound = await openRoute(exchange, request.destination);
+  try {
+    await context.writer.write(CONNECTED);
+  } catch (error) {
+    outbound.close();
+    throw error;
+  }
+  exchange.answered = true;
+  record.reply = 200;
+  const { leftover, reader } = context.reader.detach();
+  const { connection } = context;
+  const result = await relay(
+    {
+      readable: connection.readable,
+      writable: connection.writable,
+      leftover,
+      reader,
+      writer: context.writer,
+      close: () => connection.close(),
+    },
+    outbound,
+    { idleTimeoutMs: exchange.config.idleTimeoutMs, signal: exchange.signal },
+  );
+  record.bytesUp = result.aToB;
+  record.bytesDown = result.bToA;
+  if (result.outcome !== "done") {
+    record.outcome = result.outcome;
+    if (result.error) record.error = result.error.message;
+  }
+}

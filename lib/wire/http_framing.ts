@@ -1,0 +1,120 @@
+/**
+ * Where an HTTP/1.1 message body ends (RFC 9112 section 6), and the chunked coding's size lines (section 7.1).
+ * A request whose length could be read two ways is refused (400), never guessed: that disagreement between a
+ * proxy and the server behind it is what request smuggling is made of.
+ *
+ * @module
+ */
+import { complete, type Decoded, needMore } from "./decoded.ts";
+import { headerTokens, headerValues, type HttpRequestHead, type HttpResponseHead } from "./http_head.ts";
+import { SocksError } from "./socks_error.ts";
+
+/** How a body is delimited: none, a length, chunked, or (responses only) the end of the connection. */
+export type BodyFraming =
+  | { readonly kind: "none" }
+  | { readonly kind: "length"; readonly length: number }
+  | { readonly kind: "chunked" }
+  | { readonly kind: "close" };
+
+function bad(why: string, status: number): SocksError {
+  return new SocksError(status === 501 ? "unsupported" : "bad-field", why, { reply: status });
+}
+
+/** The one Content-Length of a message, or undefined; throws when several differ or one is not a number. */
+function contentLength(values: readonly string[], status: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const all = values.flatMap((v) => v.split(",")).map((v) => v.trim());
+  if (!all.every((v) => /^[0-9]{1,15}$/.test(v))) throw bad(`bad Content-Length "${values.join(", ")}"`, status);
+  if (new Set(all.map(Number)).size !== 1) throw bad(`differing Content-Length values "${values.join(", ")}"`, status);
+  return Number(all[0]);
+}
+
+/**
+ * The framing of a request body. Throws (with `reply` the status to answer) on Content-Length together with
+ * Transfer-Encoding, differing Content-Lengths, a bad number, Transfer-Encoding in HTTP/1.0 (400), and any coding
+ * other than a lone "chunked" (501).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestFraming } from "./http_framing.ts";
+ * const head = { method: "POST", target: "http://a/", version: "HTTP/1.1" as const, headers: [
+ *   { name: "Content-Length", value: "5" }, { name: "Transfer-Encoding", value: "chunked" },
+ * ] };
+ * assert.throws(() => requestFraming(head), { reply: 400 });
+ * ```
+ */
+export function requestFraming(head: HttpRequestHead): BodyFraming {
+  const te = headerValues(head.headers, "transfer-encoding");
+  const cl = headerValues(head.headers, "content-length");
+  if (te.length > 0) {
+    if (cl.length > 0) throw bad("both Content-Length and Transfer-Encoding", 400);
+    if (head.version === "HTTP/1.0") throw bad("Transfer-Encoding in an HTTP/1.0 request", 400);
+    const codings = headerTokens(head.headers, "transfer-encoding");
+    if (codings.length !== 1 || codings[0] !== "chunked") {
+      throw bad(
+        `Transfer-Encoding "${te.join(", ")}" not supported (only chunked)`,
+        codings.at(-1) === "chunked" ? 501 : 400,
+      );
+    }
+    return { kind: "chunked" };
+  }
+  const length = contentLength(cl, 400);
+  return length === undefined ? { kind: "none" } : { kind: "length", length };
+}
+
+/**
+ * The framing of a response body to a request with `method` (RFC 9112 section 6.3). Ambiguous framing throws
+ * (a proxy answers 502 rather than pass on a response it could read two ways).
+ */
+export function responseFraming(head: HttpResponseHead, method: string): BodyFraming {
+  if (method === "HEAD" || (head.status >= 100 && head.status < 200) || head.status === 204 || head.status === 304) {
+    return { kind: "none" };
+  }
+  const te = headerTokens(head.headers, "transfer-encoding");
+  const cl = headerValues(head.headers, "content-length");
+  if (te.length > 0) {
+    if (cl.length > 0) throw bad("response has both Content-Length and Transfer-Encoding", 502);
+    return te.at(-1) === "chunked" && te.length === 1 ? { kind: "chunked" } : { kind: "close" };
+  }
+  const length = contentLength(cl, 502);
+  return length === undefined ? { kind: "close" } : { kind: "length", length };
+}
+
+const MAX_CHUNK_LINE = 4096;
+
+/**
+ * Decodes a chunk-size line (`1a;ext=1\r\n`) and returns the size; extensions are checked and dropped. Sizes above
+ * 2^53 - 1, bare LF and control characters are refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeChunkSize } from "./http_framing.ts";
+ * assert.deepEqual(decodeChunkSize(new TextEncoder().encode("1A\r\nabc")), { done: true, value: 26, consumed: 4 });
+ * ```
+ */
+export function decodeChunkSize(bytes: Uint8Array): Decoded<number> {
+  const lf = bytes.subarray(0, MAX_CHUNK_LINE).indexOf(0x0a);
+  if (lf === -1) {
+    if (bytes.length >= MAX_CHUNK_LINE) throw bad(`chunk-size line over ${MAX_CHUNK_LINE} bytes`, 400);
+    return needMore(1);
+  }
+  if (lf === 0 || bytes[lf - 1] !== 0x0d) throw bad("bare LF in a chunk-size line", 400);
+  const line = String.fromCharCode(...bytes.subarray(0, lf - 1));
+  const m =
+    /^([0-9A-Fa-f]{1,13})[ \t]*((?:;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e]|\\[\t\x20-\x7e])*"))?[ \t]*)*)$/
+      .exec(line);
+  if (!m) throw bad(`bad chunk-size line "${line.slice(0, 40)}"`, 400);
+  return complete(parseInt(m[1], 16), lf + 1);
+}
+
+/** Decodes the CRLF that ends a chunk's data. */
+export function decodeChunkEnd(bytes: Uint8Array): Decoded<true> {
+  if (bytes.length < 2) {
+    if (bytes.length === 1 && bytes[0] !== 0x0d) throw bad("chunk data not followed by CRLF", 400);
+    return needMore(2 - bytes.length);
+  }
+  if (bytes[0] !== 0x0d || bytes[1] !== 0x0a) throw bad("chunk data not followed by CRLF", 400);
+  return complete(true, 2);
+}
