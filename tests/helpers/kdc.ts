@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { closedPort, waitForPort } from "./net.ts";
-import { type Daemon, daemon, requireTool, run } from "./process.ts";
+import { type Daemon, daemon, run } from "./process.ts";
+import { requirePeer } from "./peers.ts";
 
 /** A running realm. */
 export interface Realm {
@@ -33,7 +34,7 @@ async function must(command: string, args: string[], input?: string): Promise<vo
 
 /** Creates the realm and starts its KDC; the environment points at it until `stop()`. */
 export async function startRealm(): Promise<Realm> {
-  for (const tool of ["kdb5_util", "kadmin.local", "krb5kdc", "kinit"]) await requireTool(tool);
+  const [kdb5Util, kadminLocal, krb5kdc, kinit] = ["kdb5_util", "kadmin.local", "krb5kdc", "kinit"].map(requirePeer);
   const name = "TEST.REALM";
   const dir = mkdtempSync(join(tmpdir(), "tabi-krb5-"));
   const port = await closedPort();
@@ -80,15 +81,15 @@ export async function startRealm(): Promise<Realm> {
   process.env.KRB5CCNAME = ccache;
   let kdc: Daemon | undefined;
   try {
-    await must("kdb5_util", ["create", "-s", "-P", "master-pw", "-r", name]);
-    await must("kadmin.local", ["-q", "addprinc -pw alice-pw alice"]);
-    await must("kadmin.local", ["-q", "addprinc -randkey rcmd/localhost"]);
+    await must(kdb5Util, ["create", "-s", "-P", "master-pw", "-r", name]);
+    await must(kadminLocal, ["-q", "addprinc -pw alice-pw alice"]);
+    await must(kadminLocal, ["-q", "addprinc -randkey rcmd/localhost"]);
     // The stale keytab first: the second ktadd gives the service a new key, which only `keytab` holds.
-    await must("kadmin.local", ["-q", `ktadd -k ${join(dir, "stale.keytab")} rcmd/localhost`]);
-    await must("kadmin.local", ["-q", `ktadd -k ${join(dir, "rcmd.keytab")} rcmd/localhost`]);
-    kdc = daemon("krb5kdc", ["-n"]);
+    await must(kadminLocal, ["-q", `ktadd -k ${join(dir, "stale.keytab")} rcmd/localhost`]);
+    await must(kadminLocal, ["-q", `ktadd -k ${join(dir, "rcmd.keytab")} rcmd/localhost`]);
+    kdc = daemon(krb5kdc, ["-n"]);
     await waitForPort(port, "krb5kdc");
-    await must("kinit", ["alice"], "alice-pw\n");
+    await must(kinit, ["alice"], "alice-pw\n");
   } catch (error) {
     await kdc?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { concat } from "../helpers/bytes.ts";
 import { type Realm, startRealm } from "../helpers/kdc.ts";
 import { echoServer, rawClient } from "../helpers/net.ts";
 import { cliCommand, requireTool, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
 import { tcpTap } from "../helpers/tcp_tap.ts";
 import { spawn } from "node:child_process";
@@ -187,7 +188,7 @@ describe("GSS-API (RFC 1961) with a throwaway MIT Kerberos realm", () => {
       // in Python answers the greeting with 05 01 at accept time (tabi's own 05 01 is dropped); that wins curl's
       // race most of the time, so curl is run until one attempt gets past the method selection (at most 40).
       const port = serve.proxy.split(":").at(-1)!;
-      const tap = spawn("python3", [join("tests", "helpers", "greeting_tap.py"), port], {
+      const tap = spawn(requirePeer("python3"), [join("tests", "helpers", "greeting_tap.py"), port], {
         stdio: ["ignore", "pipe", "inherit"],
       });
       try {

@@ -3,20 +3,19 @@ import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { decodeSocks4Reply, encodeSocks4Request } from "../../lib/wire/socks4.ts";
 import { closedPort, echoServer, rawClient, testServer, waitForPort } from "../helpers/net.ts";
-import { currentUser, type Daemon, daemon, requireTool } from "../helpers/process.ts";
-
-const OIDENTD = "/usr/sbin/oidentd";
+import { currentUser, type Daemon, daemon } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
 
 describe("SOCKS4 IDENT check (RFC 1413) against oidentd", () => {
   let identd: Daemon;
   let identPort: number;
   let echo: Awaited<ReturnType<typeof echoServer>>;
   before(async () => {
-    await requireTool(OIDENTD);
+    const oidentd = requirePeer("oidentd");
     identPort = await closedPort();
     const id = (flag: string) => execFileSync("id", [flag], { encoding: "utf8" }).trim();
     // In the foreground, on loopback and a free port, as whoever runs the test (it reads /proc/net/tcp).
-    identd = daemon(OIDENTD, ["-i", "-S", "-a", "127.0.0.1", "-p", String(identPort), "-u", id("-u"), "-g", id("-g")]);
+    identd = daemon(oidentd, ["-i", "-S", "-a", "127.0.0.1", "-p", String(identPort), "-u", id("-u"), "-g", id("-g")]);
     await waitForPort(identPort, "oidentd");
     echo = await echoServer();
   });
