@@ -272,8 +272,8 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     flag: "gssapi-protection",
     kind: GSSAPI_KINDS.protection,
     default: "confidentiality",
-    help: "the most per-message protection granted: none, integrity or confidentiality;\n" +
-      "curl applies none and fails when granted any: serve it with none",
+    help: "most protection granted: none, integrity, confidentiality\n" +
+      "(curl applies none and fails when granted any: serve it with none)",
   }),
   setting({
     flag: "grace",

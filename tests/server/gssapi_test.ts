@@ -103,6 +103,13 @@ describe("GSS-API (RFC 1961) with a throwaway MIT Kerberos realm", () => {
       assert.deepEqual(integrity.stdout, SECRET);
       // gss_wrap without confidentiality carries the data in the clear with a checksum: the tap can read it.
       assert.ok(contains(server.tap.upstream(), SECRET));
+      // NEC's variant (the level travels bare, as curl's --socks5-gssapi-nec sends it): the server answers in kind,
+      // and confidentiality still hides the data.
+      const before = server.tap.upstream().length;
+      const nec = await connectCli(server.tap.address.port, ["--gssapi-nec"]);
+      assert.equal(nec.code, 0, nec.stderr);
+      assert.deepEqual(nec.stdout, SECRET);
+      assert.ok(!contains(server.tap.upstream().subarray(before), SECRET));
     } finally {
       await server.stop();
     }
