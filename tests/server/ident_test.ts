@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { decodeSocks4Reply, encodeSocks4Request } from "../../lib/wire/socks4.ts";
-import { closedPort, echoServer, rawClient, testServer, waitForPort } from "../helpers/net.ts";
+import { closedPort, echoServer, network, rawClient, testServer, waitForPort } from "../helpers/net.ts";
 import { currentUser, type Daemon, daemon } from "../helpers/process.ts";
 import { requirePeer } from "../helpers/peers.ts";
 
@@ -75,6 +75,20 @@ describe("SOCKS4 IDENT check (RFC 1413) against oidentd", () => {
       assert.match((await server.nextRecord()).error ?? "", /no answer from identd/);
     } finally {
       await server.close();
+    }
+  });
+
+  it("answers 92 when the identd accepts but says nothing within the timeout", async () => {
+    const held: { close(): void }[] = [];
+    const silent = await network.listen({ hostname: "127.0.0.1", port: 0 }, (connection) => void held.push(connection));
+    const server = await testServer({ ident: { port: silent.address.port, timeoutMs: 300 } });
+    try {
+      assert.equal(await ask(server, currentUser()), 92);
+      assert.match((await server.nextRecord()).error ?? "", /none within 300 ms/);
+    } finally {
+      await server.close();
+      held.forEach((c) => c.close());
+      await silent.close();
     }
   });
 
