@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { encodeGssApiMessage } from "../../lib/wire/gssapi.ts";
@@ -144,6 +145,25 @@ describe("GSS-API (RFC 1961) with a throwaway MIT Kerberos realm", () => {
       assert.match(await stale.logLine(/outcome=auth-failed/), /kvno [0-9]+ not found in keytab/);
     } finally {
       await stale.stop();
+    }
+  });
+
+  it("without --gssapi-keytab, the acceptor's keytab comes from KRB5_KTNAME", async () => {
+    const saved = process.env.KRB5_KTNAME;
+    process.env.KRB5_KTNAME = `FILE:${realm.keytab}`;
+    let server;
+    try {
+      server = await gssServe();
+    } finally {
+      if (saved === undefined) delete process.env.KRB5_KTNAME;
+      else process.env.KRB5_KTNAME = saved;
+    }
+    try {
+      const result = await connectCli(server.port);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(result.stdout, SECRET);
+    } finally {
+      await server.stop();
     }
   });
 
