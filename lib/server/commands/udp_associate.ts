@@ -50,7 +50,9 @@ async function associate(session: Session, clientIp: string, clientPort: number 
   let inFlight = 0;
   const resolved = new Map<string, Promise<string[]>>();
   const outbound = new Map<"ipv4" | "ipv6", Promise<UdpSocket>>();
-  const fragments = config.udpReassembly ? reassembler(config.udpReassemblyTimeoutMs) : undefined;
+  const fragments = config.udpReassembly
+    ? reassembler(config.udpReassemblyTimeoutMs, (n) => void (dropped += n))
+    : undefined;
 
   const fromRemote = (datagram: Datagram) => {
     // Until the client's port is known there is nowhere to send an answer.

@@ -24,8 +24,8 @@ export interface Reassembler {
   close(): void;
 }
 
-/** Makes the reassembly of one association, with the given reassembly timer. */
-export function reassembler(timeoutMs: number): Reassembler {
+/** Makes the reassembly of one association, with the given reassembly timer; `onExpired` counts what it frees. */
+export function reassembler(timeoutMs: number, onExpired: (fragments: number) => void): Reassembler {
   const queue = new UdpReassemblyQueue({ timeoutMs });
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
@@ -38,7 +38,10 @@ export function reassembler(timeoutMs: number): Reassembler {
       } else if (outcome.kind === "held" && queue.fragmentsHeld === 1) {
         // A new sequence: its timer starts with its first fragment.
         clearTimeout(timer);
-        timer = setTimeout(() => queue.expire(Date.now()), timeoutMs);
+        timer = setTimeout(() => {
+          const freed = queue.expire(Date.now());
+          if (freed > 0) onExpired(freed);
+        }, timeoutMs);
       }
       if (outcome.kind !== "complete") return { dropped };
       return { whole: { fragment: 0, destination: outcome.destination, data: outcome.data }, dropped };
