@@ -27,6 +27,7 @@ import { defaultNetwork } from "./lib/runtime/detect.ts";
 import { getEnv } from "./lib/runtime/env.ts";
 import type { ServerOptions } from "./lib/server/config.ts";
 import { type SocksServer, startServer as startServerOn } from "./lib/server/server.ts";
+import { type Audit, type AuditOptions, startAudit as startAuditOn } from "./lib/audit/audit.ts";
 import type { Address } from "./lib/wire/address.ts";
 import type {
   ClientOptions,
@@ -71,7 +72,29 @@ export {
 // The reader a custom Authenticator gets, as types: the class and the codecs it reads with are in ./wire.
 export type { ByteReader, DetachedReader, ReleasedStream } from "./lib/io/byte_reader.ts";
 export type { Complete, Decoded, Decoder, NeedMore } from "./lib/wire/decoded.ts";
-export { type ConnectionRecord, formatRecord, type LogFormat } from "./lib/server/connection_record.ts";
+export {
+  type ConnectionRecord,
+  formatRecord,
+  type LogFormat,
+  type RecordAddressType,
+  type RecordVersion,
+} from "./lib/server/connection_record.ts";
+// Privacy: Tor's SafeSocks/TestSocks judgement and stream isolation's any-credentials method.
+export { isUnsafeRequest, UNSAFE_REASON } from "./lib/server/safe_socks.ts";
+export { anyCredentialsAuthenticator } from "./lib/server/any_credentials.ts";
+// The DNS-leak audit's library (tabi audit runs programs against it); startAudit is defined below.
+export type { Audit, AuditOptions } from "./lib/audit/audit.ts";
+export { type AuditSite, newAuditSite } from "./lib/audit/audit_site.ts";
+export type { DnsLookup } from "./lib/audit/dns_responder.ts";
+export type { AuditRequest } from "./lib/audit/recording_proxy.ts";
+export { type AuditReport, type ProgramEnd, reportJson, reportText } from "./lib/audit/report.ts";
+export {
+  type AuditFacts,
+  type AuditJudgement,
+  type AuditVerdict,
+  AuditVerdicts,
+  judgeAudit,
+} from "./lib/audit/verdict.ts";
 export type { CommandName, Rule } from "./lib/server/rules.ts";
 export { DEFAULT_LIMITS, type LimitName, type LimitReport, type Limits } from "./lib/server/limits.ts";
 // GSS-API (RFC 1961): the system's Kerberos library through the runtime's FFI, the server's method, client options.
@@ -283,4 +306,22 @@ export function socksFetch(input: Request | URL | string, init?: SocksFetchInit)
  */
 export function createSocksFetch(options: SocksFetchOptions = {}): SocksFetch {
   return createSocksFetchOn(options, fetchEdge);
+}
+
+/**
+ * Starts a DNS-leak audit on the running runtime's Network, unless `options.network` names another: a recording
+ * SOCKS listener that forwards nothing and (given `dns`) a recording DNS responder. Run a program against
+ * `audit.proxy` and `audit.site.url`, then `finish` for the verdict.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startAudit } from "./mod.ts";
+ * const audit = await startAudit();
+ * const report = await audit.finish({ command: ["true"], exitCode: 0, signal: null, timedOut: false });
+ * assert.equal(report.verdict, "no-request");
+ * ```
+ */
+export async function startAudit(options: Partial<AuditOptions> = {}): Promise<Audit> {
+  return await startAuditOn({ ...options, network: options.network ?? await defaultNetwork() });
 }

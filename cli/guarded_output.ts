@@ -17,7 +17,7 @@ interface Target {
 }
 
 /**
- * Wraps two writable streams (by default process.stdout and process.stderr) as a CliOutput that drops what it
+ * Wraps two writable streams (main.ts passes process.stdout and process.stderr) as a CliOutput that drops what it
  * cannot write.
  *
  * @example

@@ -8,10 +8,6 @@ import { parseOptions } from "./flags.ts";
 import type { CliOutput } from "./output.ts";
 import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
 
-// connect.ts and resolve.ts still import these from here; they live in flags.ts and output.ts now.
-export { type OptionTable, parseOptions } from "./flags.ts";
-export type { CliOutput } from "./output.ts";
-
 /** A subcommand: takes its own arguments, returns an exit code. */
 export type Subcommand = (args: string[], output: CliOutput) => Promise<number>;
 
@@ -24,16 +20,19 @@ Usage:
                             a stdio tunnel through SOCKS proxies (ssh ProxyCommand); see tabi connect --help
   tabi resolve --proxy URL NAME | --ptr ADDRESS
                             resolve on the proxy (Tor's RESOLVE extension)
+  tabi audit -- COMMAND {socks} {url}
+                            does COMMAND leak DNS through its SOCKS proxy? see tabi audit --help
   tabi --help               this text
   tabi --version            the version
 
-Run under Deno (deno run -A cli/main.ts), Bun (bun cli/main.ts) or Node (npx tsx cli/main.ts).
+Run under Deno (deno run -A cli/main.ts), Bun (bun cli/main.ts) or Node (node dist/tabi.mjs).
 `;
 
 const subcommands: Record<string, () => Promise<Subcommand>> = {
   serve: async () => (await import("./serve.ts")).serve,
   connect: async () => (await import("./connect.ts")).connectCli,
   resolve: async () => (await import("./resolve.ts")).resolveCli,
+  audit: async () => (await import("./audit.ts")).auditCli,
 };
 
 /**

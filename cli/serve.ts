@@ -86,21 +86,25 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     throw error;
   }
   const users = settings.options.users?.size ?? 0;
-  const gssapiAuth = values.gssapi
-    ? `GSS-API (service ${values["gssapi-service"] ?? "rcmd"})${users > 0 ? ", " : ""}`
-    : "";
-  const auth = gssapiAuth +
-    (users > 0
+  const { safeSocks, testSocks, acceptAnyCredentials } = settings.options;
+  const auth = [
+    ...(values.gssapi ? [`GSS-API (service ${values["gssapi-service"] ?? "rcmd"})`] : []),
+    users > 0
       ? `username/password, ${users} user${users === 1 ? "" : "s"}`
+      : acceptAnyCredentials
+      ? "no authentication, any username/password taken as a label"
       : values.gssapi
       ? ""
-      : "no authentication");
+      : "no authentication",
+    ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
+    ...(testSocks ? ["test-socks"] : []),
+  ].filter((part) => part !== "").join("; ");
   const addresses = server.addresses.map(formatEndpoint).join(", ");
   const who = `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})`;
-  output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
+  // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
   // Until reload exists, HUP (a closed terminal, or an operator's habit) must not end the proxy.
   onSignal("SIGHUP", () => output.err("tabi: SIGHUP: reload is not supported yet\n"));
-  const cut = await new Promise<boolean>((resolve) => {
+  const cut = new Promise<boolean>((resolve) => {
     let signals = 0;
     const stop = (signal: string) => {
       signals++;
@@ -120,8 +124,10 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     onSignal("SIGINT", () => stop("SIGINT"));
     onSignal("SIGTERM", () => stop("SIGTERM"));
   });
-  output.err(`${who}: stopped${cut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
-  return cut ? 1 : 0;
+  output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
+  const wasCut = await cut;
+  output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
+  return wasCut ? 1 : 0;
 }
 
 /** The running runtime's version. */

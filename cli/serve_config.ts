@@ -23,7 +23,17 @@ export interface ServeSettings {
   readonly usersFile: string | undefined;
 }
 
-/** The parseArgs options of `tabi serve`, one per row with a flag. */
+/**
+ * The parseArgs options of `tabi serve`, one per row with a flag.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveOptionTable } from "./serve_config.ts";
+ * assert.deepEqual(serveOptionTable().listen, { type: "string", multiple: true });
+ * assert.deepEqual(serveOptionTable().help, { type: "boolean", short: "h" });
+ * ```
+ */
 export function serveOptionTable(settings: readonly Setting[] = SERVE_SETTINGS): OptionTable {
   return Object.fromEntries(
     settings.flatMap((s) =>
@@ -32,7 +42,16 @@ export function serveOptionTable(settings: readonly Setting[] = SERVE_SETTINGS):
   );
 }
 
-/** The options part of `tabi serve --help`: one entry per row with a flag, its help line and default. */
+/**
+ * The options part of `tabi serve --help`: one entry per row with a flag, its help line and default.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveOptionsHelp } from "./serve_config.ts";
+ * assert.match(serveOptionsHelp(), /\n  --grace S +on SIGINT\/SIGTERM, .* \(default 10\)\n/);
+ * ```
+ */
 export function serveOptionsHelp(settings: readonly Setting[] = SERVE_SETTINGS): string {
   return settings.flatMap((s) => {
     if (s.flag === undefined) return [];
@@ -44,7 +63,17 @@ export function serveOptionsHelp(settings: readonly Setting[] = SERVE_SETTINGS):
   }).join("\n") + "\n";
 }
 
-/** The config file's keys, for the help text. */
+/**
+ * The config file's keys, for the help text and the check for unknown keys.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { configKeys } from "./serve_config.ts";
+ * assert.ok(configKeys().includes("handshakeTimeout"));
+ * assert.ok(!configKeys().includes("config"));
+ * ```
+ */
 export function configKeys(settings: readonly Setting[] = SERVE_SETTINGS): string[] {
   return settings.flatMap((s) => s.key === undefined ? [] : [s.key]);
 }

@@ -16,7 +16,11 @@
  * }),                                                   // the CLI's own log/quiet/graceMs/usersFile)
  * ```
  * The flag wins over the file. The help lists rows in table order, and parts are merged in table order
- * (users from several rows are added together, later rows winning for the same name).
+ * (users from several rows are added together, later rows winning for the same name; limits key by key).
+ * `to` also gets `where` (the flag, or the file and key) for the messages of any later check it makes.
+ * An admission limit is one `limit(flag, key, help)` row (the key is the Limits name). A value of a new kind goes
+ * into KINDS (setting_kinds.ts) first; a new CLI-only result (not a ServerOptions field) into {@link SettingPart}.
+ * Defaults shown in the help come from the library's own constants where it has them (DEFAULT_TIMEOUTS, ...).
  *
  * @module
  */
@@ -86,7 +90,28 @@ function mismatch(source: "flag" | "file", value: unknown, expected: string): st
   return source === "flag" ? `"${String(value)}" is not ${expected}` : `must be ${expected}`;
 }
 
-/** Seals a row's value type in (so the table can hold rows of every kind) and checks it at compile time. */
+/**
+ * Seals a row's value type in (so the table can hold rows of every kind) and checks it at compile time.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setting } from "./serve_settings.ts";
+ * import { KINDS } from "./setting_kinds.ts";
+ * const row = setting({
+ *   flag: "idle-timeout",
+ *   key: "idleTimeout",
+ *   kind: KINDS.seconds,
+ *   default: 0,
+ *   help: "close a tunnel idle this long",
+ *   to: (idleTimeoutMs) => ({ options: { idleTimeoutMs } }),
+ * });
+ * assert.deepEqual(await row.resolve({ source: "flag", value: "1.5", where: "--idle-timeout" }), {
+ *   options: { idleTimeoutMs: 1500 },
+ * });
+ * await assert.rejects(row.resolve({ source: "file", value: "5", where: '"idleTimeout"' }), /must be a number/);
+ * ```
+ */
 export function setting<V>(row: SettingRow<V>): Setting {
   const { kind } = row;
   return {
@@ -196,6 +221,29 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     kind: KINDS.boolean,
     help: "answer Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1)",
     to: (resolveExtension) => ({ options: { resolveExtension } }),
+  }),
+  setting({
+    flag: "safe-socks",
+    key: "safeSocks",
+    kind: KINDS.boolean,
+    help: "refuse requests that carry an IP address instead of a name (Tor's SafeSocks):\n" +
+      "the client resolved the name itself, so its DNS saw where it went",
+    to: (safeSocks) => ({ options: { safeSocks } }),
+  }),
+  setting({
+    flag: "test-socks",
+    key: "testSocks",
+    kind: KINDS.boolean,
+    help: "log for every request whether it was safe in that sense (Tor's TestSocks)",
+    to: (testSocks) => ({ options: { testSocks } }),
+  }),
+  setting({
+    flag: "accept-any-credentials",
+    key: "acceptAnyCredentials",
+    kind: KINDS.boolean,
+    help: "without users: accept any username/password (Tor-style stream isolation, as sent by\n" +
+      "torsocks -i and Tor Browser), logging the username as a label; refused with users",
+    to: (acceptAnyCredentials) => ({ options: { acceptAnyCredentials } }),
   }),
   setting({
     flag: "handshake-timeout",

@@ -59,7 +59,17 @@ function count(value: string | number): number | undefined {
   return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
 
-/** Parses `name:password` (the password may contain colons); throws an Error saying what is wrong. */
+/**
+ * Parses `name:password` (the password may contain colons); throws an Error saying what is wrong.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseUser } from "./setting_kinds.ts";
+ * assert.deepEqual(parseUser("alice:s3:cret"), ["alice", "s3:cret"]);
+ * assert.throws(() => parseUser("alice:"), /is not NAME:PASSWORD/);
+ * ```
+ */
 export function parseUser(text: string): [string, string] {
   const colon = text.indexOf(":");
   if (colon <= 0 || colon === text.length - 1) throw new Error(`"${text}" is not NAME:PASSWORD`);
@@ -75,8 +85,21 @@ function checkUser(name: string, password: string): [string, string] {
 }
 
 /**
- * Reads a users file: one `name:password` a line; blank lines and `#` comments are skipped. `where` names the
- * flag or key that gave the path.
+ * Reads a users file: one `name:password` a line, the password running to the end of the line (trailing blanks
+ * included); leading blanks, blank lines and `#` comments are skipped; a file naming no user is refused. `where`
+ * names the flag or key that gave the path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readUsersFile } from "./setting_kinds.ts";
+ * const path = join(mkdtempSync(join(tmpdir(), "tabi-users-")), "users");
+ * writeFileSync(path, "# users\nalice:pw \n");
+ * assert.deepEqual([...await readUsersFile(path, "--users")], [["alice", "pw "]]);
+ * ```
  */
 export async function readUsersFile(path: string, where: string): Promise<Map<string, string>> {
   let text: string;
@@ -85,24 +108,28 @@ export async function readUsersFile(path: string, where: string): Promise<Map<st
   } catch (error) {
     throw new UsageError(`${where} ${path}: ${(error as Error).message}`);
   }
-  return new Map(
+  const users = new Map(
     text.split(/\r?\n/).flatMap((line, i) => {
-      const trimmed = line.trim();
-      if (trimmed === "" || trimmed.startsWith("#")) return [];
+      // Leading blanks are indentation; trailing ones belong to the password (trimming would change it).
+      const entry = line.trimStart();
+      if (entry.trim() === "" || entry.startsWith("#")) return [];
       try {
-        return [parseUser(trimmed)];
+        return [parseUser(entry)];
       } catch (error) {
         throw new UsageError(`${where} ${path}:${i + 1}: ${(error as Error).message}`);
       }
     }),
   );
+  // An empty file would silently mean "no authentication": most likely the wrong file, or one not written yet.
+  if (users.size === 0) throw new UsageError(`${where} ${path}: the file names no user (NAME:PASSWORD lines)`);
+  return users;
 }
 
 function listenAddress(text: string): ListenAddress {
   if (!text.startsWith("[") && text.indexOf(":") !== text.lastIndexOf(":")) {
     // "::1:1080" is itself an IPv6 address: say which was meant with brackets.
     const colon = text.lastIndexOf(":");
-    const hint = /^[0-9]{1,5}$/.test(text.slice(colon + 1))
+    const hint = /^[0-9]{1,5}$/.test(text.slice(colon + 1)) && ipAddress(text.slice(0, colon)) !== undefined
       ? `[${text.slice(0, colon)}]:${text.slice(colon + 1)}`
       : `[${text}]:PORT`;
     throw new Error(`"${text}": write an IPv6 address in brackets, e.g. ${hint}`);

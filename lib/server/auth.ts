@@ -24,6 +24,8 @@ export interface AuthContext {
 export interface AuthResult {
   /** The authenticated user name, for rules and logs; undefined for anonymous methods. */
   readonly user?: string;
+  /** A name the client gave that was not checked: logged as a session label, never used for access. */
+  readonly label?: string;
   /**
    * A method with per-message protection (GSS-API, RFC 1961) hands over the stream pair everything after it goes
    * through: the request, the reply and the relayed data. Absent: the connection's own streams.

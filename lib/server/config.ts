@@ -9,6 +9,7 @@ import type { Network } from "../net.ts";
 import { requireNetwork } from "../require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
+import { anyCredentialsAuthenticator } from "./any_credentials.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import { type IdentSettings, resolveIdent } from "./ident_check.ts";
 import { UdpReassemblyQueue } from "../wire/socks5_udp_fragments.ts";
@@ -67,6 +68,7 @@ export const PROTECTED_WHEN_EXPOSED: readonly string[] = [
 
 /** What a server needs to run, fully decided: {@link ServerOptions} with every default filled in. */
 export interface ServerConfig {
+  /** The runtime adapter the server listens, connects and resolves with. */
   readonly network: Network;
   /** SOCKS5 methods in the server's order of preference. */
   readonly authenticators: readonly Authenticator[];
@@ -77,6 +79,7 @@ export interface ServerConfig {
    * "refused", or "userid" when the operator lets in a USERID that names a user, password unchecked.
    */
   readonly socks4: "open" | "userid" | "refused";
+  /** Access rules, checked at start; the first match decides. */
   readonly rules: readonly Rule[];
   /** CIDR ranges CONNECT and UDP may reach only when a rule allows them by range. */
   readonly protectedDestinations: readonly string[];
@@ -84,9 +87,13 @@ export interface ServerConfig {
   readonly protectedRanges: readonly Cidr[];
   /** Answer Tor's RESOLVE and RESOLVE_PTR. */
   readonly resolveExtension: boolean;
+  /** From accept to a complete request. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly handshakeTimeoutMs: number;
+  /** CONNECT's connection and BIND's incoming one. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly connectTimeoutMs: number;
+  /** A tunnel with no traffic either way is closed; 0: never (the relay sets no timer). */
   readonly idleTimeoutMs: number;
+  /** A UDP association with no datagram is ended. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly udpIdleTimeoutMs: number;
   /** Reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them. */
   readonly udpReassembly: boolean;
@@ -98,9 +105,14 @@ export interface ServerConfig {
   readonly externalAddress: string | undefined;
   /** Called once per connection when it ends. */
   readonly onConnectionEnd: (record: ConnectionRecord) => void;
+  /** The admission limits, every default filled in. */
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** Refuse requests that carry an IP address instead of a name (Tor's SafeSocks). */
+  readonly safeSocks: boolean;
+  /** Record for every request whether it carried a name (safe) or an address (Tor's TestSocks). */
+  readonly testSocks: boolean;
   /** The protocols answered; a connection speaking another is closed unanswered. */
   readonly protocols: ReadonlySet<ServerProtocol>;
   /** The default route for CONNECT and HTTP: a chain of proxies, first hop first; empty: direct. */
@@ -122,7 +134,7 @@ export interface ServerOptions {
   readonly allowSocks4UserId?: boolean;
   /** Replace the SOCKS5 methods altogether (e.g. add a 0x80-0xFE method of your own). */
   readonly authenticators?: readonly Authenticator[];
-  /** Access rules, first match decides; none: everything allowed (see {@link Rule}). */
+  /** Access rules: the first whose every condition matches decides; with rules, no match means deny. */
   readonly rules?: readonly Rule[];
   /**
    * Ranges CONNECT and UDP may reach only through a rule that names them by range. Default: none when every listen
@@ -156,12 +168,25 @@ export interface ServerOptions {
   readonly udpReassemblyTimeoutMs?: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
-  /** Called once per connection when it ends, with its record (for a log; see {@link formatRecord}). */
+  /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+  /**
+   * Tor's SafeSocks: refuse SOCKS4 CONNECT/BIND (CD 91) and SOCKS5 CONNECT with an IPv4 or IPv6 address (REP
+   * 0x02), since such a client resolved the name itself; SOCKS4a and SOCKS5 with a name pass. Off by default.
+   */
+  readonly safeSocks?: boolean;
+  /** Tor's TestSocks: the log record of every request says whether it was safe (see safeSocks); nothing refused. */
+  readonly testSocks?: boolean;
+  /**
+   * With no users: accept RFC 1929 with any username and password (Tor-style stream isolation, `torsocks -i`),
+   * logging the username as the session's label. Refused together with users, so it never weakens real
+   * authentication.
+   */
+  readonly acceptAnyCredentials?: boolean;
   /** The protocols answered on every listen address; default all ({@link ALL_PROTOCOLS}). */
   readonly protocols?: readonly ServerProtocol[];
   /**
@@ -172,10 +197,32 @@ export interface ServerOptions {
   readonly upstream?: readonly ProxyInput[];
 }
 
-/** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
+/**
+ * Fills in every default and checks the options; throws a SocksError that says what is wrong.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveConfig } from "./config.ts";
+ * import { MemoryNetwork } from "../memory_network.ts";
+ * const network = new MemoryNetwork();
+ * const config = resolveConfig({ idleTimeoutMs: 60_000, network });
+ * assert.equal(config.idleTimeoutMs, 60_000);
+ * assert.equal(config.socks4, "open");
+ * assert.throws(() => resolveConfig({ handshakeTimeoutMs: 2 ** 31, network }), /handshakeTimeoutMs must be/);
+ * ```
+ */
 export function resolveConfig(options: ServerOptions): ServerConfig {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
-  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
+  if (options.acceptAnyCredentials && (users || options.authenticators)) {
+    throw new SocksError(
+      "bad-field",
+      "acceptAnyCredentials (--accept-any-credentials) is only for a server without users: with users it would let " +
+        "any password in",
+    );
+  }
+  const anonymous = options.acceptAnyCredentials ? [anyCredentialsAuthenticator, noAuth] : [noAuth];
+  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : anonymous);
   if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
   const rules = options.rules ?? [];
   validateRules(rules);
@@ -222,6 +269,8 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),
     limits: resolveLimits(options.limits),
     onLimit: options.onLimit ?? (() => {}),
+    safeSocks: options.safeSocks ?? false,
+    testSocks: options.testSocks ?? false,
     protocols: resolveProtocols(options.protocols),
     upstream: options.upstream && options.upstream.length > 0 ? proxyList(options.upstream) : [],
   };
@@ -238,7 +287,16 @@ function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["prot
   return new Set(given);
 }
 
-/** The addresses to listen on: the given ones, else the default. */
+/**
+ * The addresses to listen on: the given ones, else the default.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenAddresses } from "./config.ts";
+ * assert.deepEqual(listenAddresses({}), [{ hostname: "127.0.0.1", port: 1080 }]);
+ * ```
+ */
 export function listenAddresses(
   options: ServerOptions,
 ): readonly { readonly hostname: string; readonly port: number }[] {

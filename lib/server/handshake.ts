@@ -26,6 +26,8 @@ export interface ClientRequest {
   readonly destination: HostPort;
   /** The SOCKS5 username or the SOCKS4 USERID (empty USERID: undefined). */
   readonly user: string | undefined;
+  /** An unchecked username kept only as a session label (see `acceptAnyCredentials`); never used by rules. */
+  readonly label?: string;
   /** The user the client host's identd reported (SOCKS4 with the IDENT check on). */
   readonly identUser?: string;
 }
@@ -111,11 +113,12 @@ export async function socks5Handshake(
   }
   await writer.write(encodeSocks5MethodSelection({ method: authenticator!.method }));
   const result = await authenticator!.authenticate({ reader, writer, client });
-  const { user } = result;
+  const { user, label } = result;
   const switched = onAuthenticated?.(result);
   if (switched) ({ reader, replier } = switched);
   else if (result.channel) throw new SocksError("failed", "the method's protected channel has no taker");
   replier.armed = true;
   const message = await reader.read(decodeSocks5Request);
-  return { version: 5, command: SOCKS5_COMMAND_NAMES[message.command], destination: message.destination, user };
+  const command = SOCKS5_COMMAND_NAMES[message.command];
+  return { version: 5, command, destination: message.destination, user, label };
 }

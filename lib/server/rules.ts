@@ -41,10 +41,13 @@ export interface Rule {
 
 /** What a rule is matched against. */
 export interface RequestFacts {
+  /** The client's IP address. */
   readonly client: string;
   /** The SOCKS version, or "http" for the HTTP side. */
   readonly version: 4 | 5 | "http";
+  /** The SOCKS5 username or SOCKS4 USERID, if any. */
   readonly user: string | undefined;
+  /** The command requested. */
   readonly command: CommandName;
   /** The name the client asked for, when it asked for a name. */
   readonly destinationName: string | undefined;
@@ -53,6 +56,7 @@ export interface RequestFacts {
    * name is not resolved yet, so that no lookup happens unless a rule needs one.
    */
   readonly destinationAddresses: readonly string[] | undefined;
+  /** The destination port. */
   readonly port: number;
 }
 

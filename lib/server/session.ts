@@ -7,7 +7,6 @@
  */
 import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection } from "../net.ts";
-import { formatHostPort } from "../wire/address.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { bindCommand } from "./commands/bind.ts";
@@ -20,6 +19,8 @@ import type { AdmissionControl } from "./limits.ts";
 import { formatEndpoint } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
+import { recordRequest } from "./request_record.ts";
+import { judgeSafety } from "./safe_socks.ts";
 import type { Session } from "./session_context.ts";
 import { serveHttp } from "./http/http_session.ts";
 
@@ -89,11 +90,11 @@ export async function serveConnection(
       return;
     }
     if (version === SocksVersion.Socks4) {
-      record.version = 4;
+      record.version = "4";
       replier = socks4Replier(writer);
       request = await socks4Handshake(reader, replier, config, connection);
     } else {
-      record.version = 5;
+      record.version = "5";
       replier = socks5Replier(writer);
       request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress, (result) => {
         record.user = result.user;
@@ -112,10 +113,9 @@ export async function serveConnection(
     clearTimeout(deadline);
     handshakeDone = true;
     admission.handshakeDone();
-    record.user = request.user;
+    recordRequest(record, request, config);
+    judgeSafety(record, request, config);
     if (request.identUser !== undefined) record.ident = request.identUser;
-    record.command = request.command;
-    record.destination = formatHostPort(request.destination);
     let released = false;
     const session: Session = {
       config,
@@ -158,6 +158,7 @@ export async function serveConnection(
     connection.close();
     admission.release(connection.remoteAddress.hostname, handshakeDone);
     record.durationMs = Date.now() - started;
+    record.time = new Date().toISOString();
     try {
       if (!loggedElsewhere) config.onConnectionEnd(record);
     } catch {

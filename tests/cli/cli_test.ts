@@ -153,13 +153,19 @@ describe("tabi command line", () => {
         stderr,
         new RegExp(`SIGTERM: no new connections[\\s\\S]*\n${who}: stopped; was listening on ${addresses}\n$`),
       );
-      const logLines = stderr.split("\n").filter((l) => l.startsWith("client="));
+      const logLines = stderr.split("\n").filter((l) => /^time=\S+ client=/.test(l));
       assert.equal(logLines.length, 4);
       assert.ok(logLines.every((l) => /outcome=ok .*down=\d{6}/.test(l)), logLines.join("\n"));
       assert.ok(
         logLines.some((l) => l.includes("version=socks4")) &&
           logLines.some((l) => l.includes(`destination=localhost:${web.port}`)),
       );
+      // How each destination arrived: curl resolves for --socks4 and --socks5, the proxy for the other two.
+      const count = (pattern: RegExp) => logLines.filter((l) => pattern.test(l)).length;
+      assert.equal(count(/ version=socks4 .*destination=127\.0\.0\.1:\d+ type=ipv4 /), 1, logLines.join("\n"));
+      assert.equal(count(/ version=socks4a .*destination=localhost:\d+ type=domain /), 1, logLines.join("\n"));
+      assert.equal(count(/ version=socks5 .* type=ipv[46] /), 1, logLines.join("\n"));
+      assert.equal(count(/ version=socks5 .*destination=localhost:\d+ type=domain /), 1, logLines.join("\n"));
     } finally {
       child.kill("SIGKILL");
       web.close();

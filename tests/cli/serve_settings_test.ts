@@ -132,4 +132,61 @@ describe("tabi serve settings table", () => {
       });
     }
   });
+  it("review findings: each mistake is refused at start, naming the flag or the file and key", async () => {
+    const emptyUsers = join(dir, "empty_users.txt");
+    writeFileSync(emptyUsers, "# nobody yet\n\n", { mode: 0o600 });
+    const flagCases: [string[], RegExp][] = [
+      [["--handshake-timeout", "2200000"], /^--handshake-timeout: 2200000 s is more than 2147483\.647 s/],
+      [["--idle-timeout", "3000000"], /^--idle-timeout: 3000000 s is more than/],
+      [["--udp-timeout", "2147483.648"], /^--udp-timeout: 2147483\.648 s is more than/],
+      [["--grace", "9999999"], /^--grace: 9999999 s is more than/],
+      [["--external-address", "banana"], /^--external-address: "banana" is not an IP address$/],
+      [["--external-address", "[::1]"], /^--external-address: "\[::1\]" is not an IP address$/],
+      [["--listen", "::1:1080"], /^--listen: "::1:1080": write an IPv6 address in brackets, e\.g\. \[::1\]:1080$/],
+      [["--listen", "fe80::1"], /^--listen: "fe80::1": write an IPv6 address in brackets, e\.g\. \[fe80::1\]:PORT$/],
+      [["--users", emptyUsers], new RegExp(`^--users ${emptyUsers}: the file names no user`)],
+    ];
+    for (const [args, message] of flagCases) {
+      await assert.rejects(parse(args), (error: Error) => {
+        assert.equal(error.name, "UsageError");
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+    const fileCases: [unknown, RegExp][] = [
+      [{ handshakeTimeout: 2200000 }, /"handshakeTimeout": 2200000 s is more than 2147483\.647 s/],
+      [{ externalAddress: "banana" }, /"externalAddress" must be an IP address/],
+      [{ users: { "": "x" } }, /"users": user "": a user needs a name and a password/],
+      [{ users: { alice: "" } }, /"users": user "alice": a user needs a name and a password/],
+      [{ usersFile: emptyUsers }, /"usersFile" .*: the file names no user/],
+      [{ rules: [{ action: "allow", client: ["10.0.0.0/8"] }] }, /"rules": rule 1: unknown field "client"/],
+      [{ rules: [{ action: "deny" }, { action: "allow", users: "alice" }] }, /rule 2: "users" must be an array/],
+      [{ listen: ["::1:1080"] }, /"listen": "::1:1080": write an IPv6 address in brackets/],
+    ];
+    for (const [content, message] of fileCases) {
+      const path = configFile(JSON.stringify(content));
+      await assert.rejects(parse(["--config", path]), (error: Error) => {
+        assert.equal(error.name, "UsageError");
+        assert.ok(error.message.startsWith(`--config ${path}: `), error.message);
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+  });
+
+  it("the longest timer and 0 are accepted", async () => {
+    const settings = await parse(["--handshake-timeout", "2147483.647", "--udp-timeout", "0", "--grace", "0"]);
+    assert.equal(settings.options.handshakeTimeoutMs, 2 ** 31 - 1);
+    assert.equal(settings.options.udpIdleTimeoutMs, 0);
+    assert.equal(settings.graceMs, 0);
+  });
+
+  it("a users file keeps trailing spaces in passwords; a config file may start with a UTF-8 BOM", async () => {
+    const usersPath = join(dir, "spaces.txt");
+    writeFileSync(usersPath, "alice:pass word  \r\n  bob:b\t\n", { mode: 0o600 });
+    const path = configFile("\uFEFF" + JSON.stringify({ usersFile: usersPath, idleTimeout: 2 }));
+    const settings = await parse(["--config", path]);
+    assert.deepEqual([...settings.options.users ?? []], [["alice", "pass word  "], ["bob", "b\t"]]);
+    assert.equal(settings.options.idleTimeoutMs, 2000);
+  });
 });

@@ -60,7 +60,7 @@ describe("client against tabi's own server", () => {
       assert.ok(tunnel.bound.port > 0);
       assert.deepEqual(await roundTrip(tunnel, [1, 2, 3, 4]), [1, 2, 3, 4]);
       const record = await server.nextRecord();
-      assert.equal(record.version, scheme.startsWith("socks4") ? 4 : 5);
+      assert.equal(record.version, scheme === "socks4a" ? "4a" : scheme.startsWith("socks4") ? "4" : "5");
       assert.equal(record.destination, `${host}:${port}`);
     });
   }

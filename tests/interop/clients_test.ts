@@ -149,7 +149,7 @@ describe("interop: curl, ncat, socat, proxychains4 through tabi", () => {
       assert.equal(result.code, 0, result.stderr);
       assert.ok(sameBytes(result.stdout, body), `got ${result.stdout.length} bytes`);
       const record = open.records.find((r) =>
-        r.destination === `127.0.0.1:${web4.port}` && r.version === (type === "socks4" ? 4 : 5)
+        r.destination === `127.0.0.1:${web4.port}` && r.version === (type === "socks4" ? "4" : "5")
       );
       assert.ok(record, "the connection went through tabi");
     });

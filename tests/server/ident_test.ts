@@ -49,7 +49,7 @@ describe("SOCKS4 IDENT check (RFC 1413) against oidentd", () => {
       assert.equal(await ask(server, currentUser()), 90);
       const record = await server.nextRecord();
       assert.equal(record.ident, currentUser());
-      assert.equal(record.user, currentUser());
+      assert.equal(record.userId, currentUser());
     } finally {
       await server.close();
     }
