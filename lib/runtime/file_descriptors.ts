@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { openSync, closeSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { ACCEPT_REPORT_INTERVAL_MS } from "../net.ts";
 
 /** True for an error that says the process or the system is out of file descriptors. */

@@ -171,7 +171,7 @@ for (const [name, network] of await adaptersOfThisRuntime()) {
       }
     });
 
-    it("a reset by the peer fails the read and the write with 'closed'", async () => {
+    it("a reset by the peer fails the read and the write with 'reset' or 'closed'", async () => {
       const { listener, accept } = await listenerOn(network, "127.0.0.1");
       try {
         const client = await network.connect(listener.address);
@@ -190,7 +190,8 @@ for (const [name, network] of await adaptersOfThisRuntime()) {
           failed = error;
         }
         assert.ok(failed instanceof SocksError, `writes after a reset: ${failed}`);
-        assert.equal(failed.code, "closed");
+        // ECONNRESET for the write that met the RST, EPIPE ("closed") for one after it: either is honest.
+        assert.ok(failed.code === "reset" || failed.code === "closed", failed.code);
         client.close();
       } finally {
         await listener.close();
