@@ -9,7 +9,7 @@ import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
 import { endpointToHostPort } from "../../endpoint.ts";
 import type { Session } from "../session.ts";
-import { relaySession } from "./relay_session.ts";
+import { replyAndRelay } from "./relay_session.ts";
 
 /** Serves CONNECT. */
 export async function connectCommand(session: Session): Promise<void> {
@@ -27,11 +27,5 @@ export async function connectCommand(session: Session): Promise<void> {
     config.connectTimeoutMs,
     session.signal,
   );
-  try {
-    await session.reply.success(endpointToHostPort(outbound.localAddress));
-  } catch (error) {
-    outbound.close();
-    throw error;
-  }
-  await relaySession(session, outbound);
+  await replyAndRelay(session, outbound, endpointToHostPort(outbound.localAddress));
 }
