@@ -11,7 +11,7 @@ import type { Connection } from "../../net.ts";
 import { formatHostPort } from "../../wire/address.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { checkAllowed, resolveAllowed } from "../destination.ts";
-import { endpointToHostPort, formatEndpoint, isUnspecified, sameIp } from "../../endpoint.ts";
+import { endpointToHostPort, isUnspecified, sameIp } from "../../endpoint.ts";
 import type { Session } from "../session_context.ts";
 import { replyAndRelay } from "./relay_session.ts";
 
