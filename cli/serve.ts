@@ -77,6 +77,8 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
         });
         output.err(`tabi: refused in the last ${report.intervalMs / 1000} s: ${parts.join(", ")}\n`);
       },
+      // Out of file descriptors: one line per interval while it lasts; the server keeps serving the others.
+      onAcceptError: (error) => output.err(`tabi: ${error.message}\n`),
     });
   } catch (error) {
     if (error instanceof SocksError) {

@@ -109,6 +109,8 @@ export interface ServerConfig {
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** Told at most once per interval that a listener cannot accept for want of file descriptors. */
+  readonly onAcceptError: (error: Error) => void;
   /** Refuse requests that carry an IP address instead of a name (Tor's SafeSocks). */
   readonly safeSocks: boolean;
   /** Record for every request whether it carried a name (safe) or an address (Tor's TestSocks). */
@@ -174,6 +176,11 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+  /**
+   * Called at most once per 10 s while a listener cannot accept for want of file descriptors (EMFILE/ENFILE); the
+   * server keeps running and accepts again once descriptors are free.
+   */
+  readonly onAcceptError?: (error: Error) => void;
   /**
    * Tor's SafeSocks: refuse SOCKS4 CONNECT/BIND (CD 91) and SOCKS5 CONNECT with an IPv4 or IPv6 address (REP
    * 0x02), since such a client resolved the name itself; SOCKS4a and SOCKS5 with a name pass. Off by default.
@@ -269,6 +276,7 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     onConnectionEnd: options.onConnectionEnd ?? (() => {}),
     limits: resolveLimits(options.limits),
     onLimit: options.onLimit ?? (() => {}),
+    onAcceptError: options.onAcceptError ?? (() => {}),
     safeSocks: options.safeSocks ?? false,
     testSocks: options.testSocks ?? false,
     protocols: resolveProtocols(options.protocols),

@@ -79,7 +79,7 @@ export async function startServer(options: ServerOptions & { readonly network: N
   const listeners: Listener[] = [];
   for (const l of listen) {
     try {
-      listeners.push(await config.network.listen(l, onConnection));
+      listeners.push(await config.network.listen({ ...l, onAcceptError: config.onAcceptError }, onConnection));
     } catch (error) {
       await Promise.all(listeners.map((l) => l.close()));
       throw listenFailure(l, error);

@@ -9,6 +9,7 @@ import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection } from "../net.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { toSocksError } from "../net_error.ts";
 import { bindCommand } from "./commands/bind.ts";
 import { connectCommand } from "./commands/connect.ts";
 import { resolveCommand } from "./commands/resolve.ts";
@@ -136,6 +137,7 @@ export async function serveConnection(
           reader: locked,
           writer,
           close: () => connection.close(),
+          reset: () => (connection.reset ?? connection.close).call(connection),
         };
       },
     };
@@ -145,11 +147,14 @@ export async function serveConnection(
     }
     await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {
-    const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
+    const failure = toSocksError(error);
     record.outcome = timedOut && !handshakeDone ? "handshake-timeout" : failure.code;
     record.error = failure.message;
-    // A client that went away (or timed out) is not answered: there is nobody to read it.
-    if (replier?.armed && !replier.final && !timedOut && failure.code !== "closed") {
+    // A client that went away mid-request (or timed out) is not answered: there is nobody to read it. Once the
+    // request is read, every failure is answered, whatever it was: a destination that reset the connection is not
+    // the client gone away (if the client did go, the write fails, which is harmless).
+    const clientGone = !handshakeDone && (failure.code === "closed" || failure.code === "reset");
+    if (replier?.armed && !replier.final && !timedOut && !clientGone) {
       await replier.failure(failure).catch(() => {});
     }
   } finally {
