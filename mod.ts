@@ -105,9 +105,19 @@ export {
   ServerMetrics,
   sumSnapshots,
 } from "./lib/server/metrics.ts";
+// GSS-API (RFC 1961): the system's Kerberos library through the runtime's FFI, the server's method, client options.
+export type { GssApi, GssContext } from "./lib/gssapi.ts";
+export { loadGssApi } from "./lib/runtime/gssapi.ts";
+export {
+  GSSAPI_PROTECTION_NAMES,
+  gssApiAuthenticator,
+  type GssApiProtectionName,
+  type GssApiServerOptions,
+} from "./lib/server/gssapi_auth.ts";
+export type { GssApiClientOptions } from "./lib/client/gssapi_negotiate.ts";
 // Client calls: startServer, connect, bind, associate, resolve, resolvePtr and proxyFromEnv are defined below.
 export type { Binding } from "./lib/client/bind.ts";
-export type { RelayedDatagram, UdpAssociation } from "./lib/client/associate.ts";
+export type { RelayedDatagram, SendOptions, UdpAssociation } from "./lib/client/associate.ts";
 export type { Tunnel } from "./lib/client/tunnel.ts";
 export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
 // fetch through SOCKS: socksFetch and createSocksFetch are defined below.

@@ -15,13 +15,13 @@ import type { ServeSettings } from "./serve_config.ts";
 export async function reloadServer(
   server: SocksServer,
   readSettings: () => Promise<ServeSettings>,
-  toOptions: (settings: ServeSettings) => ServerOptions,
+  toOptions: (settings: ServeSettings) => ServerOptions | Promise<ServerOptions>,
   output: { readonly err: (text: string) => void },
   who = "tabi",
 ): Promise<boolean> {
   try {
     const settings = await readSettings();
-    await server.reload(toOptions(settings));
+    await server.reload(await toOptions(settings));
     const users = settings.options.users?.size ?? 0;
     const rules = settings.options.rules?.length ?? 0;
     output.err(

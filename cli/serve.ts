@@ -23,6 +23,7 @@ import { reloadServer } from "./reload.ts";
 import { checkMetricsExposure } from "./scale_settings.ts";
 import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen } from "./workers.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
+import { type GssApiFlags, serveGssApiAuthenticators } from "./gssapi_flags.ts";
 
 /** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
@@ -77,8 +78,12 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   }
   const tag = worker === undefined ? "tabi" : `tabi: worker ${worker}`;
   let server: SocksServer | undefined;
-  const toOptions = (current: ServeSettings): ServerOptions & { readonly network: Network } => ({
+  const toOptions = async (current: ServeSettings): Promise<ServerOptions & { readonly network: Network }> => ({
     ...current.options,
+    // GSS-API methods come first when enabled; they take the users of the settings being applied.
+    ...await serveGssApiAuthenticators(values as GssApiFlags, current.options.users).then((gssapi) =>
+      gssapi ? { authenticators: gssapi } : {}
+    ),
     network,
     ...(worker === undefined ? {} : { listen: workerListen() ?? current.options.listen, reusePort: true }),
     onConnectionEnd: current.quiet
@@ -92,9 +97,11 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       });
       output.err(`${tag}: refused in the last ${report.intervalMs / 1000} s: ${parts.join(", ")}\n`);
     },
+    // Out of file descriptors: one line per interval while it lasts; the server keeps serving the others.
+    onAcceptError: (error) => output.err(`${tag}: ${error.message}\n`),
   });
   try {
-    server = await startServer(toOptions(settings));
+    server = await startServer(await toOptions(settings));
   } catch (error) {
     if (error instanceof SocksError) {
       output.err(`${tag}: ${error.message}\n`);
@@ -110,14 +117,17 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     : undefined;
   const { safeSocks, testSocks, acceptAnyCredentials } = settings.options;
   const auth = [
+    ...(values.gssapi ? [`GSS-API (service ${values["gssapi-service"] ?? "rcmd"})`] : []),
     users > 0
       ? `username/password, ${users} user${users === 1 ? "" : "s"}`
       : acceptAnyCredentials
       ? "no authentication, any username/password taken as a label"
+      : values.gssapi
+      ? ""
       : "no authentication",
     ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
     ...(testSocks ? ["test-socks"] : []),
-  ].join("; ");
+  ].filter((part) => part !== "").join("; ");
   const addresses = server.addresses.map(formatEndpoint).join(", ");
   const who = worker === undefined ? `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})` : tag;
   // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.

@@ -30,6 +30,7 @@ import { DEFAULT_LIMITS, type LimitName } from "../lib/server/limits.ts";
 import { UsageError } from "./usage_error.ts";
 import { type FlagValue, type Kind, KINDS, readUsersFile } from "./setting_kinds.ts";
 import { type MetricsAddress, SCALE_KINDS } from "./scale_settings.ts";
+import { GSSAPI_KINDS } from "./gssapi_flags.ts";
 
 /** What one setting contributes to the settings `tabi serve` runs with. */
 export interface SettingPart {
@@ -287,6 +288,45 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     kind: KINDS.ip,
     help: "address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)",
     to: (externalAddress) => ({ options: { externalAddress } }),
+  }),
+  setting({
+    flag: "udp-reassembly",
+    key: "udpReassembly",
+    kind: KINDS.boolean,
+    help: "reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them",
+    to: (udpReassembly) => ({ options: { udpReassembly } }),
+  }),
+  setting({
+    flag: "ident",
+    key: "ident",
+    kind: KINDS.boolean,
+    help: "check SOCKS4 USERIDs with the client host's identd (RFC 1413, port 113):\n" +
+      "92 when it cannot be reached, 93 when it reports another user",
+    to: (ident) => ({ options: { ident } }),
+  }),
+  // GSS-API (RFC 1961): command line only; serve.ts loads the library and builds the method from these flags.
+  setting({
+    flag: "gssapi",
+    kind: KINDS.boolean,
+    help: "SOCKS5 GSS-API authentication (RFC 1961, Kerberos); the principal is the user",
+  }),
+  setting({
+    flag: "gssapi-keytab",
+    kind: KINDS.file,
+    help: "the acceptor's keytab (default: KRB5_KTNAME, else the system's)",
+  }),
+  setting({
+    flag: "gssapi-service",
+    kind: GSSAPI_KINDS.name,
+    default: "rcmd",
+    help: "the service clients get tickets for: NAME/host@REALM",
+  }),
+  setting({
+    flag: "gssapi-protection",
+    kind: GSSAPI_KINDS.protection,
+    default: "confidentiality",
+    help: "most protection granted: none, integrity, confidentiality\n" +
+      "(curl applies none and fails when granted any: serve it with none)",
   }),
   setting({
     flag: "grace",

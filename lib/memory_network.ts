@@ -187,15 +187,18 @@ function connectionEnd(
   remoteAddress: Endpoint,
 ): Connection {
   let closed = false;
-  const close = () => {
+  const shut = (abort: boolean) => {
     if (closed) return;
     closed = true;
     // As TCP does: unread bytes at close make a reset; otherwise the peer reads what we sent, then the end.
-    const reset = inbound.buffered > 0;
-    inbound.fail(closedError("read"));
-    if (reset) outbound.fail(new SocksError("closed", "connection reset by peer"), true);
+    const reset = abort || inbound.buffered > 0;
+    // After a reset the peer's writes fail as TCP's do (ECONNRESET); after a FIN, as writes to a closed socket.
+    inbound.fail(reset ? new SocksError("reset", "connection reset by peer") : closedError("read"));
+    if (reset) outbound.fail(new SocksError("reset", "connection reset by peer"), true);
     else outbound.end();
   };
+  const close = () => shut(false);
+  const reset = () => shut(true);
   const writable = new WritableStream<Uint8Array>({
     write: (chunk) => closed ? Promise.reject(closedError("write")) : outbound.write(chunk),
     close: () => {
@@ -207,7 +210,7 @@ function connectionEnd(
     },
     abort: close,
   });
-  return { readable: inbound.readable(close), writable, localAddress, remoteAddress, close };
+  return { readable: inbound.readable(close), writable, localAddress, remoteAddress, close, reset };
 }
 
 type Family = "ipv4" | "ipv6";

@@ -32,6 +32,7 @@ async function pair(network: Network, hostname = "127.0.0.1") {
 }
 
 const isClosed = (error: unknown) => error instanceof SocksError && error.code === "closed";
+const isReset = (error: unknown) => error instanceof SocksError && error.code === "reset";
 
 /** Lets every queued promise job run (the network never uses a timer, so this is enough to settle it). */
 const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -106,8 +107,8 @@ describe("MemoryNetwork connections", () => {
     await writer.write(new Uint8Array(10));
     await served.writable.getWriter().write(new Uint8Array([7]));
     served.close();
-    await assert.rejects(client.readable.getReader().read(), isClosed);
-    await assert.rejects(writer.write(new Uint8Array(1)), isClosed);
+    await assert.rejects(client.readable.getReader().read(), isReset);
+    await assert.rejects(writer.write(new Uint8Array(1)), isReset);
     client.close();
   });
 
@@ -136,13 +137,13 @@ describe("MemoryNetwork connections", () => {
     clean.client.close();
   });
 
-  it("a writer blocked on a full buffer fails when the reader closes", async () => {
+  it("a writer blocked on a full buffer fails with a reset when the reader closes with bytes unread", async () => {
     const network = new MemoryNetwork({ bufferSize: 16 });
     const { client, served } = await pair(network);
     const writing = client.writable.getWriter().write(new Uint8Array(100));
     await settle();
     served.close();
-    await assert.rejects(writing, isClosed);
+    await assert.rejects(writing, isReset);
     client.close();
   });
 
@@ -165,7 +166,15 @@ describe("MemoryNetwork connections", () => {
     await writer.write(new Uint8Array(3));
     await writer.close();
     served.close();
-    await assert.rejects(client.readable.getReader().read(), isClosed);
+    await assert.rejects(client.readable.getReader().read(), isReset);
+    client.close();
+  });
+
+  it("reset() is a reset even with nothing unread: the peer's read fails with code reset", async () => {
+    const network = new MemoryNetwork();
+    const { client, served } = await pair(network);
+    served.reset!();
+    await assert.rejects(client.readable.getReader().read(), isReset);
     client.close();
   });
 

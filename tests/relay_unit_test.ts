@@ -202,8 +202,9 @@ describe("relay on the memory network", () => {
     const result = await running;
     assert.equal(result.outcome, "error");
     assert.ok(result.error instanceof SocksError);
-    assert.equal(result.error.code, "closed");
-    await assert.rejects(userWriter.write(text("late")), { code: "closed" });
+    assert.equal(result.error.code, "reset");
+    // The reset is passed on: the user's side is reset too, not closed with a FIN.
+    await assert.rejects(userWriter.write(text("late")), { code: "reset" });
   });
 
   it("takes a default (non-byte) stream too", async () => {

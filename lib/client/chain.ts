@@ -32,6 +32,8 @@ export interface LastHop {
   readonly connection: Connection;
   readonly reader: ByteReader;
   readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The stream `writer` writes to: the connection's, or a GSS-API protected channel's (RFC 1961). */
+  readonly writable: WritableStream<Uint8Array>;
   readonly proxy: ProxySpec;
   /** The hop number of the last proxy (1 for a single proxy). */
   readonly hop: number;
@@ -91,8 +93,9 @@ export async function throughChain<T>(
       timeoutMs,
       options.signal ?? new AbortController().signal,
     );
-    const reader = new ByteReader(connection.readable);
-    const writer = connection.writable.getWriter();
+    let reader = new ByteReader(connection.readable);
+    let writer = connection.writable.getWriter();
+    let writable = connection.writable;
     const prepareFor = (proxy: ProxySpec) => (target: HostPort) => prepareDestination(proxy, target, options, lookup);
     const requestVia = async (proxy: ProxySpec, command: Socks5CommandCode, target: HostPort): Promise<HostPort> => {
       const prepared = await prepareFor(proxy)(target);
@@ -115,7 +118,13 @@ export async function throughChain<T>(
         );
         return reply.bound;
       }
-      await socks5Negotiate(reader, writer, proxy);
+      const session = await socks5Negotiate(reader, writer, proxy, options.gssapi);
+      if (session?.channel) {
+        // RFC 1961 section 5: from here on, every byte to and from this proxy is wrapped.
+        reader = new ByteReader(session.channel.readable);
+        writable = session.channel.writable;
+        writer = writable.getWriter();
+      }
       return (await socks5Request(reader, writer, command, prepared)).bound;
     };
     for (; hop < proxies.length; hop++) {
@@ -125,8 +134,16 @@ export async function throughChain<T>(
     const lastProxy = proxies[proxies.length - 1];
     const result = await last({
       connection,
-      reader,
-      writer,
+      // Getters: the last hop's own negotiation (inside `request`) may switch them to a protected channel.
+      get reader() {
+        return reader;
+      },
+      get writer() {
+        return writer;
+      },
+      get writable() {
+        return writable;
+      },
       proxy: lastProxy,
       hop,
       network,

@@ -6,6 +6,7 @@
 import type { Network } from "../net.ts";
 import type { HostPort } from "../wire/address.ts";
 import type { ProxySpec } from "./proxy_url.ts";
+import type { GssApiClientOptions } from "./gssapi_negotiate.ts";
 
 /** A proxy: a URL (`socks5h://127.0.0.1:1080`) or a parsed {@link ProxySpec}. */
 export type ProxyInput = string | ProxySpec;
@@ -31,6 +32,11 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** Aborting gives up: during setup it rejects the call; afterwards it closes the tunnel. */
   readonly signal?: AbortSignal;
+  /**
+   * Authenticate to SOCKS5 proxies with GSS-API (RFC 1961, Kerberos) from the caller's credential cache; such a
+   * hop is offered no other method. Get `gss` from `loadGssApi()`.
+   */
+  readonly gssapi?: GssApiClientOptions;
 }
 
 /** The default setup timeout of client calls. */

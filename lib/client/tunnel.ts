@@ -60,7 +60,7 @@ export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortS
   signal?.addEventListener("abort", () => connection.close(), { once: true });
   return {
     readable: untouchedReadable(leftover, readable),
-    writable: connection.writable,
+    writable: hop.writable,
     localAddress: connection.localAddress,
     remoteAddress: connection.remoteAddress,
     bound,

@@ -26,6 +26,11 @@ export interface AuthResult {
   readonly user?: string;
   /** A name the client gave that was not checked: logged as a session label, never used for access. */
   readonly label?: string;
+  /**
+   * A method with per-message protection (GSS-API, RFC 1961) hands over the stream pair everything after it goes
+   * through: the request, the reply and the relayed data. Absent: the connection's own streams.
+   */
+  readonly channel?: { readonly readable: ReadableStream<Uint8Array>; readonly writable: WritableStream<Uint8Array> };
 }
 
 /** One SOCKS5 authentication method. Throw a SocksError "auth-failed" to refuse (the session then closes). */

@@ -11,6 +11,8 @@ import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
 import { anyCredentialsAuthenticator } from "./any_credentials.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
+import { type IdentSettings, resolveIdent } from "./ident_check.ts";
+import { UdpReassemblyQueue } from "../wire/socks5_udp_fragments.ts";
 import { DEFAULT_LIMITS, type LimitReport, type Limits } from "./limits.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { type Rule, validateRules } from "./rules.ts";
@@ -41,9 +43,6 @@ export const DEFAULT_TIMEOUTS = {
  * fires after 1 ms instead, so a longer value is refused at start.
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** What a timeout of 0 ("never") becomes for the timers that have no "none": the longest one, about 24.8 days. */
-const NEVER = MAX_TIMER_MS;
 
 /** The address a server listens on when told nothing: loopback only. */
 export const DEFAULT_LISTEN: { readonly hostname: string; readonly port: number } = {
@@ -94,6 +93,12 @@ export interface ServerConfig {
   readonly idleTimeoutMs: number;
   /** A UDP association with no datagram is ended. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly udpIdleTimeoutMs: number;
+  /** Reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them. */
+  readonly udpReassembly: boolean;
+  /** The IDENT check of SOCKS4 requests (RFC 1413), or undefined when off. */
+  readonly ident: IdentSettings | undefined;
+  /** The reassembly timer (at least 5 s, RFC 1928). */
+  readonly udpReassemblyTimeoutMs: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the address the client connected to. */
   readonly externalAddress: string | undefined;
   /** Called once per connection when it ends. */
@@ -102,6 +107,8 @@ export interface ServerConfig {
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** Told at most once per interval that a listener cannot accept for want of file descriptors. */
+  readonly onAcceptError: (error: Error) => void;
   /** Refuse requests that carry an IP address instead of a name (Tor's SafeSocks). */
   readonly safeSocks: boolean;
   /** Record for every request whether it carried a name (safe) or an address (Tor's TestSocks). */
@@ -150,7 +157,20 @@ export interface ServerOptions {
   readonly idleTimeoutMs?: number;
   /** A UDP association with no datagram is ended; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly udpIdleTimeoutMs?: number;
-  /** An IP address (IPv6 without brackets). */
+  /**
+   * Reassemble fragmented UDP datagrams (RFC 1928 section 7: FRAG 1-127, 0x80 on the last) and send each whole;
+   * off by default, when fragments are dropped. One sequence per association, at most one datagram's size.
+   */
+  readonly udpReassembly?: boolean;
+  /**
+   * Check SOCKS4 USERIDs with the client host's identd (RFC 1413), as the SOCKS4 text describes: CD 92 when it
+   * cannot be reached in time, 93 when it reports another user (or an error). Off by default; `true` asks port 113
+   * with a 10 s timeout.
+   */
+  readonly ident?: boolean | Partial<IdentSettings>;
+  /** The reassembly timer: an unfinished sequence is abandoned this long after its first fragment (>= 5000, the default). */
+  readonly udpReassemblyTimeoutMs?: number;
+  /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
   /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
@@ -158,6 +178,11 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+  /**
+   * Called at most once per 10 s while a listener cannot accept for want of file descriptors (EMFILE/ENFILE); the
+   * server keeps running and accepts again once descriptors are free.
+   */
+  readonly onAcceptError?: (error: Error) => void;
   /**
    * Tor's SafeSocks: refuse SOCKS4 CONNECT/BIND (CD 91) and SOCKS5 CONNECT with an IPv4 or IPv6 address (REP
    * 0x02), since such a client resolved the name itself; SOCKS4a and SOCKS5 with a name pass. Off by default.
@@ -227,7 +252,7 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
       throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
     }
   });
-  const timeout = (name: string, value: number | undefined, fallback: number, zero: number): number => {
+  const timeout = (name: string, value: number | undefined, fallback: number): number => {
     if (value === undefined) return fallback;
     if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS)) {
       throw new SocksError(
@@ -235,7 +260,7 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
         `${name} must be a number of milliseconds from 0 (never) to ${MAX_TIMER_MS} (about 24.8 days), not ${value}`,
       );
     }
-    return value === 0 ? zero : value;
+    return value;
   };
   if (options.externalAddress !== undefined && ipAddress(options.externalAddress) === undefined) {
     throw new SocksError("bad-field", `externalAddress must be an IP address, not "${options.externalAddress}"`);
@@ -249,16 +274,20 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     protectedDestinations,
     protectedRanges,
     resolveExtension: options.resolveExtension ?? false,
-    // 0 means never. The relay takes 0 as "no idle timer"; the other timers take the longest a runtime allows.
-    handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs, NEVER),
-    connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs, NEVER),
-    idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs, 0),
-    udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs, NEVER),
+    // 0 means never: no timer is started for it (the handshake deadline, startDeadline and the idle timer skip 0).
+    handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs),
+    connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs),
+    idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs),
+    udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs),
+    udpReassembly: options.udpReassembly ?? false,
+    udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
+    ident: resolveIdent(options.ident),
     externalAddress: options.externalAddress,
     // Every record is counted, whoever made it (the SOCKS session or the HTTP one), then logged.
     onConnectionEnd: countThen(metrics, options.onConnectionEnd),
     limits: resolveLimits(options.limits),
     onLimit: options.onLimit ?? (() => {}),
+    onAcceptError: options.onAcceptError ?? (() => {}),
     safeSocks: options.safeSocks ?? false,
     testSocks: options.testSocks ?? false,
     protocols: resolveProtocols(options.protocols),

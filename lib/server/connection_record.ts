@@ -28,6 +28,8 @@ export interface ConnectionRecord {
   label?: string;
   /** A SOCKS4 USERID as the client sent it, when it was not checked as a user (browsers send login names). */
   userId?: string;
+  /** The user the client host's identd reported (SOCKS4 with the IDENT check on, RFC 1413). */
+  ident?: string;
   /** The command requested. */
   command?: CommandName;
   /** HTTP requests: the method (the log then says `version=http`, and `reply` is the status). */
@@ -70,6 +72,7 @@ const FIELDS: readonly (readonly [keyof ConnectionRecord, string])[] = [
   ["user", "user"],
   ["label", "label"],
   ["userId", "userid"],
+  ["ident", "ident"],
   ["command", "command"],
   ["destination", "destination"],
   ["addressType", "type"],

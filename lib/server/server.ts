@@ -102,7 +102,8 @@ export async function startServer(options: ServerOptions & { readonly network: N
   const listeners: Listener[] = [];
   for (const l of listen) {
     try {
-      listeners.push(await config.network.listen({ ...l, reusePort: options.reusePort }, onConnection));
+      const listenOptions = { ...l, reusePort: options.reusePort, onAcceptError: config.onAcceptError };
+      listeners.push(await config.network.listen(listenOptions, onConnection));
     } catch (error) {
       await Promise.all(listeners.map((l) => l.close()));
       throw listenFailure(l, error);

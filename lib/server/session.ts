@@ -9,6 +9,7 @@ import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection } from "../net.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { toSocksError } from "../net_error.ts";
 import { bindCommand } from "./commands/bind.ts";
 import { connectCommand } from "./commands/connect.ts";
 import { resolveCommand } from "./commands/resolve.ts";
@@ -52,17 +53,22 @@ export async function serveConnection(
     bytesDown: 0,
     durationMs: 0,
   };
-  const reader = new ByteReader(accepted.readable);
-  const writer = connection.writable.getWriter();
+  let reader = new ByteReader(connection.readable);
+  let writer = connection.writable.getWriter();
+  // The client's streams: the connection's, or the protected pair a GSS-API method (RFC 1961) hands over.
+  let streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } = connection;
   let replier: Replier | undefined;
   let handshakeDone = false;
   let timedOut = false;
   // The HTTP side logs one record per request itself.
   let loggedElsewhere = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    connection.close();
-  }, config.handshakeTimeoutMs);
+  // A handshake timeout of 0 means never: no timer.
+  const deadline = config.handshakeTimeoutMs > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      connection.close();
+    }, config.handshakeTimeoutMs)
+    : undefined;
   try {
     if (behindBalancer) {
       const client = await readClientAddress(reader, accepted.remoteAddress, config.proxyProtocolRanges);
@@ -110,11 +116,23 @@ export async function serveConnection(
     if (version === SocksVersion.Socks4) {
       record.version = "4";
       replier = socks4Replier(writer);
-      request = await socks4Handshake(reader, replier, config);
+      request = await socks4Handshake(reader, replier, config, connection);
     } else {
       record.version = "5";
       replier = socks5Replier(writer);
-      request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress);
+      request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress, (result) => {
+        record.user = result.user;
+        const channel = result.channel;
+        if (channel === undefined) return undefined;
+        streams = channel;
+        reader = new ByteReader(channel.readable);
+        writer = channel.writable.getWriter();
+        replier = socks5Replier(writer);
+        return { reader, replier };
+      });
+      if (streams !== connection && request.command === "udp-associate") {
+        throw new SocksError("unsupported", "UDP ASSOCIATE under GSS-API per-message protection is not implemented");
+      }
     }
     clearTimeout(deadline);
     handshakeDone = true;
@@ -122,6 +140,7 @@ export async function serveConnection(
     config.metrics.handshake((Date.now() - started) / 1000);
     recordRequest(record, request, config);
     judgeSafety(record, request, config);
+    if (request.identUser !== undefined) record.ident = request.identUser;
     let released = false;
     const session: Session = {
       config,
@@ -136,12 +155,13 @@ export async function serveConnection(
         released = true;
         const { leftover, reader: locked } = reader.detach();
         return {
-          readable: connection.readable,
-          writable: connection.writable,
+          readable: streams.readable,
+          writable: streams.writable,
           leftover,
           reader: locked,
           writer,
           close: () => connection.close(),
+          reset: () => (connection.reset ?? connection.close).call(connection),
         };
       },
     };
@@ -151,11 +171,14 @@ export async function serveConnection(
     }
     await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {
-    const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
+    const failure = toSocksError(error);
     record.outcome = timedOut && !handshakeDone ? "handshake-timeout" : failure.code;
     record.error = failure.message;
-    // A client that went away (or timed out) is not answered: there is nobody to read it.
-    if (replier?.armed && !replier.final && !timedOut && failure.code !== "closed") {
+    // A client that went away mid-request (or timed out) is not answered: there is nobody to read it. Once the
+    // request is read, every failure is answered, whatever it was: a destination that reset the connection is not
+    // the client gone away (if the client did go, the write fails, which is harmless).
+    const clientGone = !handshakeDone && (failure.code === "closed" || failure.code === "reset");
+    if (replier?.armed && !replier.final && !timedOut && !clientGone) {
       await replier.failure(failure).catch(() => {});
     }
   } finally {

@@ -26,6 +26,7 @@ export type SocksErrorCode =
   | "connection-refused"
   | "timeout"
   | "closed"
+  | "reset"
   | "aborted"
   | "bad-url"
   | "dns-leak"
