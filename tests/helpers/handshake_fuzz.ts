@@ -241,8 +241,9 @@ export function protocolProblem(
     } else {
       // Any other first byte is the HTTP side's: one error answer (4xx or 5xx, its whole body), then a close.
       const text = String.fromCharCode(...received);
-      const m = /^HTTP\/1\.1 ([45][0-9][0-9]) [^\r\n]*\r\n(?:[^\r\n]+\r\n)*?Content-Length: ([0-9]+)\r\n(?:[^\r\n]+\r\n)*\r\n/
-        .exec(text);
+      const m =
+        /^HTTP\/1\.1 ([45][0-9][0-9]) [^\r\n]*\r\n(?:[^\r\n]+\r\n)*?Content-Length: ([0-9]+)\r\n(?:[^\r\n]+\r\n)*\r\n/
+          .exec(text);
       if (m === null) return `${received.length} bytes sent to a client whose first byte is 0x${sent[0].toString(16)}`;
       if (m[0].length + Number(m[2]) !== received.length) return `bytes after an HTTP ${m[1]} answer`;
       if (!/\r\nConnection: close\r\n/.test(m[0]) && m[1] !== "407") return `HTTP ${m[1]} without Connection: close`;
