@@ -1,48 +1,327 @@
 /**
- * tabi: a SOCKS4/4a/5 toolkit. One protocol core over WHATWG byte streams, a server, wire codecs, and runtime
- * adapters for Deno, Bun and Node.
+ * tabi: a SOCKS4/4a/5 toolkit. A server (one port speaks every version), client calls (CONNECT, BIND, UDP
+ * ASSOCIATE, Tor's RESOLVE) through one proxy or a chain, proxy URLs and the curl-style environment, and the
+ * bidirectional relay, over WHATWG byte streams. The same code runs under Deno, Bun and Node: the calls here use
+ * the running runtime's Network unless given another (`@tabi/socks/deno`, `/bun`, `/node`). The wire codecs and
+ * the ByteReader are in `@tabi/socks/wire`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeSocks5Request, startServer } from "./mod.ts";
+ * import { connect, startServer } from "./mod.ts";
  *
  * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
- * assert.equal(server.addresses[0].hostname, "127.0.0.1");
+ * const { port } = server.addresses[0];
+ * // A destination nobody listens on: the proxy answers "connection refused", and the client says so.
+ * await assert.rejects(connect(`socks5h://127.0.0.1:${port}`, `127.0.0.1:${port === 1 ? 2 : 1}`), {
+ *   code: "connection-refused",
+ * });
  * await server.close();
- *
- * const bytes = encodeSocks5Request({ command: 1, destination: { address: { type: "domain", host: "a.io" }, port: 80 } });
- * assert.equal(bytes[3], 0x03);
  * ```
  *
  * @module
  */
-export * from "./lib/wire/constants.ts";
-export * from "./lib/wire/socks_error.ts";
-export * from "./lib/wire/decoded.ts";
-export * from "./lib/wire/address.ts";
-export * from "./lib/wire/socks4.ts";
-export * from "./lib/wire/socks5_greeting.ts";
-export * from "./lib/wire/socks5_request.ts";
-export * from "./lib/wire/socks5_udp.ts";
-export * from "./lib/wire/userpass.ts";
-export * from "./lib/io/byte_reader.ts";
-export type * from "./lib/net.ts";
-export * from "./lib/relay.ts";
-export * from "./lib/server/auth.ts";
-export * from "./lib/server/config.ts";
-export * from "./lib/server/connection_record.ts";
-export * from "./lib/server/rules.ts";
-export * from "./lib/server/server.ts";
+// The package root is an edge: its entry points fill in the running runtime's Network (and environment), then call
+// the core in lib/, which never picks a runtime itself.
+import { defaultNetwork } from "./lib/runtime/detect.ts";
+import { getEnv } from "./lib/runtime/env.ts";
+import type { ServerOptions } from "./lib/server/config.ts";
+import { type SocksServer, startServer as startServerOn } from "./lib/server/server.ts";
+import { type Audit, type AuditOptions, startAudit as startAuditOn } from "./lib/audit/audit.ts";
+import type { Address } from "./lib/wire/address.ts";
+import type {
+  ClientOptions,
+  DestinationInput,
+  NetworkClientOptions,
+  ProxyChainInput,
+  ProxyInput,
+} from "./lib/client/options.ts";
+import type { Tunnel } from "./lib/client/tunnel.ts";
+import { connect as connectOn } from "./lib/client/connect.ts";
+import { bind as bindOn, type Binding } from "./lib/client/bind.ts";
+import { associate as associateOn, type UdpAssociation } from "./lib/client/associate.ts";
+import { resolve as resolveOn, resolvePtr as resolvePtrOn } from "./lib/client/resolve.ts";
+import { type EnvLookup, proxyFromEnv as proxyFromEnvIn } from "./lib/client/env.ts";
+import {
+  createSocksFetchOn,
+  type FetchEdge,
+  type SocksFetch,
+  type SocksFetchInit,
+  socksFetchOn,
+  type SocksFetchOptions,
+} from "./lib/client/fetch.ts";
+import { defaultFetchRoute } from "./lib/runtime/runtime_fetch.ts";
+
+// Server.
+export type { SocksServer } from "./lib/server/server.ts";
+export {
+  DEFAULT_LISTEN,
+  DEFAULT_TIMEOUTS,
+  PROTECTED_WHEN_EXPOSED,
+  type ServerOptions,
+  type ServerProtocol,
+} from "./lib/server/config.ts";
+export {
+  type AuthContext,
+  type Authenticator,
+  type AuthResult,
+  noAuth,
+  userPassAuthenticator,
+  type UserTable,
+} from "./lib/server/auth.ts";
+// The reader a custom Authenticator gets, as types: the class and the codecs it reads with are in ./wire.
+export type { ByteReader, DetachedReader, ReleasedStream } from "./lib/io/byte_reader.ts";
+export type { Complete, Decoded, Decoder, NeedMore } from "./lib/wire/decoded.ts";
+export {
+  type ConnectionRecord,
+  formatRecord,
+  type LogFormat,
+  type RecordAddressType,
+  type RecordVersion,
+} from "./lib/server/connection_record.ts";
+// Privacy: Tor's SafeSocks/TestSocks judgement and stream isolation's any-credentials method.
+export { isUnsafeRequest, UNSAFE_REASON } from "./lib/server/safe_socks.ts";
+export { anyCredentialsAuthenticator } from "./lib/server/any_credentials.ts";
+// The DNS-leak audit's library (tabi audit runs programs against it); startAudit is defined below.
+export type { Audit, AuditOptions } from "./lib/audit/audit.ts";
+export { type AuditSite, newAuditSite } from "./lib/audit/audit_site.ts";
+export type { DnsLookup } from "./lib/audit/dns_responder.ts";
+export type { AuditRequest } from "./lib/audit/recording_proxy.ts";
+export { type AuditReport, type ProgramEnd, reportJson, reportText } from "./lib/audit/report.ts";
+export {
+  type AuditFacts,
+  type AuditJudgement,
+  type AuditVerdict,
+  AuditVerdicts,
+  judgeAudit,
+} from "./lib/audit/verdict.ts";
+export type { CommandName, Rule } from "./lib/server/rules.ts";
+export { DEFAULT_LIMITS, type LimitName, type LimitReport, type Limits } from "./lib/server/limits.ts";
+// GSS-API (RFC 1961): the system's Kerberos library through the runtime's FFI, the server's method, client options.
+export type { GssApi, GssContext } from "./lib/gssapi.ts";
+export { loadGssApi } from "./lib/runtime/gssapi.ts";
+export {
+  GSSAPI_PROTECTION_NAMES,
+  gssApiAuthenticator,
+  type GssApiProtectionName,
+  type GssApiServerOptions,
+} from "./lib/server/gssapi_auth.ts";
+export type { GssApiClientOptions } from "./lib/client/gssapi_negotiate.ts";
+// Client calls: startServer, connect, bind, associate, resolve, resolvePtr and proxyFromEnv are defined below.
+export type { Binding } from "./lib/client/bind.ts";
+export type { RelayedDatagram, SendOptions, UdpAssociation } from "./lib/client/associate.ts";
+export type { Tunnel } from "./lib/client/tunnel.ts";
+export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
+// fetch through SOCKS: socksFetch and createSocksFetch are defined below.
+export { socksCause, type SocksFetch, type SocksFetchInit, type SocksFetchOptions } from "./lib/client/fetch.ts";
+// Proxy URLs and the environment.
+export { DEFAULT_SOCKS_PORT, formatProxy, parseProxyUrl, type ProxySpec } from "./lib/client/proxy_url.ts";
+export { type EnvLookup, noProxyMatches } from "./lib/client/env.ts";
+// Addresses as the calls take and return them (their codecs are in ./wire).
+export type { Address, DomainAddress, HostPort, Ipv4Address, Ipv6Address } from "./lib/wire/address.ts";
+// Errors.
+export { SocksError, type SocksErrorCode, type SocksErrorOptions } from "./lib/wire/socks_error.ts";
+// The Network contract and the running runtime.
+export type {
+  Connection,
+  ConnectOptions,
+  Datagram,
+  Endpoint,
+  Listener,
+  ListenOptions,
+  Network,
+  UdpSocket,
+} from "./lib/net.ts";
 export { defaultNetwork, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
+// The relay.
+export { relay, type RelayEnd, type RelayOptions, type RelayResult } from "./lib/relay.ts";
 export { VERSION } from "./lib/version.ts";
-export * from "./lib/cidr.ts";
-export * from "./lib/client/proxy_url.ts";
-export * from "./lib/client/options.ts";
-export * from "./lib/client/tunnel.ts";
-export { connect } from "./lib/client/connect.ts";
-export { bind, type Binding } from "./lib/client/bind.ts";
-export { associate, type RelayedDatagram, type UdpAssociation } from "./lib/client/associate.ts";
-export { resolve, resolvePtr } from "./lib/client/resolve.ts";
-export { type EnvLookup, noProxyMatches, proxyFromEnv } from "./lib/client/env.ts";
-export * from "./lib/server/limits.ts";
+
+async function withNetwork(options: ClientOptions): Promise<NetworkClientOptions> {
+  return { ...options, network: options.network ?? await defaultNetwork() };
+}
+
+/**
+ * Starts a SOCKS4/4a/5 server (one port speaks every version) on the running runtime's Network, unless
+ * `options.network` names another. Safe by default: 127.0.0.1:1080, and a non-loopback address without
+ * authentication is refused unless `allowOpen` is set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "./mod.ts";
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
+ * assert.equal(server.addresses[0].hostname, "127.0.0.1");
+ * assert.ok(server.addresses[0].port > 0);
+ * await server.close();
+ * ```
+ */
+export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
+  return await startServerOn({ ...options, network: options.network ?? await defaultNetwork() });
+}
+
+/**
+ * Opens a tunnel to `destination` through `proxy` (a URL, or a list of them for a chain): a byte-stream pair ready
+ * for TLS, HTTP or any protocol.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect } from "./mod.ts";
+ * // socks5:// would resolve the name here and leak it to the local DNS: refused unless allowed.
+ * await assert.rejects(connect("socks5://127.0.0.1:1", "example.com:443"), { code: "dns-leak" });
+ * ```
+ */
+export async function connect(
+  proxy: ProxyChainInput,
+  destination: DestinationInput,
+  options: ClientOptions = {},
+): Promise<Tunnel> {
+  return await connectOn(proxy, destination, await withNetwork(options));
+}
+
+/**
+ * Asks the proxy to listen for one connection from `peer` (`0.0.0.0:0` for any peer), FTP-style.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bind } from "./mod.ts";
+ * // SOCKS4 carries IPv4 only: refused before anything is sent.
+ * await assert.rejects(bind("socks4://127.0.0.1:1", "[::1]:0"), { code: "bad-address-type" });
+ * ```
+ */
+export async function bind(
+  proxy: ProxyChainInput,
+  peer: DestinationInput,
+  options: ClientOptions = {},
+): Promise<Binding> {
+  return await bindOn(proxy, peer, await withNetwork(options));
+}
+
+/**
+ * Opens a UDP association through one SOCKS5 proxy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { associate } from "./mod.ts";
+ * await assert.rejects(associate("socks4a://127.0.0.1:1"), { code: "unsupported" });
+ * ```
+ */
+export async function associate(proxy: ProxyInput, options: ClientOptions = {}): Promise<UdpAssociation> {
+  return await associateOn(proxy, await withNetwork(options));
+}
+
+/**
+ * Resolves `name` on the proxy (Tor's SOCKS5 RESOLVE), so this machine never looks it up.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolve } from "./mod.ts";
+ * await assert.rejects(resolve("socks4a://127.0.0.1:1", "example.com"), { code: "unsupported" });
+ * ```
+ */
+export async function resolve(proxy: ProxyChainInput, name: string, options: ClientOptions = {}): Promise<Address> {
+  return await resolveOn(proxy, name, await withNetwork(options));
+}
+
+/**
+ * Asks the proxy for the name of an IP address (Tor's SOCKS5 RESOLVE_PTR).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolvePtr } from "./mod.ts";
+ * await assert.rejects(resolvePtr("socks5h://127.0.0.1:1", "example.com"), { code: "bad-address" });
+ * ```
+ */
+export async function resolvePtr(
+  proxy: ProxyChainInput,
+  address: string,
+  options: ClientOptions = {},
+): Promise<string> {
+  return await resolvePtrOn(proxy, address, await withNetwork(options));
+}
+
+/**
+ * The proxy URL to use for `url` (or `host:port`), the way curl reads the environment: ALL_PROXY unless NO_PROXY
+ * excludes the host; undefined for "go direct". Reads the process environment unless `env` is given.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { proxyFromEnv } from "./mod.ts";
+ * const env: Record<string, string> = { ALL_PROXY: "socks5h://127.0.0.1:1080", NO_PROXY: ".internal" };
+ * assert.equal(proxyFromEnv("https://example.org/", (name) => env[name]), "socks5h://127.0.0.1:1080");
+ * assert.equal(proxyFromEnv("https://db.internal/", (name) => env[name]), undefined);
+ * ```
+ */
+export function proxyFromEnv(url: string, env: EnvLookup = getEnv): string | undefined {
+  return proxyFromEnvIn(url, env);
+}
+
+const fetchEdge: FetchEdge = { network: defaultNetwork, route: defaultFetchRoute, env: getEnv };
+
+/**
+ * `fetch` through a SOCKS proxy or chain, with no DNS leak, the same in Deno, Bun and Node: the runtime's own fetch
+ * (Request and Response, streamed bodies, redirects, AbortSignal, HTTPS verified against the runtime's trust store)
+ * routed through an in-process bridge to the proxy. `init` takes `proxy` (a URL or a chain; without it
+ * `ALL_PROXY`/`NO_PROXY` decide, and no proxy means a direct fetch), `allowLocalDns`, `ca` (PEM text of extra CA
+ * certificates) and `timeoutMs`. HTTP errors are Responses; a failure on the way is a rejection whose `cause` is the
+ * SocksError (see `socksCause`). Read or cancel the body: the bridge closes with it. For many requests, use
+ * {@link createSocksFetch}, which keeps its connections between calls.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { socksCause, socksFetch } from "./mod.ts";
+ * // socks5:// would resolve the name on this machine (a DNS leak): refused before any socket opens.
+ * const error = await socksFetch("https://example.com/", { proxy: "socks5://127.0.0.1:1" }).catch((e) => e);
+ * assert.ok(error instanceof TypeError);
+ * assert.equal(socksCause(error)?.code, "dns-leak");
+ * ```
+ */
+export function socksFetch(input: Request | URL | string, init?: SocksFetchInit): Promise<Response> {
+  return socksFetchOn(input, init, fetchEdge);
+}
+
+/**
+ * A fetch function bound to `options` (`proxy`, `allowLocalDns`, `ca`, `timeoutMs`) that keeps its bridge and
+ * pooled connections between calls; `close()` (or `await using`) releases them, after which calls reject.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createSocksFetch, socksCause, startServer } from "./mod.ts";
+ * // A proxy whose only rule denies everything: it answers "not allowed" (0x02), and the rejection's cause says so.
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }], rules: [{ action: "deny" }] });
+ * const fetch = createSocksFetch({ proxy: `socks5h://127.0.0.1:${server.addresses[0].port}` });
+ * const error = await fetch("http://localhost:8080/").catch((e) => e);
+ * assert.equal(socksCause(error)?.reply, 0x02);
+ * await fetch.close();
+ * await server.close();
+ * ```
+ */
+export function createSocksFetch(options: SocksFetchOptions = {}): SocksFetch {
+  return createSocksFetchOn(options, fetchEdge);
+}
+
+/**
+ * Starts a DNS-leak audit on the running runtime's Network, unless `options.network` names another: a recording
+ * SOCKS listener that forwards nothing and (given `dns`) a recording DNS responder. Run a program against
+ * `audit.proxy` and `audit.site.url`, then `finish` for the verdict.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startAudit } from "./mod.ts";
+ * const audit = await startAudit();
+ * const report = await audit.finish({ command: ["true"], exitCode: 0, signal: null, timedOut: false });
+ * assert.equal(report.verdict, "no-request");
+ * ```
+ */
+export async function startAudit(options: Partial<AuditOptions> = {}): Promise<Audit> {
+  return await startAuditOn({ ...options, network: options.network ?? await defaultNetwork() });
+}

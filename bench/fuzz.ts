@@ -10,7 +10,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import fc from "fast-check";
-import { connect } from "../lib/client/connect.ts";
+import { connect } from "../mod.ts";
 import type { ConnectionRecord } from "../lib/server/connection_record.ts";
 import { startServer } from "../lib/server/server.ts";
 import { closedPort, echoServer, loopbackOnly, network } from "../tests/helpers/net.ts";

@@ -24,6 +24,8 @@ interface ProfileNode {
 
 const seconds = Number(process.argv[2] ?? 10);
 const dir = join("bench", "results", "profile-rate");
+// Profile URLs are file:// URLs; shown relative to the repository, wherever it is checked out.
+const repoRoot = new URL("..", import.meta.url).href;
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const bench = await startSocksbench();
@@ -61,7 +63,7 @@ for (const node of profile.nodes) {
   const hits = node.hitCount ?? 0;
   total += hits;
   const { functionName, url, lineNumber } = node.callFrame;
-  const where = url ? `${url.replace(/^.*\/work\/main\//, "").replace(/^file:\/\//, "")}:${lineNumber + 1}` : "";
+  const where = url ? `${url.replace(repoRoot, "").replace(/^file:\/\//, "")}:${lineNumber + 1}` : "";
   const key = `${functionName || "(anonymous)"} ${where}`.trim();
   selfHits.set(key, (selfHits.get(key) ?? 0) + hits);
 }

@@ -8,7 +8,8 @@
  *                   [--figures memory,tput1,tput8,rate,latency]
  *
  * The orchestrator runs under any runtime (`bun bench/run.ts`, `npx tsx bench/run.ts`); the servers it measures
- * run under their own. Needs gcc, microsocks and danted (apt-get install gcc microsocks dante-server).
+ * run under their own. Needs gcc, microsocks and danted (apt-get install gcc microsocks dante-server): they are test
+ * peers, which `node scripts/install_peers.mjs` installs as root.
  *
  * @module
  */
@@ -21,6 +22,15 @@ import { type Measurements, medians, renderReport } from "./report.ts";
 import { treeCpuSeconds, treeRss } from "./proc_stats.ts";
 import { type BenchServer, startServers } from "./servers.ts";
 import { startSocksbench } from "./socksbench.ts";
+import { findPeer, readPeers } from "../scripts/peers.mjs";
+
+const absent = readPeers().filter((peer) => ["gcc", "microsocks", "danted"].includes(peer.command))
+  .filter((peer) => findPeer(peer.command) === undefined);
+if (absent.length > 0) {
+  const packages = absent.map((peer) => peer.pkg).join(" ");
+  console.error(`bench: missing ${packages} (apt-get install ${packages}, or node scripts/install_peers.mjs as root)`);
+  process.exit(1);
+}
 
 const { values } = parseArgs({
   options: {

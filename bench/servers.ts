@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { processTree } from "./proc_stats.ts";
+import { findPeer } from "../scripts/peers.mjs";
 
 /** A server under test. `address` is `direct` for the baseline. */
 export interface BenchServer {
@@ -76,7 +77,7 @@ export const SERVER_KINDS: readonly ServerKind[] = [
           "",
         ].join("\n"),
       );
-      return { command: "danted", args: ["-f", config] };
+      return { command: findPeer("danted") ?? "danted", args: ["-f", config] };
     },
   },
   { name: "socksv5", start: (port) => ({ command: "node", args: ["bench/peers/socksv5_server.mjs", String(port)] }) },

@@ -1,5 +1,6 @@
 /**
- * socksbench (../shared/bench/socksbench.c), built once per benchmark, with its sink and echo targets.
+ * socksbench (bench/socksbench.c, the project's load generator), built once per benchmark, with its sink and echo
+ * targets.
  *
  * @module
  */
@@ -7,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { freePort } from "./servers.ts";
 
 /** One output line of socksbench as numbers: `rate_per_s=9000 failures=0 ...`. */
@@ -45,7 +47,7 @@ function lines(child: ChildProcess, onLine: (line: string) => void): Promise<num
 export async function startSocksbench(): Promise<Socksbench> {
   const work = mkdtempSync(join(tmpdir(), "socksbench-"));
   const binary = join(work, "socksbench");
-  execFileSync("gcc", ["-O2", "-pthread", "-o", binary, join("..", "shared", "bench", "socksbench.c")]);
+  execFileSync("gcc", ["-O2", "-pthread", "-o", binary, fileURLToPath(new URL("./socksbench.c", import.meta.url))]);
   const [sinkPort, echoPort] = [await freePort(), await freePort()];
   const targets = [
     spawn(binary, ["sink", String(sinkPort)], { stdio: "ignore" }),

@@ -1,6 +1,7 @@
 /**
  * `tabi connect`: a stdio tunnel through SOCKS proxies, like `ncat --proxy`, so it works as OpenSSH's
- * ProxyCommand. The end of stdin is passed on as a half-close; the command ends when the far side closes.
+ * ProxyCommand. The end of stdin is passed on as a half-close (unless --no-shutdown); the command ends when the far
+ * side closes, with exit code 1 and a message when the tunnel was cut (a reset) rather than closed.
  *
  * @module
  */
@@ -9,10 +10,14 @@ import { connect } from "../lib/client/connect.ts";
 import { proxyFromEnv } from "../lib/client/env.ts";
 import type { Tunnel } from "../lib/client/tunnel.ts";
 import { defaultNetwork } from "../lib/runtime/detect.ts";
+import { getEnv } from "../lib/runtime/env.ts";
 import { checkPort, parseAddress } from "../lib/wire/address.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
-import { type CliOutput, parseOptions } from "./run.ts";
+import { toSocksError } from "../lib/net_error.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
 import { UsageError } from "./usage_error.ts";
+import { CONNECT_GSSAPI_HELP, connectGssApiOptions, GSSAPI_OPTIONS, type GssApiFlags } from "./gssapi_flags.ts";
 
 /** The help text of `tabi connect`. */
 export const CONNECT_HELP: string = `Usage: tabi connect [--proxy URL]... HOST PORT
@@ -25,7 +30,10 @@ Options:
                        Without it, ALL_PROXY is used (and NO_PROXY, as curl reads them)
   --allow-local-dns    let socks4:// and socks5:// resolve HOST on this machine (a DNS leak; off by default)
   --timeout S          time to set the tunnel up (default 30)
-  -h, --help           this text
+  --no-shutdown        keep the tunnel's sending side open when stdin ends (no half-close), for proxies
+                       that drop a tunnel at the client's FIN, such as microsocks; the command then ends
+                       only when the far side closes
+${CONNECT_GSSAPI_HELP}  -h, --help           this text
 `;
 
 /** Parses HOST and PORT, naming the bad one. */
@@ -57,6 +65,8 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
     proxy: { type: "string", multiple: true },
     "allow-local-dns": { type: "boolean" },
     timeout: { type: "string" },
+    "no-shutdown": { type: "boolean" },
+    ...GSSAPI_OPTIONS,
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -68,21 +78,35 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
   const target = { address: parseAddress(host), port };
   let proxies = values.proxy as string[] | undefined;
   if (!proxies || proxies.length === 0) {
-    const fromEnv = proxyFromEnv(`${target.address.type === "ipv6" ? `[${host}]` : host}:${port}`);
-    const hasProxyVar = proxyFromEnv("tcp://0.0.0.0:0") !== undefined;
+    const fromEnv = proxyFromEnv(`${target.address.type === "ipv6" ? `[${host}]` : host}:${port}`, getEnv);
+    const hasProxyVar = proxyFromEnv("tcp://0.0.0.0:0", getEnv) !== undefined;
     if (fromEnv === undefined && !hasProxyVar) throw new UsageError("no --proxy given and ALL_PROXY is not set");
     proxies = fromEnv === undefined ? [] : [fromEnv];
   }
   let tunnel: Tunnel | undefined;
+  let gssapi;
+  try {
+    gssapi = await connectGssApiOptions(values as GssApiFlags);
+  } catch (error) {
+    if (!(error instanceof SocksError)) throw error;
+    output.err(`tabi connect: ${error.message}\n`);
+    return 1;
+  }
+  // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
+  const network = await defaultNetwork();
   try {
     if (proxies.length === 0) {
       // NO_PROXY excludes this host: go direct, as curl does.
-      const network = await defaultNetwork();
       const addresses = await network.resolve(host.replace(/^\[|\]$/g, ""));
       const connection = await network.connect({ hostname: addresses[0], port });
       tunnel = { ...connection, bound: { address: target.address, port } };
     } else {
-      tunnel = await connect(proxies, target, { allowLocalDns: values["allow-local-dns"] === true, timeoutMs });
+      tunnel = await connect(proxies, target, {
+        network,
+        allowLocalDns: values["allow-local-dns"] === true,
+        timeoutMs,
+        gssapi,
+      });
     }
   } catch (error) {
     if (error instanceof SocksError) {
@@ -91,27 +115,42 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
     }
     throw error;
   }
-  await joinStdio(tunnel);
-  return 0;
+  const failure = await joinStdio(tunnel, values["no-shutdown"] !== true);
+  if (failure === undefined) return 0;
+  output.err(`tabi connect: ${failure}\n`);
+  return 1;
 }
 
-/** Copies stdin into the tunnel (then half-closes it) and the tunnel into stdout, until the far side ends. */
-async function joinStdio(tunnel: Tunnel): Promise<void> {
+/**
+ * Copies stdin into the tunnel (then half-closes it, if `shutdown`) and the tunnel into stdout, until the far side
+ * ends. Returns what cut the tunnel, or undefined when it ended normally (or stdout was closed: `| head` is no error).
+ */
+async function joinStdio(tunnel: Tunnel, shutdown: boolean): Promise<string | undefined> {
   const writer = tunnel.writable.getWriter();
+  // A closed stdout (EPIPE) also arrives as an "error" event: without a listener that is an uncaught exception.
+  // The listener stays: the process exits right after.
+  process.stdout.on("error", () => {});
   (async () => {
     try {
       for await (const chunk of process.stdin) await writer.write(chunk as Uint8Array);
-      await writer.close();
+      if (shutdown) await writer.close();
     } catch {
       // The tunnel closed under us; the reading side reports the end.
     }
   })();
   try {
     for await (const chunk of tunnel.readable) {
-      await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve())));
+      try {
+        await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve())));
+      } catch {
+        return undefined;
+      }
     }
-  } catch {
-    // A reset ends the tunnel like a close.
+    return undefined;
+  } catch (error) {
+    const failure = toSocksError(error);
+    // Worded as ncat and the C library word it, so that scripts matching either keep working.
+    return failure.code === "reset" ? "Connection reset by peer" : failure.message;
   } finally {
     tunnel.close();
   }

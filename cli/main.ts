@@ -1,5 +1,6 @@
 /**
- * The `tabi` command line: `tabi serve`, `tabi --help`, `tabi --version`.
+ * The `tabi` command line: `tabi serve`, `tabi --help`, `tabi --version`. It runs only when this file is the
+ * program's entry point, so importing it (a test, a bundle) runs nothing.
  *
  * @example
  * ```sh
@@ -9,13 +10,12 @@
  * @module
  */
 import process from "node:process";
+import { isEntryPoint } from "./entry_point.ts";
+import { guardedOutput } from "./guarded_output.ts";
 import { runCli } from "./run.ts";
 
-if (import.meta.main ?? true) {
-  const code = await runCli(process.argv.slice(2), {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-  });
+if (isEntryPoint(import.meta)) {
+  const code = await runCli(process.argv.slice(2), guardedOutput(process.stdout, process.stderr));
   // Exit now: `tabi connect` may still hold stdin open, and every command has flushed what it wrote.
   process.exit(code);
 }

@@ -5,10 +5,13 @@
  * @module
  */
 import { proxyFromEnv } from "../lib/client/env.ts";
+import { defaultNetwork } from "../lib/runtime/detect.ts";
+import { getEnv } from "../lib/runtime/env.ts";
 import { resolve, resolvePtr } from "../lib/client/resolve.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { timeoutFlag } from "./connect.ts";
-import { type CliOutput, parseOptions } from "./run.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** The help text of `tabi resolve`. */
@@ -41,11 +44,11 @@ export async function resolveCli(args: string[], output: CliOutput): Promise<num
   }
   const proxies = (values.proxy as string[] | undefined) ?? [];
   if (proxies.length === 0) {
-    const fromEnv = proxyFromEnv("tcp://0.0.0.0:0");
+    const fromEnv = proxyFromEnv("tcp://0.0.0.0:0", getEnv);
     if (fromEnv === undefined) throw new UsageError("no --proxy given and ALL_PROXY is not set");
     proxies.push(fromEnv);
   }
-  const options = { timeoutMs: timeoutFlag(values.timeout) };
+  const options = { network: await defaultNetwork(), timeoutMs: timeoutFlag(values.timeout) };
   try {
     if (values.ptr) output.out(`${await resolvePtr(proxies, positionals[0], options)}\n`);
     else output.out(`${(await resolve(proxies, positionals[0], options)).host}\n`);

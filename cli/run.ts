@@ -3,15 +3,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { VERSION } from "../lib/version.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
 import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
-
-/** Where the CLI writes: stdout and stderr. */
-export interface CliOutput {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
 
 /** A subcommand: takes its own arguments, returns an exit code. */
 export type Subcommand = (args: string[], output: CliOutput) => Promise<number>;
@@ -25,16 +20,19 @@ Usage:
                             a stdio tunnel through SOCKS proxies (ssh ProxyCommand); see tabi connect --help
   tabi resolve --proxy URL NAME | --ptr ADDRESS
                             resolve on the proxy (Tor's RESOLVE extension)
+  tabi audit -- COMMAND {socks} {url}
+                            does COMMAND leak DNS through its SOCKS proxy? see tabi audit --help
   tabi --help               this text
   tabi --version            the version
 
-Run under Deno (deno run -A cli/main.ts), Bun (bun cli/main.ts) or Node (npx tsx cli/main.ts).
+Run under Deno (deno run -A cli/main.ts), Bun (bun cli/main.ts) or Node (node dist/tabi.mjs).
 `;
 
 const subcommands: Record<string, () => Promise<Subcommand>> = {
   serve: async () => (await import("./serve.ts")).serve,
   connect: async () => (await import("./connect.ts")).connectCli,
   resolve: async () => (await import("./resolve.ts")).resolveCli,
+  audit: async () => (await import("./audit.ts")).auditCli,
 };
 
 /**
@@ -74,22 +72,5 @@ export async function runCli(args: string[], output: CliOutput): Promise<number>
       return USAGE_EXIT_CODE;
     }
     throw error;
-  }
-}
-
-/** The option table parseArgs takes. */
-export type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
-
-/** parseArgs in strict mode, with its errors turned into UsageErrors that name the flag. */
-export function parseOptions<T extends OptionTable>(
-  args: string[],
-  options: T,
-): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    // parseArgs names the flag in its message ("Unknown option '--x'"); keep it, drop Node's advice.
-    const message = error instanceof Error ? error.message.split(". To specify")[0] : String(error);
-    throw new UsageError(message);
   }
 }

@@ -6,65 +6,46 @@
 import { stat } from "node:fs/promises";
 import process from "node:process";
 import { formatRecord } from "../lib/server/connection_record.ts";
+import { defaultNetwork, runtimeName } from "../lib/runtime/detect.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
-import { formatEndpoint } from "../lib/server/session.ts";
+import { formatEndpoint } from "../lib/endpoint.ts";
+import { VERSION } from "../lib/version.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
-import { type CliOutput, parseOptions } from "./run.ts";
-import { LIMIT_FLAGS, type ServeFlags, serveSettings } from "./serve_config.ts";
+import { parseOptions } from "./flags.ts";
+import type { CliOutput } from "./output.ts";
+import { SERVE_SETTINGS } from "./serve_settings.ts";
+import { configKeys, serveOptionsHelp, serveOptionTable, serveSettings } from "./serve_config.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
+import { type GssApiFlags, serveGssApiAuthenticators } from "./gssapi_flags.ts";
 
-/** The help text of `tabi serve`. */
+/** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
 
-Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address.
+Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address. Times are in seconds (fractions
+allowed) up to 2147483 (about 24.8 days, the longest timer); a timeout of 0 means never. SIGINT or SIGTERM stops
+it (a second one cuts open tunnels at once); SIGHUP is ignored (reload is not supported yet).
 
 Options:
-  --listen ADDR:PORT        listen here (repeatable; [IPv6]:PORT for IPv6). Default 127.0.0.1:1080
-  --user NAME:PASSWORD      a user (repeatable). With users, SOCKS5 requires username/password (RFC 1929)
-                            and SOCKS4, which has no password, is refused
-  --allow-socks4-userid     with users, let SOCKS4 in when its USERID names a user (no password is checked)
-  --users FILE              users from a file, one NAME:PASSWORD a line
-  --config FILE             a JSON file holding any of the above, and access rules
-  --allow-open              allow a non-loopback listen address without authentication
-  --resolve-extension       answer Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1)
-  --handshake-timeout S     time for greeting, authentication and request (default 30)
-  --connect-timeout S       time for CONNECT's connection and BIND's incoming one (default 120)
-  --idle-timeout S          close a tunnel idle this long (default 0: never)
-  --udp-timeout S           end a UDP association idle this long (default 120)
-  --external-address IP     address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)
-  --grace S                 on SIGINT/SIGTERM, let open tunnels finish this long (default 10)
-  --max-clients N           connections at once (default 10000); over a limit a client is closed at once
-  --max-clients-per-address N   connections at once from one address (default 1000)
-  --max-handshakes N        connections still in their handshake (default 2000)
-  --max-udp N               UDP associations at once (default 1000)
-  --max-udp-per-client N    UDP associations at once from one address (default 16)
-  --max-udp-in-flight N     datagrams of one association waiting to be sent; more are dropped (default 64)
-  --log text|json           log format: one line per connection, on stderr (default text)
-  --quiet                   no connection log
-  -h, --help                this text
+${serveOptionsHelp()}
+Config file keys (JSON object; times in seconds; a flag wins over its key):
+${wrap(configKeys().join(", "), 2, 116)}
 `;
+
+function wrap(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line].map((l) => `${" ".repeat(indent)}${l}`).join("\n");
+}
 
 /** Runs `tabi serve` with its arguments; resolves with the exit code once the server has stopped. */
 export async function serve(args: string[], output: CliOutput): Promise<number> {
-  const { values, positionals } = parseOptions(args, {
-    listen: { type: "string", multiple: true },
-    user: { type: "string", multiple: true },
-    users: { type: "string" },
-    config: { type: "string" },
-    "allow-open": { type: "boolean" },
-    "allow-socks4-userid": { type: "boolean" },
-    "resolve-extension": { type: "boolean" },
-    "connect-timeout": { type: "string" },
-    "handshake-timeout": { type: "string" },
-    "idle-timeout": { type: "string" },
-    "udp-timeout": { type: "string" },
-    "external-address": { type: "string" },
-    grace: { type: "string" },
-    log: { type: "string" },
-    quiet: { type: "boolean" },
-    ...Object.fromEntries(LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
-    help: { type: "boolean", short: "h" },
-  });
+  const { values, positionals } = parseOptions(args, serveOptionTable());
   if (values.help) {
     output.out(SERVE_HELP);
     return 0;
@@ -73,7 +54,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     output.err(`tabi serve: unexpected argument "${positionals[0]}" (see tabi serve --help)\n`);
     return USAGE_EXIT_CODE;
   }
-  const settings = await serveSettings(values as ServeFlags);
+  const settings = await serveSettings(values);
   if (settings.usersFile) {
     // A users file holds passwords: warn when others may read it, as ssh does for keys.
     const mode = await stat(settings.usersFile).then((s) => s.mode, () => 0);
@@ -81,17 +62,23 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   }
   let server: SocksServer | undefined;
   try {
+    const gssapi = await serveGssApiAuthenticators(values as GssApiFlags, settings.options.users);
     server = await startServer({
       ...settings.options,
+      ...(gssapi ? { authenticators: gssapi } : {}),
+      // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
+      network: await defaultNetwork(),
       onConnectionEnd: settings.quiet ? undefined : (record) => output.err(`${formatRecord(record, settings.log)}\n`),
       // Refusals are summed per interval, never logged per connection: a flood must not flood the log.
       onLimit: (report) => {
-        const parts = LIMIT_FLAGS.flatMap(([flag, key]) => {
-          const n = report.refused[key];
-          return n ? [`${n} over --${flag} (${server!.limits[key]})`] : [];
+        const parts = SERVE_SETTINGS.flatMap(({ flag, limit }) => {
+          const n = limit && report.refused[limit];
+          return n ? [`${n} over --${flag} (${server!.limits[limit]})`] : [];
         });
         output.err(`tabi: refused in the last ${report.intervalMs / 1000} s: ${parts.join(", ")}\n`);
       },
+      // Out of file descriptors: one line per interval while it lasts; the server keeps serving the others.
+      onAcceptError: (error) => output.err(`tabi: ${error.message}\n`),
     });
   } catch (error) {
     if (error instanceof SocksError) {
@@ -101,26 +88,61 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     throw error;
   }
   const users = settings.options.users?.size ?? 0;
-  const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
-  output.err(`tabi: listening on ${server.addresses.map(formatEndpoint).join(", ")} (SOCKS4, 4a, 5; ${auth})\n`);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
+  const { safeSocks, testSocks, acceptAnyCredentials } = settings.options;
+  const auth = [
+    ...(values.gssapi ? [`GSS-API (service ${values["gssapi-service"] ?? "rcmd"})`] : []),
+    users > 0
+      ? `username/password, ${users} user${users === 1 ? "" : "s"}`
+      : acceptAnyCredentials
+      ? "no authentication, any username/password taken as a label"
+      : values.gssapi
+      ? ""
+      : "no authentication",
+    ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
+    ...(testSocks ? ["test-socks"] : []),
+  ].filter((part) => part !== "").join("; ");
+  const addresses = server.addresses.map(formatEndpoint).join(", ");
+  const who = `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})`;
+  // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
+  // Until reload exists, HUP (a closed terminal, or an operator's habit) must not end the proxy.
+  onSignal("SIGHUP", () => output.err("tabi: SIGHUP: reload is not supported yet\n"));
+  const cut = new Promise<boolean>((resolve) => {
+    let signals = 0;
     const stop = (signal: string) => {
-      if (stopping) {
+      signals++;
+      if (signals === 1) {
+        output.err(
+          `tabi: ${signal}: no new connections; ${server.activeConnections} open, waiting up to ${
+            settings.graceMs / 1000
+          } s\n`,
+        );
+        server.close(settings.graceMs).then(() => resolve(signals > 1));
+      } else if (signals === 2) {
+        // Cut now, but let each cut tunnel's log line out first: the close resolves once all are written.
         output.err(`tabi: ${signal} again, closing every connection now\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      output.err(
-        `tabi: ${signal}: no new connections; ${server.activeConnections} open, waiting up to ${
-          settings.graceMs / 1000
-        } s\n`,
-      );
-      server.close(settings.graceMs).then(resolve);
+        void server.close(0);
+      } else process.exit(1);
     };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
+    onSignal("SIGINT", () => stop("SIGINT"));
+    onSignal("SIGTERM", () => stop("SIGTERM"));
   });
-  output.err("tabi: stopped\n");
-  return 0;
+  output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
+  const wasCut = await cut;
+  output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
+  return wasCut ? 1 : 0;
+}
+
+/** The running runtime's version. */
+function runtimeVersion(): string {
+  const versions: Readonly<Record<string, string | undefined>> = process.versions;
+  return versions[runtimeName()] ?? "?";
+}
+
+/** Listens for a signal where the platform has it (Windows has no SIGHUP). */
+function onSignal(signal: "SIGHUP" | "SIGINT" | "SIGTERM", handler: () => void): void {
+  try {
+    process.on(signal, handler);
+  } catch {
+    // Not on this platform: nothing to handle.
+  }
 }

@@ -5,7 +5,15 @@
  * @module
  */
 import type { Endpoint } from "./net.ts";
-import { type Address, type HostPort, ipv4FromBytes, ipv4ToBytes, ipv6FromBytes, ipv6ToBytes } from "./wire/address.ts";
+import {
+  type Address,
+  formatHostPort,
+  type HostPort,
+  ipv4FromBytes,
+  ipv4ToBytes,
+  ipv6FromBytes,
+  ipv6ToBytes,
+} from "./wire/address.ts";
 
 /** An IP literal as an Address; IPv4-mapped IPv6 becomes IPv4. Undefined for a non-IP string. */
 export function ipAddress(hostname: string): Address | undefined {
@@ -23,6 +31,11 @@ export function ipAddress(hostname: string): Address | undefined {
 /** An endpoint as a wire HostPort. */
 export function endpointToHostPort(endpoint: Endpoint): HostPort {
   return { address: ipAddress(endpoint.hostname) ?? { type: "ipv4", host: "0.0.0.0" }, port: endpoint.port };
+}
+
+/** Formats an endpoint as `ip:port`, IPv6 in brackets. */
+export function formatEndpoint(endpoint: Endpoint): string {
+  return formatHostPort(endpointToHostPort(endpoint));
 }
 
 /** True when two IP literals name the same address (canonical forms, IPv4-mapped folded). */

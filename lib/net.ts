@@ -7,7 +7,9 @@
 
 /** An IP endpoint: `hostname` is always an IP literal (no brackets), never a name. */
 export interface Endpoint {
+  /** An IP literal (IPv6 without brackets). */
   readonly hostname: string;
+  /** The port, 0-65535. */
   readonly port: number;
 }
 
@@ -16,18 +18,29 @@ export interface Endpoint {
  * `close()` ends both directions at once.
  */
 export interface Connection {
+  /** Bytes from the peer; ends at the peer's FIN. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer; closing it sends FIN and keeps `readable` open (half-close). */
   readonly writable: WritableStream<Uint8Array>;
+  /** This end's address. */
   readonly localAddress: Endpoint;
+  /** The peer's address. */
   readonly remoteAddress: Endpoint;
   /** Closes both directions now; safe to call more than once. */
   close(): void;
+  /**
+   * Aborts the connection: the peer sees a reset (RST), not an end of stream, where the runtime allows it (Node
+   * and Bun; Deno cannot set SO_LINGER, so there it is {@link Connection.close}). Passing a reset on this way keeps
+   * an aborted transfer from looking complete. Safe to call more than once, and after `close()`.
+   */
+  reset?(): void;
 }
 
 /** Where and how to open an outbound TCP connection. */
 export interface ConnectOptions {
   /** An IP literal; resolution is the caller's job, so that rules see the address. */
   readonly hostname: string;
+  /** The port to connect to. */
   readonly port: number;
   /** Aborting gives up the attempt (a timeout, a closed client). */
   readonly signal?: AbortSignal;
@@ -35,12 +48,23 @@ export interface ConnectOptions {
 
 /** Where to listen. Port 0 picks a free port. */
 export interface ListenOptions {
+  /** The IP literal to listen on (`0.0.0.0` or `::` for every address). */
   readonly hostname: string;
+  /** The port; 0 asks the system for a free one (see `Listener.address`). */
   readonly port: number;
+  /**
+   * Told when accepting fails for want of file descriptors (EMFILE, ENFILE): the listener backs off and keeps
+   * serving, and calls this at most once per {@link ACCEPT_REPORT_INTERVAL_MS} while the shortage lasts.
+   */
+  readonly onAcceptError?: (error: Error) => void;
 }
+
+/** How often a listener reports at most that it cannot accept for want of file descriptors. */
+export const ACCEPT_REPORT_INTERVAL_MS = 10_000;
 
 /** A listening TCP socket. */
 export interface Listener {
+  /** Where it listens, with the real port when 0 was asked for. */
   readonly address: Endpoint;
   /** Stops accepting; resolves once the port refuses connections. Connections already accepted stay open. */
   close(): Promise<void>;
@@ -48,12 +72,15 @@ export interface Listener {
 
 /** A datagram and where it came from. */
 export interface Datagram {
+  /** The payload. */
   readonly data: Uint8Array;
+  /** The sender. */
   readonly from: Endpoint;
 }
 
 /** A bound UDP socket. */
 export interface UdpSocket {
+  /** The address the socket is bound to. */
   readonly address: Endpoint;
   /** Sends one datagram; errors (e.g. unreachable) are reported by the returned promise. */
   send(data: Uint8Array, to: Endpoint): Promise<void>;

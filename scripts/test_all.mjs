@@ -2,7 +2,7 @@
 // Runs every check and every test under Deno, Bun and Node 20 (tsx), then prints one line: "N passed, N failed".
 // Usage: node scripts/test_all.mjs [--only deno|bun|node|checks]...   (npm test runs it all)
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 
@@ -45,19 +45,21 @@ const number = (text, re) => {
 // Each runner's summary, counted at the level of `it` (tests are describe -> it, one level deep).
 const parsers = {
   deno: (t) => ({
-    passed: number(t, /\| \d+ passed \((\d+) steps\)/),
+    passed: number(t, /\| \d+ passed \((\d+) steps?\)/),
     failed: number(t, /\| \d+ failed \((\d+) steps?\)/) || number(t, /\| (\d+) failed/),
     skipped: number(t, /\| \d+ ignored \((\d+) steps?\)/),
   }),
   denoDoc: (t) => ({ passed: number(t, /\| (\d+) passed/), failed: number(t, /\| (\d+) failed/), skipped: 0 }),
   bun: (t) => ({
     passed: number(t, /^\s*(\d+) pass$/m),
-    failed: number(t, /^\s*(\d+) fail$/m),
+    // A failed `before` hook (a missing peer) is an "error" outside any test: it counts as a failure.
+    failed: number(t, /^\s*(\d+) fail$/m) + number(t, /^\s*(\d+) errors?$/m),
     skipped: number(t, /^\s*(\d+) skip$/m),
   }),
   node: (t) => ({
     passed: number(t, /^# pass (\d+)$/m),
-    failed: number(t, /^# fail (\d+)$/m),
+    // Tests cancelled by a failed `before` hook (a missing peer) did not pass: they count as failures.
+    failed: number(t, /^# fail (\d+)$/m) + number(t, /^# cancelled (\d+)$/m),
     skipped: number(t, /^# skipped (\d+)$/m),
   }),
 };
@@ -76,6 +78,12 @@ const suites = [
     ...files,
   ], null],
   ["checks", "deno publish --dry-run", bin("deno"), ["publish", "--dry-run", "--allow-dirty"], null],
+  ["checks", "layers (cycles, runtime globals, lib/wire)", process.execPath, ["scripts/check_layers.mjs"], null],
+  ["checks", "deno doc --lint", bin("deno"), [
+    "doc",
+    "--lint",
+    ...Object.values(JSON.parse(readFileSync("deno.json", "utf8")).exports),
+  ], null],
   ["deno", "deno doc examples", bin("deno"), ["test", "-A", "--doc", "lib/", "cli/", "mod.ts"], "denoDoc"],
   ["deno", "deno test", bin("deno"), ["test", "-A", "--no-check", ...files], "deno"],
   ["bun", "bun test", bin("bun"), ["test", "--timeout", "60000", ...files.map((f) => `./${f}`)], "bun"],
@@ -83,6 +91,14 @@ const suites = [
 ].filter(([group]) => wanted(group));
 
 const rows = [];
+// The Debian peers first (scripts/peers.txt): installed when missing as root, else a message naming them. The run
+// goes on either way; a test whose peer is missing fails naming it, and this row fails so the summary says why.
+let peersMessage = "";
+if (only.length === 0 || only.some((group) => group !== "checks")) {
+  const { code, text } = await run(process.execPath, ["scripts/install_peers.mjs", "--strict"]);
+  if (code !== 0) peersMessage = text.trim();
+  rows.push({ name: "test peers installed", passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 });
+}
 for (const [, name, command, args, parser] of suites) {
   const { code, text } = await run(command, args);
   if (parser === null) {
@@ -107,5 +123,6 @@ const total = rows.reduce(
     skipped: 0,
   },
 );
+if (peersMessage !== "") console.log(`\n${peersMessage}\n`);
 console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ""}`);
 process.exitCode = total.failed === 0 ? 0 : 1;

@@ -10,13 +10,22 @@ import type { HostPort } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../wire/socks5_udp.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { fragmentSocks5UdpDatagram } from "../wire/socks5_udp_fragments.ts";
 import { destination as parseDestination, proxyList, throughChain } from "./chain.ts";
-import type { ClientOptions, DestinationInput, ProxyInput } from "./options.ts";
+import type { DestinationInput, NetworkClientOptions, ProxyInput } from "./options.ts";
 
 /** A datagram received through the relay, with the address of the host that sent it. */
 export interface RelayedDatagram {
+  /** The payload. */
   readonly data: Uint8Array;
+  /** The host that sent it, as the relay's header names it. */
   readonly from: HostPort;
+}
+
+/** Options of {@link UdpAssociation.send}. */
+export interface SendOptions {
+  /** Split the payload into RFC 1928 fragments of at most this many bytes (FRAG 1..n, 0x80 on the last). */
+  readonly fragmentSize?: number;
 }
 
 /** An open UDP association. */
@@ -25,8 +34,11 @@ export interface UdpAssociation {
   readonly relay: Endpoint;
   /** Datagrams from anywhere, through the relay. When the consumer falls behind, new datagrams are dropped. */
   readonly datagrams: ReadableStream<RelayedDatagram>;
-  /** Sends one datagram to `destination` through the relay. */
-  send(data: Uint8Array, destination: DestinationInput): Promise<void>;
+  /**
+   * Sends one datagram to `destination` through the relay; with `fragmentSize`, as RFC 1928 section 7 fragments of
+   * at most that many payload bytes each (the relay must reassemble, e.g. `tabi serve --udp-reassembly`).
+   */
+  send(data: Uint8Array, destination: DestinationInput, options?: SendOptions): Promise<void>;
   /** Ends the association (closes the UDP socket and the TCP connection). */
   close(): void;
 }
@@ -37,11 +49,13 @@ export interface UdpAssociation {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
  * import { associate } from "./associate.ts";
- * await assert.rejects(associate("socks4a://127.0.0.1:1"), { code: "unsupported" });
+ * const network = await defaultNetwork();
+ * await assert.rejects(associate("socks4a://127.0.0.1:1", { network }), { code: "unsupported" });
  * ```
  */
-export function associate(proxy: ProxyInput, options: ClientOptions = {}): Promise<UdpAssociation> {
+export function associate(proxy: ProxyInput, options: NetworkClientOptions): Promise<UdpAssociation> {
   const [spec] = proxyList(proxy);
   if (spec.version !== 5) return Promise.reject(new SocksError("unsupported", "UDP ASSOCIATE needs a SOCKS5 proxy"));
   return throughChain(spec, options, async (hop) => {
@@ -96,9 +110,13 @@ export function associate(proxy: ProxyInput, options: ClientOptions = {}): Promi
     return {
       relay: relayAt,
       datagrams,
-      async send(data, to) {
+      async send(data, to, sendOptions = {}) {
         const target = await hop.prepare(parseDestination(to));
-        await socket.send(encodeSocks5UdpDatagram({ fragment: 0, destination: target, data }), relayAt);
+        const parts = sendOptions.fragmentSize === undefined
+          ? [{ fragment: 0, destination: target, data }]
+          : fragmentSocks5UdpDatagram(target, data, sendOptions.fragmentSize);
+        // In order: RFC 1928's receiver abandons a sequence when a lower fragment follows a higher one.
+        for (const part of parts) await socket.send(encodeSocks5UdpDatagram(part), relayAt);
       },
       close,
     };

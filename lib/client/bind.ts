@@ -8,9 +8,8 @@ import { endpointToHostPort, isUnspecified } from "../endpoint.ts";
 import type { HostPort } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
 import { destination as parseDestination, throughChain } from "./chain.ts";
-import { tunnelFrom } from "./connect.ts";
-import type { ClientOptions, DestinationInput, ProxyChainInput } from "./options.ts";
-import type { Tunnel } from "./tunnel.ts";
+import type { DestinationInput, NetworkClientOptions, ProxyChainInput } from "./options.ts";
+import { type Tunnel, tunnelFrom } from "./tunnel.ts";
 
 /** A BIND in progress. */
 export interface Binding {
@@ -28,11 +27,13 @@ export interface Binding {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
  * import { bind } from "./bind.ts";
- * await assert.rejects(bind("socks5://127.0.0.1:1", "0.0.0.0:0", { timeoutMs: 2000 }));
+ * const network = await defaultNetwork();
+ * await assert.rejects(bind("socks5://127.0.0.1:1", "0.0.0.0:0", { network, timeoutMs: 2000 }));
  * ```
  */
-export function bind(proxy: ProxyChainInput, peer: DestinationInput, options: ClientOptions = {}): Promise<Binding> {
+export function bind(proxy: ProxyChainInput, peer: DestinationInput, options: NetworkClientOptions): Promise<Binding> {
   const target = parseDestination(peer);
   return throughChain(proxy, options, async (hop) => {
     let bound = await hop.request(Socks5Command.Bind, target);

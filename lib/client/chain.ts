@@ -9,16 +9,16 @@ import { connectAny } from "../connect_any.ts";
 import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection, Network } from "../net.ts";
 import { startDeadline } from "../deadline.ts";
-import { defaultNetwork } from "../runtime/detect.ts";
-import { ipAddress } from "../endpoint.ts";
-import { type Address, type DomainAddress, type HostPort, type Ipv4Address, parseHostPort } from "../wire/address.ts";
+import { requireNetwork } from "../require_network.ts";
+import { type DomainAddress, type HostPort, type Ipv4Address, parseHostPort } from "../wire/address.ts";
 import { Socks4Command, Socks5Command, type Socks5CommandCode } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { checkPolicy, prepareDestination } from "./dns_policy.ts";
 import { readSocks4Reply, readSocks5Reply, socks4Request, socks5Negotiate, socks5Request } from "./handshake.ts";
 import {
-  type ClientOptions,
   DEFAULT_CLIENT_TIMEOUT_MS,
   type DestinationInput,
+  type NetworkClientOptions,
   type ProxyChainInput,
 } from "./options.ts";
 import { formatProxy, parseProxyUrl, type ProxySpec } from "./proxy_url.ts";
@@ -32,6 +32,8 @@ export interface LastHop {
   readonly connection: Connection;
   readonly reader: ByteReader;
   readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The stream `writer` writes to: the connection's, or a GSS-API protected channel's (RFC 1961). */
+  readonly writable: WritableStream<Uint8Array>;
   readonly proxy: ProxySpec;
   /** The hop number of the last proxy (1 for a single proxy). */
   readonly hop: number;
@@ -62,10 +64,11 @@ export function destination(input: DestinationInput): HostPort {
  */
 export async function throughChain<T>(
   input: ProxyChainInput,
-  options: ClientOptions,
+  options: NetworkClientOptions,
   last: (hop: LastHop) => Promise<T>,
   finalTarget?: HostPort,
 ): Promise<T> {
+  const network = requireNetwork(options?.network, "a client call");
   const proxies = proxyList(input);
   proxies.forEach((proxy, i) => {
     const target = i + 1 < proxies.length
@@ -73,7 +76,6 @@ export async function throughChain<T>(
       : finalTarget;
     if (target) checkPolicy(proxy, target, options);
   });
-  const network = options.network ?? await defaultNetwork();
   const lookup = options.resolve ?? ((name: string) => network.resolve(name));
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
   const { signal: deadline, clear } = startDeadline(timeoutMs, options.signal);
@@ -91,8 +93,9 @@ export async function throughChain<T>(
       timeoutMs,
       options.signal ?? new AbortController().signal,
     );
-    const reader = new ByteReader(connection.readable);
-    const writer = connection.writable.getWriter();
+    let reader = new ByteReader(connection.readable);
+    let writer = connection.writable.getWriter();
+    let writable = connection.writable;
     const prepareFor = (proxy: ProxySpec) => (target: HostPort) => prepareDestination(proxy, target, options, lookup);
     const requestVia = async (proxy: ProxySpec, command: Socks5CommandCode, target: HostPort): Promise<HostPort> => {
       const prepared = await prepareFor(proxy)(target);
@@ -115,7 +118,13 @@ export async function throughChain<T>(
         );
         return reply.bound;
       }
-      await socks5Negotiate(reader, writer, proxy);
+      const session = await socks5Negotiate(reader, writer, proxy, options.gssapi);
+      if (session?.channel) {
+        // RFC 1961 section 5: from here on, every byte to and from this proxy is wrapped.
+        reader = new ByteReader(session.channel.readable);
+        writable = session.channel.writable;
+        writer = writable.getWriter();
+      }
       return (await socks5Request(reader, writer, command, prepared)).bound;
     };
     for (; hop < proxies.length; hop++) {
@@ -125,8 +134,16 @@ export async function throughChain<T>(
     const lastProxy = proxies[proxies.length - 1];
     const result = await last({
       connection,
-      reader,
-      writer,
+      // Getters: the last hop's own negotiation (inside `request`) may switch them to a protected channel.
+      get reader() {
+        return reader;
+      },
+      get writer() {
+        return writer;
+      },
+      get writable() {
+        return writable;
+      },
       proxy: lastProxy,
       hop,
       network,
@@ -166,44 +183,4 @@ export function hopError(
   const e = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
   if (e.hop !== undefined) return e;
   return new SocksError(e.code, `${where}${e.message}`, { reply: e.reply, cause: e, hop });
-}
-
-/**
- * A destination as this proxy should receive it: names stay names for socks4a/socks5h; for socks4/socks5 they
- * are resolved here only if allowed (else a "dns-leak" error); SOCKS4 gets IPv4 only.
- */
-export async function prepareDestination(
-  proxy: ProxySpec,
-  target: HostPort,
-  options: ClientOptions,
-  lookup: (name: string) => Promise<string[]>,
-): Promise<HostPort> {
-  checkPolicy(proxy, target, options);
-  let address: Address = target.address;
-  if (address.type === "domain" && !proxy.remoteDns) {
-    const found = (await lookup(address.host)).map(ipAddress).filter((a) => a !== undefined) as Address[];
-    const usable = proxy.version === 4 ? found.filter((a) => a.type === "ipv4") : found;
-    if (usable.length === 0) throw new SocksError("host-unreachable", `"${address.host}" has no usable address`);
-    address = usable[0];
-  }
-  if (proxy.version === 4 && address.type === "ipv6") throw noIpv6(address.host);
-  return { address, port: target.port };
-}
-
-/** Throws "dns-leak" if this proxy would need `target`'s name resolved here without permission; no lookup. */
-export function checkPolicy(proxy: ProxySpec, target: HostPort, options: ClientOptions): void {
-  const { address } = target;
-  if (address.type === "domain" && !proxy.remoteDns && !options.allowLocalDns) {
-    const safer = proxy.version === 4 ? "socks4a://" : "socks5h://";
-    throw new SocksError(
-      "dns-leak",
-      `${formatProxy(proxy)} would resolve "${address.host}" on this machine, telling the local DNS where you go; ` +
-        `use ${safer} so the proxy resolves it, or allow local resolution`,
-    );
-  }
-  if (proxy.version === 4 && address.type === "ipv6") throw noIpv6(address.host);
-}
-
-function noIpv6(host: string): SocksError {
-  return new SocksError("bad-address-type", `SOCKS4 cannot carry the IPv6 address ${host}; use socks5`);
 }

@@ -4,25 +4,9 @@
  * @module
  */
 import { Socks5Command } from "../wire/constants.ts";
-import { destination as parseDestination, type LastHop, throughChain } from "./chain.ts";
-import type { ClientOptions, DestinationInput, ProxyChainInput } from "./options.ts";
-import { type Tunnel, untouchedReadable } from "./tunnel.ts";
-
-/** Turns the last hop into a Tunnel once its final reply is in. */
-export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortSignal): Tunnel {
-  hop.writer.releaseLock();
-  const { leftover, readable } = hop.reader.release();
-  const { connection } = hop;
-  signal?.addEventListener("abort", () => connection.close(), { once: true });
-  return {
-    readable: untouchedReadable(leftover, readable),
-    writable: connection.writable,
-    localAddress: connection.localAddress,
-    remoteAddress: connection.remoteAddress,
-    bound,
-    close: () => connection.close(),
-  };
-}
+import { destination as parseDestination, throughChain } from "./chain.ts";
+import type { DestinationInput, NetworkClientOptions, ProxyChainInput } from "./options.ts";
+import { type Tunnel, tunnelFrom } from "./tunnel.ts";
 
 /**
  * Opens a tunnel to `destination` through `proxy` (a URL, or a list of them for a chain).
@@ -30,15 +14,17 @@ export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortS
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
  * import { connect } from "./connect.ts";
+ * const network = await defaultNetwork();
  * // socks5:// would resolve the name here and leak it to the local DNS: refused unless allowed.
- * await assert.rejects(connect("socks5://127.0.0.1:1", "example.com:443"), { code: "dns-leak" });
+ * await assert.rejects(connect("socks5://127.0.0.1:1", "example.com:443", { network }), { code: "dns-leak" });
  * ```
  */
 export function connect(
   proxy: ProxyChainInput,
   destination: DestinationInput,
-  options: ClientOptions = {},
+  options: NetworkClientOptions,
 ): Promise<Tunnel> {
   const target = parseDestination(destination);
   return throughChain(proxy, options, async (hop) => {

@@ -4,16 +4,24 @@
  *
  * @module
  */
-import { getEnv } from "../runtime/env.ts";
 import { ipAddress } from "../endpoint.ts";
 import { cidrContains, parseCidr } from "../cidr.ts";
 
-/** Where variables come from; default: the process environment. */
+/** Where variables come from (the package root's `proxyFromEnv` reads the process environment by default). */
 export type EnvLookup = (name: string) => string | undefined;
 
 /**
  * True when `host` is excluded by a NO_PROXY list: `*` (everything), a name (itself and its subdomains; a
  * leading dot is ignored), an IP address, or a CIDR range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { noProxyMatches } from "./env.ts";
+ * assert.equal(noProxyMatches("localhost,.internal,10.0.0.0/8", "db.internal"), true);
+ * assert.equal(noProxyMatches("localhost,.internal,10.0.0.0/8", "10.2.3.4"), true);
+ * assert.equal(noProxyMatches("localhost,.internal,10.0.0.0/8", "example.org"), false);
+ * ```
  */
 export function noProxyMatches(noProxy: string, host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
@@ -51,7 +59,7 @@ export function noProxyMatches(noProxy: string, host: string): boolean {
  * assert.equal(proxyFromEnv("10.1.2.3:22", lookup), undefined);
  * ```
  */
-export function proxyFromEnv(url: string, env: EnvLookup = getEnv): string | undefined {
+export function proxyFromEnv(url: string, env: EnvLookup): string | undefined {
   const proxy = env("all_proxy") || env("ALL_PROXY");
   if (!proxy) return undefined;
   const noProxy = env("no_proxy") || env("NO_PROXY") || "";

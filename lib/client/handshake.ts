@@ -14,6 +14,7 @@ import { decodeSocks5Reply, encodeSocks5Request, type Socks5ReplyMessage } from 
 import { SocksError } from "../wire/socks_error.ts";
 import { decodeUserPassReply, encodeUserPassRequest } from "../wire/userpass.ts";
 import type { ProxySpec } from "./proxy_url.ts";
+import { type GssApiClientOptions, gssApiNegotiate, type GssApiSession } from "./gssapi_negotiate.ts";
 import { replyMeaning } from "./reply_meaning.ts";
 
 /** Sends a SOCKS4/4a request and reads its reply; throws unless the reply is 90. */
@@ -41,12 +42,30 @@ function checkSocks4(reply: Socks4ReplyMessage): Socks4ReplyMessage {
   return reply;
 }
 
-/** SOCKS5 method negotiation, and RFC 1929 when the proxy picks it. */
+/**
+ * SOCKS5 method negotiation, and RFC 1929 when the proxy picks it. With GSS-API options, only method 0x01 is
+ * offered, and a protected channel may come back (RFC 1961): everything after goes through it.
+ */
 export async function socks5Negotiate(
   reader: ByteReader,
   writer: WritableStreamDefaultWriter<Uint8Array>,
   proxy: ProxySpec,
-): Promise<void> {
+  gssapi?: GssApiClientOptions,
+): Promise<GssApiSession | void> {
+  if (gssapi !== undefined) {
+    await writer.write(encodeSocks5Greeting({ methods: [Socks5Method.GssApi] }));
+    const { method } = await reader.read(decodeSocks5MethodSelection);
+    if (method !== Socks5Method.GssApi) {
+      throw new SocksError(
+        "auth-failed",
+        `SOCKS5 proxy does not accept GSS-API (it answered method 0x${method.toString(16)})`,
+        {
+          reply: method,
+        },
+      );
+    }
+    return await gssApiNegotiate(reader, writer, proxy.address.host, gssapi);
+  }
   const hasCredentials = proxy.username !== undefined;
   const methods = hasCredentials ? [Socks5Method.NoAuth, Socks5Method.UserPass] : [Socks5Method.NoAuth];
   await writer.write(encodeSocks5Greeting({ methods }));

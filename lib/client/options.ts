@@ -6,6 +6,7 @@
 import type { Network } from "../net.ts";
 import type { HostPort } from "../wire/address.ts";
 import type { ProxySpec } from "./proxy_url.ts";
+import type { GssApiClientOptions } from "./gssapi_negotiate.ts";
 
 /** A proxy: a URL (`socks5h://127.0.0.1:1080`) or a parsed {@link ProxySpec}. */
 export type ProxyInput = string | ProxySpec;
@@ -18,7 +19,7 @@ export type DestinationInput = string | HostPort;
 
 /** Options of the client calls. */
 export interface ClientOptions {
-  /** The runtime adapter; default: the running runtime's. */
+  /** The runtime adapter; the package root's calls default to the running runtime's, lib/client's need one. */
   readonly network?: Network;
   /**
    * Let `socks4://` and `socks5://` proxies resolve destination names on this machine. Off by default: such a
@@ -31,7 +32,15 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** Aborting gives up: during setup it rejects the call; afterwards it closes the tunnel. */
   readonly signal?: AbortSignal;
+  /**
+   * Authenticate to SOCKS5 proxies with GSS-API (RFC 1961, Kerberos) from the caller's credential cache; such a
+   * hop is offered no other method. Get `gss` from `loadGssApi()`.
+   */
+  readonly gssapi?: GssApiClientOptions;
 }
 
 /** The default setup timeout of client calls. */
 export const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;
+
+/** ClientOptions with the Network named: what lib/client's calls take (the package root fills it in). */
+export type NetworkClientOptions = ClientOptions & { readonly network: Network };

@@ -23,7 +23,9 @@ export interface ProxySpec {
   readonly version: 4 | 5 | "http";
   /** True when names go to the proxy (socks4a, socks5h, socks, http); false when they are resolved here. */
   readonly remoteDns: boolean;
+  /** The proxy's address: an IP literal or a name (resolved here to reach it). */
   readonly address: Address;
+  /** The proxy's port (1080 when the URL names none). */
   readonly port: number;
   /** SOCKS5: the RFC 1929 username; SOCKS4: the USERID. */
   readonly username?: string;
@@ -101,7 +103,16 @@ export function parseProxyUrl(text: string): ProxySpec {
   };
 }
 
-/** Formats a proxy for messages, without its password. */
+/**
+ * Formats a proxy for messages, without its password.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatProxy, parseProxyUrl } from "./proxy_url.ts";
+ * assert.equal(formatProxy(parseProxyUrl("socks5h://[::1]:9050")), "socks5h://[::1]:9050");
+ * ```
+ */
 export function formatProxy(proxy: ProxySpec): string {
   const scheme = proxy.version === "http"
     ? "http"

@@ -7,7 +7,7 @@ import { type Address, parseAddress } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { proxyList, throughChain } from "./chain.ts";
-import type { ClientOptions, ProxyChainInput } from "./options.ts";
+import type { NetworkClientOptions, ProxyChainInput } from "./options.ts";
 
 /**
  * Resolves `name` on the proxy (SOCKS5 RESOLVE) and returns the address it answers.
@@ -15,11 +15,13 @@ import type { ClientOptions, ProxyChainInput } from "./options.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
  * import { resolve } from "./resolve.ts";
- * await assert.rejects(resolve("socks4a://127.0.0.1:1", "example.com"), { code: "unsupported" });
+ * const network = await defaultNetwork();
+ * await assert.rejects(resolve("socks4a://127.0.0.1:1", "example.com", { network }), { code: "unsupported" });
  * ```
  */
-export function resolve(proxy: ProxyChainInput, name: string, options: ClientOptions = {}): Promise<Address> {
+export function resolve(proxy: ProxyChainInput, name: string, options: NetworkClientOptions): Promise<Address> {
   if (proxyList(proxy).at(-1)!.version !== 5) {
     return Promise.reject(new SocksError("unsupported", "RESOLVE needs a SOCKS5 proxy"));
   }
@@ -31,7 +33,7 @@ export function resolve(proxy: ProxyChainInput, name: string, options: ClientOpt
 }
 
 /** Asks the proxy for the name of `address` (SOCKS5 RESOLVE_PTR). */
-export function resolvePtr(proxy: ProxyChainInput, address: string, options: ClientOptions = {}): Promise<string> {
+export function resolvePtr(proxy: ProxyChainInput, address: string, options: NetworkClientOptions): Promise<string> {
   const parsed = parseAddress(address);
   if (parsed.type === "domain") {
     return Promise.reject(new SocksError("bad-address", `"${address}" is not an IP address`));

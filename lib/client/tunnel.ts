@@ -5,10 +5,13 @@
  */
 import type { Endpoint } from "../net.ts";
 import type { HostPort } from "../wire/address.ts";
+import type { LastHop } from "./chain.ts";
 
 /** An open tunnel. Closing `writable` half-closes it; `close()` ends both directions. */
 export interface Tunnel {
+  /** Bytes from the destination. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the destination; closing it half-closes the tunnel (FIN), reading goes on. */
   readonly writable: WritableStream<Uint8Array>;
   /** This end of the TCP connection to the first proxy. */
   readonly localAddress: Endpoint;
@@ -16,6 +19,7 @@ export interface Tunnel {
   readonly remoteAddress: Endpoint;
   /** What the last proxy replied: its outbound address (CONNECT) or the peer's address (BIND's second reply). */
   readonly bound: HostPort;
+  /** Ends both directions at once. */
   close(): void;
 }
 
@@ -46,4 +50,20 @@ export function untouchedReadable(
     },
     cancel: (reason) => reader.cancel(reason),
   });
+}
+
+/** Turns the last hop into a Tunnel once its final reply is in. */
+export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortSignal): Tunnel {
+  hop.writer.releaseLock();
+  const { leftover, readable } = hop.reader.release();
+  const { connection } = hop;
+  signal?.addEventListener("abort", () => connection.close(), { once: true });
+  return {
+    readable: untouchedReadable(leftover, readable),
+    writable: hop.writable,
+    localAddress: connection.localAddress,
+    remoteAddress: connection.remoteAddress,
+    bound,
+    close: () => connection.close(),
+  };
 }

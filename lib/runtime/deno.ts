@@ -14,9 +14,15 @@
  * @module
  */
 import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../net.ts";
+// The Network contract this adapter implements, so that this entry point documents what it returns.
+export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
+import { isOutOfFiles, throttledReporter } from "./file_descriptors.ts";
+
+/** How long the accept loop waits after a failed accept (EMFILE and friends) before it tries again. */
+const ACCEPT_BACKOFF_MS = 100;
 
 /** The size of the buffer a default reader gets per read; BYOB readers bring their own. */
 const AUTO_CHUNK_SIZE = 64 * 1024;
@@ -26,7 +32,30 @@ function endpoint(addr: Deno.Addr): Endpoint {
   return { hostname, port };
 }
 
-/** Wraps a `Deno.TcpConn` as a {@link Connection} whose writable half-closes. */
+/**
+ * Wraps a `Deno.TcpConn` as a {@link Connection} whose writable half-closes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denoConnection } from "./deno.ts";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const accepted = listener.accept();
+ * const connection = denoConnection(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const peer = await accepted;
+ * assert.equal(connection.remoteAddress.port, listener.addr.port);
+ * const writer = connection.writable.getWriter();
+ * await writer.write(new Uint8Array([1, 2, 3]));
+ * await writer.close();
+ * // The peer sees the bytes, then EOF: closing the writable sent only a FIN.
+ * const buffer = new Uint8Array(8);
+ * assert.equal(await peer.read(buffer), 3);
+ * assert.equal(await peer.read(buffer), null);
+ * peer.close();
+ * connection.close();
+ * listener.close();
+ * ```
+ */
 export function denoConnection(conn: Deno.TcpConn): Connection {
   try {
     conn.setNoDelay(true);
@@ -88,6 +117,9 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
     localAddress: endpoint(conn.localAddr),
     remoteAddress: endpoint(conn.remoteAddr),
     close,
+    // Deno cannot send a reset: Deno.TcpConn has no SO_LINGER (setNoDelay and setKeepAlive are its only socket
+    // options), so the peer of a Deno server sees a FIN where Node and Bun pass the reset on.
+    reset: close,
   };
 }
 
@@ -112,6 +144,7 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
     return Promise.reject(toSocksError(error, `listen ${options.hostname}:${options.port}`));
   }
   let closed = false;
+  const report = throttledReporter(options.onAcceptError);
   // Deno keeps the socket listening until the pending accept() is cancelled, so "closed" means the loop ended.
   const loop = (async () => {
     while (!closed) {
@@ -120,8 +153,9 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
         conn = await listener.accept();
       } catch (error) {
         if (closed || error instanceof Deno.errors.BadResource) return;
+        if (isOutOfFiles(error)) report(toSocksError(error, "accept"));
         // EMFILE and friends: wait a little rather than spin, then keep serving.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
         continue;
       }
       onConnection(denoConnection(conn));
@@ -143,7 +177,31 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
   });
 }
 
-/** The Network of Deno's native TCP, with `node:dgram` UDP and `node:dns` resolution. */
+/**
+ * The Network of Deno's native TCP, with `node:dgram` UDP and `node:dns` resolution.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denoNetwork } from "./deno.ts";
+ * // Deno's native TCP: a listener, a connection to it, and half-close (FIN one way, reading goes on).
+ * const network = denoNetwork();
+ * const listener = await network.listen({ hostname: "127.0.0.1", port: 0 }, async (server) => {
+ *   const writer = server.writable.getWriter();
+ *   for await (const chunk of server.readable) await writer.write(chunk);
+ *   await writer.close();
+ * });
+ * const client = await network.connect(listener.address);
+ * const writer = client.writable.getWriter();
+ * await writer.write(new TextEncoder().encode("ping"));
+ * await writer.close();
+ * let echoed = "";
+ * for await (const chunk of client.readable) echoed += new TextDecoder().decode(chunk);
+ * assert.equal(echoed, "ping");
+ * client.close();
+ * await listener.close();
+ * ```
+ */
 export function denoNetwork(): Network {
   return { connect, listen, bindUdp, resolve, reverse };
 }

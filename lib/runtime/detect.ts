@@ -8,7 +8,18 @@ import type { Network } from "../net.ts";
 /** The name of the running runtime. */
 export type RuntimeName = "deno" | "bun" | "node";
 
-/** Which runtime is running this code. */
+/**
+ * Which runtime is running this code.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runtimeName } from "./detect.ts";
+ * const name = runtimeName();
+ * assert.ok(["deno", "bun", "node"].includes(name));
+ * assert.equal(name === "deno", "Deno" in globalThis);
+ * ```
+ */
 export function runtimeName(): RuntimeName {
   const global = globalThis as { Deno?: unknown; Bun?: unknown };
   if (global.Deno !== undefined) return "deno";

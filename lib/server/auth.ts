@@ -12,8 +12,11 @@ import { decodeUserPassRequest, encodeUserPassReply } from "../wire/userpass.ts"
 
 /** What an authenticator works with: the client's stream, a writer to it, and its address. */
 export interface AuthContext {
+  /** Reads the client's sub-negotiation messages. */
   readonly reader: ByteReader;
+  /** Writes the answers to the client. */
   readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The client's address. */
   readonly client: Endpoint;
 }
 
@@ -21,6 +24,13 @@ export interface AuthContext {
 export interface AuthResult {
   /** The authenticated user name, for rules and logs; undefined for anonymous methods. */
   readonly user?: string;
+  /** A name the client gave that was not checked: logged as a session label, never used for access. */
+  readonly label?: string;
+  /**
+   * A method with per-message protection (GSS-API, RFC 1961) hands over the stream pair everything after it goes
+   * through: the request, the reply and the relayed data. Absent: the connection's own streams.
+   */
+  readonly channel?: { readonly readable: ReadableStream<Uint8Array>; readonly writable: WritableStream<Uint8Array> };
 }
 
 /** One SOCKS5 authentication method. Throw a SocksError "auth-failed" to refuse (the session then closes). */

@@ -3,14 +3,21 @@
  *
  * @module
  */
-import type { Cidr } from "../cidr.ts";
+import { type Cidr, parseCidr } from "../cidr.ts";
+import { ipAddress, isLoopback } from "../endpoint.ts";
 import type { Network } from "../net.ts";
-import type { Authenticator, UserTable } from "./auth.ts";
+import { requireNetwork } from "../require_network.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
+import { anyCredentialsAuthenticator } from "./any_credentials.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
-import type { LimitReport, Limits } from "./limits.ts";
-import type { Rule } from "./rules.ts";
+import { type IdentSettings, resolveIdent } from "./ident_check.ts";
+import { UdpReassemblyQueue } from "../wire/socks5_udp_fragments.ts";
+import { DEFAULT_LIMITS, type LimitReport, type Limits } from "./limits.ts";
+import { type Rule, validateRules } from "./rules.ts";
 import type { ProxyInput } from "../client/options.ts";
 import type { ProxySpec } from "../client/proxy_url.ts";
+import { proxyList } from "../client/chain.ts";
 
 /** The protocols a server can answer on its port; the first byte of a connection tells them apart. */
 export type ServerProtocol = "socks4" | "socks5" | "http";
@@ -29,6 +36,15 @@ export const DEFAULT_TIMEOUTS = {
   /** A UDP association with no datagram either way. */
   udpIdleMs: 120_000,
 } as const;
+
+/**
+ * The longest timeout, in milliseconds: 2^31-1 (about 24.8 days). Every runtime's setTimeout overflows past it and
+ * fires after 1 ms instead, so a longer value is refused at start.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a timeout of 0 ("never") becomes for the timers that have no "none": the longest one, about 24.8 days. */
+const NEVER = MAX_TIMER_MS;
 
 /** The address a server listens on when told nothing: loopback only. */
 export const DEFAULT_LISTEN: { readonly hostname: string; readonly port: number } = {
@@ -52,6 +68,7 @@ export const PROTECTED_WHEN_EXPOSED: readonly string[] = [
 
 /** What a server needs to run, fully decided: {@link ServerOptions} with every default filled in. */
 export interface ServerConfig {
+  /** The runtime adapter the server listens, connects and resolves with. */
   readonly network: Network;
   /** SOCKS5 methods in the server's order of preference. */
   readonly authenticators: readonly Authenticator[];
@@ -62,6 +79,7 @@ export interface ServerConfig {
    * "refused", or "userid" when the operator lets in a USERID that names a user, password unchecked.
    */
   readonly socks4: "open" | "userid" | "refused";
+  /** Access rules, checked at start; the first match decides. */
   readonly rules: readonly Rule[];
   /** CIDR ranges CONNECT and UDP may reach only when a rule allows them by range. */
   readonly protectedDestinations: readonly string[];
@@ -69,17 +87,34 @@ export interface ServerConfig {
   readonly protectedRanges: readonly Cidr[];
   /** Answer Tor's RESOLVE and RESOLVE_PTR. */
   readonly resolveExtension: boolean;
+  /** From accept to a complete request. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly handshakeTimeoutMs: number;
+  /** CONNECT's connection and BIND's incoming one. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly connectTimeoutMs: number;
+  /** A tunnel with no traffic either way is closed; 0: never (the relay sets no timer). */
   readonly idleTimeoutMs: number;
+  /** A UDP association with no datagram is ended. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly udpIdleTimeoutMs: number;
+  /** Reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them. */
+  readonly udpReassembly: boolean;
+  /** The IDENT check of SOCKS4 requests (RFC 1413), or undefined when off. */
+  readonly ident: IdentSettings | undefined;
+  /** The reassembly timer (at least 5 s, RFC 1928). */
+  readonly udpReassemblyTimeoutMs: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the address the client connected to. */
   readonly externalAddress: string | undefined;
   /** Called once per connection when it ends. */
   readonly onConnectionEnd: (record: ConnectionRecord) => void;
+  /** The admission limits, every default filled in. */
   readonly limits: Limits;
   /** Called at most once per interval with what the limits refused in it. */
   readonly onLimit: (report: LimitReport) => void;
+  /** Told at most once per interval that a listener cannot accept for want of file descriptors. */
+  readonly onAcceptError: (error: Error) => void;
+  /** Refuse requests that carry an IP address instead of a name (Tor's SafeSocks). */
+  readonly safeSocks: boolean;
+  /** Record for every request whether it carried a name (safe) or an address (Tor's TestSocks). */
+  readonly testSocks: boolean;
   /** The protocols answered; a connection speaking another is closed unanswered. */
   readonly protocols: ReadonlySet<ServerProtocol>;
   /** The default route for CONNECT and HTTP: a chain of proxies, first hop first; empty: direct. */
@@ -90,7 +125,7 @@ export interface ServerConfig {
 export interface ServerOptions {
   /** Where to listen; default 127.0.0.1:1080. */
   readonly listen?: readonly { readonly hostname: string; readonly port: number }[];
-  /** The runtime adapter; default: the running runtime's. */
+  /** The runtime adapter; the package root's `startServer` defaults to the running runtime's, lib/server's needs one. */
   readonly network?: Network;
   /** Users for RFC 1929 (SOCKS5) and USERID checks (SOCKS4). With users, anonymous access is off. */
   readonly users?: UserTable;
@@ -101,6 +136,7 @@ export interface ServerOptions {
   readonly allowSocks4UserId?: boolean;
   /** Replace the SOCKS5 methods altogether (e.g. add a 0x80-0xFE method of your own). */
   readonly authenticators?: readonly Authenticator[];
+  /** Access rules: the first whose every condition matches decides; with rules, no match means deny. */
   readonly rules?: readonly Rule[];
   /**
    * Ranges CONNECT and UDP may reach only through a rule that names them by range. Default: none when every listen
@@ -109,17 +145,55 @@ export interface ServerOptions {
   readonly protectedDestinations?: readonly string[];
   /** Listen on a non-loopback address without authentication. Off: such a server refuses to start. */
   readonly allowOpen?: boolean;
+  /** Answer Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1) commands. Off by default. */
   readonly resolveExtension?: boolean;
+  /** From accept to a complete request; 0 means never; at most {@link MAX_TIMER_MS}. Default 30 s. */
   readonly handshakeTimeoutMs?: number;
+  /** CONNECT's connection and BIND's incoming one; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly connectTimeoutMs?: number;
+  /** A tunnel with no traffic either way is closed; 0 (the default) means never; at most {@link MAX_TIMER_MS}. */
   readonly idleTimeoutMs?: number;
+  /** A UDP association with no datagram is ended; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly udpIdleTimeoutMs?: number;
+  /**
+   * Reassemble fragmented UDP datagrams (RFC 1928 section 7: FRAG 1-127, 0x80 on the last) and send each whole;
+   * off by default, when fragments are dropped. One sequence per association, at most one datagram's size.
+   */
+  readonly udpReassembly?: boolean;
+  /**
+   * Check SOCKS4 USERIDs with the client host's identd (RFC 1413), as the SOCKS4 text describes: CD 92 when it
+   * cannot be reached in time, 93 when it reports another user (or an error). Off by default; `true` asks port 113
+   * with a 10 s timeout.
+   */
+  readonly ident?: boolean | Partial<IdentSettings>;
+  /** The reassembly timer: an unfinished sequence is abandoned this long after its first fragment (>= 5000, the default). */
+  readonly udpReassemblyTimeoutMs?: number;
+  /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
+  /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
   readonly limits?: Partial<Limits>;
   /** Called at most once per 10 s with the refusals of that interval (a flood must not flood the log). */
   readonly onLimit?: (report: LimitReport) => void;
+  /**
+   * Called at most once per 10 s while a listener cannot accept for want of file descriptors (EMFILE/ENFILE); the
+   * server keeps running and accepts again once descriptors are free.
+   */
+  readonly onAcceptError?: (error: Error) => void;
+  /**
+   * Tor's SafeSocks: refuse SOCKS4 CONNECT/BIND (CD 91) and SOCKS5 CONNECT with an IPv4 or IPv6 address (REP
+   * 0x02), since such a client resolved the name itself; SOCKS4a and SOCKS5 with a name pass. Off by default.
+   */
+  readonly safeSocks?: boolean;
+  /** Tor's TestSocks: the log record of every request says whether it was safe (see safeSocks); nothing refused. */
+  readonly testSocks?: boolean;
+  /**
+   * With no users: accept RFC 1929 with any username and password (Tor-style stream isolation, `torsocks -i`),
+   * logging the username as the session's label. Refused together with users, so it never weakens real
+   * authentication.
+   */
+  readonly acceptAnyCredentials?: boolean;
   /** The protocols answered on every listen address; default all ({@link ALL_PROTOCOLS}). */
   readonly protocols?: readonly ServerProtocol[];
   /**
@@ -128,4 +202,121 @@ export interface ServerOptions {
    * resolved here. BIND and UDP ASSOCIATE are refused ("command not supported") while a chain is set.
    */
   readonly upstream?: readonly ProxyInput[];
+}
+
+/**
+ * Fills in every default and checks the options; throws a SocksError that says what is wrong.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveConfig } from "./config.ts";
+ * import { MemoryNetwork } from "../memory_network.ts";
+ * const network = new MemoryNetwork();
+ * const config = resolveConfig({ idleTimeoutMs: 60_000, network });
+ * assert.equal(config.idleTimeoutMs, 60_000);
+ * assert.equal(config.socks4, "open");
+ * assert.throws(() => resolveConfig({ handshakeTimeoutMs: 2 ** 31, network }), /handshakeTimeoutMs must be/);
+ * ```
+ */
+export function resolveConfig(options: ServerOptions): ServerConfig {
+  const users = options.users && options.users.size > 0 ? options.users : undefined;
+  if (options.acceptAnyCredentials && (users || options.authenticators)) {
+    throw new SocksError(
+      "bad-field",
+      "acceptAnyCredentials (--accept-any-credentials) is only for a server without users: with users it would let " +
+        "any password in",
+    );
+  }
+  const anonymous = options.acceptAnyCredentials ? [anyCredentialsAuthenticator, noAuth] : [noAuth];
+  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : anonymous);
+  if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
+  const rules = options.rules ?? [];
+  validateRules(rules);
+  const protectedDestinations = options.protectedDestinations ??
+    (listenAddresses(options).every((l) => isLoopback(l.hostname)) ? [] : PROTECTED_WHEN_EXPOSED);
+  const protectedRanges = protectedDestinations.map((range) => {
+    try {
+      return parseCidr(range);
+    } catch (error) {
+      throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
+    }
+  });
+  const timeout = (name: string, value: number | undefined, fallback: number, zero: number): number => {
+    if (value === undefined) return fallback;
+    if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS)) {
+      throw new SocksError(
+        "bad-field",
+        `${name} must be a number of milliseconds from 0 (never) to ${MAX_TIMER_MS} (about 24.8 days), not ${value}`,
+      );
+    }
+    return value === 0 ? zero : value;
+  };
+  if (options.externalAddress !== undefined && ipAddress(options.externalAddress) === undefined) {
+    throw new SocksError("bad-field", `externalAddress must be an IP address, not "${options.externalAddress}"`);
+  }
+  return {
+    network: requireNetwork(options.network, "startServer"),
+    authenticators,
+    socks4Users: users,
+    socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
+    rules,
+    protectedDestinations,
+    protectedRanges,
+    resolveExtension: options.resolveExtension ?? false,
+    // 0 means never. The relay takes 0 as "no idle timer"; the other timers take the longest a runtime allows.
+    handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs, NEVER),
+    connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs, NEVER),
+    idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs, 0),
+    udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs, NEVER),
+    udpReassembly: options.udpReassembly ?? false,
+    udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
+    ident: resolveIdent(options.ident),
+    externalAddress: options.externalAddress,
+    onConnectionEnd: options.onConnectionEnd ?? (() => {}),
+    limits: resolveLimits(options.limits),
+    onLimit: options.onLimit ?? (() => {}),
+    onAcceptError: options.onAcceptError ?? (() => {}),
+    safeSocks: options.safeSocks ?? false,
+    testSocks: options.testSocks ?? false,
+    protocols: resolveProtocols(options.protocols),
+    upstream: options.upstream && options.upstream.length > 0 ? proxyList(options.upstream) : [],
+  };
+}
+
+function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {
+  if (given === undefined) return new Set(ALL_PROTOCOLS);
+  for (const p of given) {
+    if (!ALL_PROTOCOLS.includes(p)) {
+      throw new SocksError("bad-field", `unknown protocol "${p}" (use ${ALL_PROTOCOLS.join(", ")})`);
+    }
+  }
+  if (given.length === 0) throw new SocksError("bad-field", "protocols: at least one is needed");
+  return new Set(given);
+}
+
+/**
+ * The addresses to listen on: the given ones, else the default.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenAddresses } from "./config.ts";
+ * assert.deepEqual(listenAddresses({}), [{ hostname: "127.0.0.1", port: 1080 }]);
+ * ```
+ */
+export function listenAddresses(
+  options: ServerOptions,
+): readonly { readonly hostname: string; readonly port: number }[] {
+  return options.listen && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN];
+}
+
+function resolveLimits(given: Partial<Limits> = {}): Limits {
+  for (const [name, value] of Object.entries(given)) {
+    if (!(name in DEFAULT_LIMITS)) throw new SocksError("bad-field", `unknown limit ${name}`);
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new SocksError("bad-field", `${name} must be a whole number >= 1, not ${value}`);
+    }
+  }
+  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }

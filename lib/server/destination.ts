@@ -9,7 +9,7 @@ import { formatHostPort } from "../wire/address.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { cidrContains } from "../cidr.ts";
 import { decide, explicitlyAllows, type RequestFacts } from "./rules.ts";
-import type { Session } from "./session.ts";
+import type { Session } from "./session_context.ts";
 
 /** What rules are checked against: the SOCKS session, or one request of the HTTP side. */
 export type RuleContext = Pick<Session, "config" | "request" | "connection">;

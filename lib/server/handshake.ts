@@ -12,7 +12,9 @@ import { decodeSocks4Request } from "../wire/socks4.ts";
 import { decodeSocks5Greeting, encodeSocks5MethodSelection } from "../wire/socks5_greeting.ts";
 import { decodeSocks5Request } from "../wire/socks5_request.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import type { AuthResult } from "./auth.ts";
 import type { ServerConfig } from "./config.ts";
+import { identCheck } from "./ident_check.ts";
 import type { Replier } from "./replier.ts";
 import type { CommandName } from "./rules.ts";
 
@@ -24,6 +26,10 @@ export interface ClientRequest {
   readonly destination: HostPort;
   /** The SOCKS5 username or the SOCKS4 USERID (empty USERID: undefined). */
   readonly user: string | undefined;
+  /** An unchecked username kept only as a session label (see `acceptAnyCredentials`); never used by rules. */
+  readonly label?: string;
+  /** The user the client host's identd reported (SOCKS4 with the IDENT check on). */
+  readonly identUser?: string;
 }
 
 const SOCKS5_COMMAND_NAMES: Readonly<Record<number, CommandName>> = {
@@ -43,6 +49,7 @@ export async function socks4Handshake(
   reader: ByteReader,
   replier: Replier,
   config: ServerConfig,
+  connection?: { readonly remoteAddress: Endpoint; readonly localAddress: Endpoint },
 ): Promise<ClientRequest> {
   replier.armed = true;
   const message = await reader.read(decodeSocks4Request);
@@ -56,21 +63,35 @@ export async function socks4Handshake(
   if (config.socks4 === "userid" && (user === undefined || !config.socks4Users?.has(user))) {
     throw new SocksError("auth-failed", `SOCKS4 USERID "${message.userId}" is not a known user`);
   }
+  // The SOCKS4 text's IDENT check (RFC 1413), when the operator turned it on.
+  const identUser = config.ident && connection
+    ? await identCheck(config.network, connection.remoteAddress, connection.localAddress, message.userId, config.ident)
+    : undefined;
   return {
     version: 4,
     command: message.command === Socks4Command.Connect ? "connect" : "bind",
     destination: message.destination,
     user,
+    identUser,
   };
 }
 
-/** Negotiates a method, authenticates, and reads a SOCKS5 request. */
+/**
+ * Called once the method authenticated the client (so the user is known even if no request follows); when the
+ * method hands over a protected channel (GSS-API), answers what the session reads and replies with from then on.
+ */
+export type AuthenticatedHook = (
+  result: AuthResult,
+) => { readonly reader: ByteReader; readonly replier: Replier } | undefined;
+
+/** Negotiates a method, authenticates, and reads a SOCKS5 request (through the method's channel, if it has one). */
 export async function socks5Handshake(
   reader: ByteReader,
   writer: WritableStreamDefaultWriter<Uint8Array>,
   replier: Replier,
   config: ServerConfig,
   client: Endpoint,
+  onAuthenticated?: AuthenticatedHook,
 ): Promise<ClientRequest> {
   const refuse = async (error: SocksError): Promise<never> => {
     // RFC 1928 section 3: X'FF' means no acceptable method, and the client MUST close; we close too.
@@ -91,8 +112,13 @@ export async function socks5Handshake(
     await refuse(new SocksError("auth-failed", `no acceptable method among ${offered}`));
   }
   await writer.write(encodeSocks5MethodSelection({ method: authenticator!.method }));
-  const { user } = await authenticator!.authenticate({ reader, writer, client });
+  const result = await authenticator!.authenticate({ reader, writer, client });
+  const { user, label } = result;
+  const switched = onAuthenticated?.(result);
+  if (switched) ({ reader, replier } = switched);
+  else if (result.channel) throw new SocksError("failed", "the method's protected channel has no taker");
   replier.armed = true;
   const message = await reader.read(decodeSocks5Request);
-  return { version: 5, command: SOCKS5_COMMAND_NAMES[message.command], destination: message.destination, user };
+  const command = SOCKS5_COMMAND_NAMES[message.command];
+  return { version: 5, command, destination: message.destination, user, label };
 }

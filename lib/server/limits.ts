@@ -37,6 +37,7 @@ export type LimitName = keyof Limits;
 
 /** What was refused since the last report, by limit; only limits that refused anything appear. */
 export interface LimitReport {
+  /** How many connections or requests each limit refused. */
   readonly refused: Readonly<Partial<Record<LimitName, number>>>;
   /** The length of the interval the counts cover, in ms. */
   readonly intervalMs: number;

@@ -10,7 +10,7 @@
  * @module
  */
 import { throughChain } from "../client/chain.ts";
-import { tunnelFrom } from "../client/connect.ts";
+import { tunnelFrom } from "../client/tunnel.ts";
 import { proxyList } from "../client/chain.ts";
 import type { ProxySpec } from "../client/proxy_url.ts";
 import { connectAny } from "../connect_any.ts";

@@ -17,6 +17,7 @@ export type CommandName = "connect" | "bind" | "udp-associate" | "resolve" | "re
 
 /** One access rule. Every condition given must match; an absent condition matches anything. */
 export interface Rule {
+  /** What happens to a request this rule matches. */
   readonly action: "allow" | "deny";
   /** Client address ranges in CIDR (`10.0.0.0/8`, `::1/128`) or single addresses. */
   readonly clients?: readonly string[];
@@ -26,6 +27,7 @@ export interface Rule {
   readonly ports?: readonly string[];
   /** SOCKS5 usernames or SOCKS4 USERIDs. */
   readonly users?: readonly string[];
+  /** The commands it applies to. */
   readonly commands?: readonly CommandName[];
   /** SOCKS versions; a rule that names versions never matches an HTTP request. */
   readonly versions?: readonly (4 | 5)[];
@@ -39,10 +41,13 @@ export interface Rule {
 
 /** What a rule is matched against. */
 export interface RequestFacts {
+  /** The client's IP address. */
   readonly client: string;
   /** The SOCKS version, or "http" for the HTTP side. */
   readonly version: 4 | 5 | "http";
+  /** The SOCKS5 username or SOCKS4 USERID, if any. */
   readonly user: string | undefined;
+  /** The command requested. */
   readonly command: CommandName;
   /** The name the client asked for, when it asked for a name. */
   readonly destinationName: string | undefined;
@@ -51,6 +56,7 @@ export interface RequestFacts {
    * name is not resolved yet, so that no lookup happens unless a rule needs one.
    */
   readonly destinationAddresses: readonly string[] | undefined;
+  /** The destination port. */
   readonly port: number;
 }
 
@@ -74,42 +80,105 @@ function matchesPort(pattern: string, port: number): boolean {
   return port >= low && port <= (high ?? low);
 }
 
-/** Checks a rule list for mistakes up front, so a bad config is refused at start, naming the rule. */
-export function validateRules(rules: readonly Rule[]): void {
-  rules.forEach((rule, i) => {
+const COMMANDS: readonly CommandName[] = ["connect", "bind", "udp-associate", "resolve", "resolve-ptr", "http"];
+
+/** Every field a rule may have; any other name is a mistake (a typo such as `client` would match everyone). */
+const RULE_FIELDS: ReadonlySet<string> = new Set(
+  [
+    "action",
+    "clients",
+    "destinations",
+    "ports",
+    "users",
+    "commands",
+    "versions",
+    "upstream",
+  ] satisfies (keyof Rule)[],
+);
+
+/** Throws when `value` is not an array of strings, naming the rule and the field. */
+function strings(value: unknown, where: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw new SocksError("bad-field", `${where} must be an array of strings`);
+  }
+  return value;
+}
+
+/**
+ * Checks a rule list up front, so that a bad config is refused at start, naming the rule number and the field:
+ * every field's name and type, and every value. Values of any type are accepted so that a JSON file or a caller in
+ * plain JavaScript is checked too.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateRules } from "./rules.ts";
+ * validateRules([{ action: "allow", ports: ["443"] }]);
+ * assert.throws(() => validateRules([{ action: "allow", client: ["10.0.0.0/8"] }]), /rule 1: unknown field "client"/);
+ * assert.throws(() => validateRules([{ action: "allow", ports: [443] }]), /rule 1: "ports" must be an array of strings/);
+ * ```
+ */
+export function validateRules(rules: unknown): asserts rules is readonly Rule[] {
+  if (!Array.isArray(rules)) throw new SocksError("bad-field", "rules must be an array of rules");
+  rules.forEach((rule: unknown, i) => {
     const where = `rule ${i + 1}`;
-    if (rule.action !== "allow" && rule.action !== "deny") {
+    if (typeof rule !== "object" || rule === null || Array.isArray(rule)) {
+      throw new SocksError("bad-field", `${where}: a rule must be an object`);
+    }
+    const fields = new Map<string, unknown>(Object.entries(rule));
+    for (const name of fields.keys()) {
+      if (!RULE_FIELDS.has(name)) {
+        throw new SocksError(
+          "bad-field",
+          `${where}: unknown field "${name}" (a rule has ${[...RULE_FIELDS].join(", ")})`,
+        );
+      }
+    }
+    const field = (name: string) => `${where}: "${name}"`;
+    const action = fields.get("action");
+    if (action !== "allow" && action !== "deny") {
       throw new SocksError("bad-field", `${where}: action must be "allow" or "deny"`);
     }
-    for (const c of rule.clients ?? []) {
+    for (const c of strings(fields.get("clients"), field("clients")) ?? []) {
       try {
         parseCidr(c);
       } catch (error) {
         throw new SocksError("bad-field", `${where}: clients: ${(error as Error).message}`);
       }
     }
-    for (const d of rule.destinations ?? []) {
-      if (looksLikeCidr(d)) parseCidr(d);
-      else if (d.length === 0 || d.includes("/")) throw new SocksError("bad-field", `${where}: bad destination "${d}"`);
+    for (const d of strings(fields.get("destinations"), field("destinations")) ?? []) {
+      try {
+        if (looksLikeCidr(d)) parseCidr(d);
+        else if (d.length === 0 || d.includes("/")) throw new Error(`bad destination "${d}"`);
+      } catch (error) {
+        throw new SocksError("bad-field", `${where}: destinations: ${(error as Error).message}`);
+      }
     }
-    for (const p of rule.ports ?? []) {
+    for (const p of strings(fields.get("ports"), field("ports")) ?? []) {
       const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(p);
       if (!m || Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535 || Number(m[2] ?? m[1]) < Number(m[1])) {
-        throw new SocksError("bad-field", `${where}: bad port range "${p}"`);
+        throw new SocksError("bad-field", `${where}: ports: bad port range "${p}"`);
       }
     }
-    const commands: CommandName[] = ["connect", "bind", "udp-associate", "resolve", "resolve-ptr", "http"];
-    for (const c of rule.commands ?? []) {
-      if (!commands.includes(c)) throw new SocksError("bad-field", `${where}: unknown command "${c}"`);
+    for (const u of strings(fields.get("users"), field("users")) ?? []) {
+      if (u === "") throw new SocksError("bad-field", `${where}: users: a user name is not empty`);
     }
-    for (const v of rule.versions ?? []) {
-      if (v !== 4 && v !== 5) throw new SocksError("bad-field", `${where}: version must be 4 or 5`);
+    for (const c of strings(fields.get("commands"), field("commands")) ?? []) {
+      if (!COMMANDS.some((name) => name === c)) {
+        throw new SocksError("bad-field", `${where}: commands: unknown command "${c}" (${COMMANDS.join(", ")})`);
+      }
     }
-    if (rule.upstream !== undefined && rule.upstream !== "direct") {
-      if (!Array.isArray(rule.upstream) || rule.upstream.length === 0) {
+    const versions = fields.get("versions");
+    if (versions !== undefined && !(Array.isArray(versions) && versions.every((v) => v === 4 || v === 5))) {
+      throw new SocksError("bad-field", `${where}: "versions" must be an array of 4 and 5 (numbers)`);
+    }
+    const upstream = fields.get("upstream");
+    if (upstream !== undefined && upstream !== "direct") {
+      if (!Array.isArray(upstream) || upstream.length === 0 || !upstream.every((u) => typeof u === "string")) {
         throw new SocksError("bad-field", `${where}: upstream must be "direct" or a non-empty list of proxy URLs`);
       }
-      for (const url of rule.upstream) {
+      for (const url of upstream as string[]) {
         try {
           parseProxyUrl(url);
         } catch (error) {

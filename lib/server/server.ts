@@ -5,24 +5,17 @@
  * @module
  */
 import { setMaxListeners } from "node:events";
-import type { Connection, Endpoint, Listener } from "../net.ts";
-import { defaultNetwork } from "../runtime/detect.ts";
+import type { Connection, Endpoint, Listener, Network } from "../net.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { noAuth, userPassAuthenticator } from "./auth.ts";
-import {
-  DEFAULT_LISTEN,
-  DEFAULT_TIMEOUTS,
-  PROTECTED_WHEN_EXPOSED,
-  type ServerConfig,
-  type ServerOptions,
-} from "./config.ts";
-import { parseCidr } from "../cidr.ts";
-import { isLoopback } from "../endpoint.ts";
-import { AdmissionControl, DEFAULT_LIMITS, type Limits } from "./limits.ts";
-import { validateRules } from "./rules.ts";
-import { ALL_PROTOCOLS } from "./config.ts";
-import { proxyList } from "../client/chain.ts";
-import { formatEndpoint, serveConnection } from "./session.ts";
+import { noAuth } from "./auth.ts";
+import { listenAddresses, MAX_TIMER_MS, resolveConfig, type ServerOptions } from "./config.ts";
+import { listenFailure } from "./listen_failure.ts";
+import { formatEndpoint, isLoopback } from "../endpoint.ts";
+import { AdmissionControl, type Limits } from "./limits.ts";
+import { serveConnection } from "./session.ts";
+
+// Kept importable from here, where it lived before it moved to config.ts.
+export { resolveConfig } from "./config.ts";
 
 /** A running server. */
 export interface SocksServer {
@@ -34,100 +27,29 @@ export interface SocksServer {
   readonly limits: Limits;
   /**
    * Stops accepting, lets open connections finish for `graceMs` (default 0), then closes the rest. Resolves when
-   * every connection has ended.
+   * every connection has ended (each one's `onConnectionEnd` called). Called again with 0 while a grace runs, it
+   * ends the grace at once.
    */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Fills in every default and checks the options; throws a SocksError that says what is wrong. */
-export async function resolveConfig(options: ServerOptions): Promise<ServerConfig> {
-  const users = options.users && options.users.size > 0 ? options.users : undefined;
-  const authenticators = options.authenticators ?? (users ? [userPassAuthenticator(users)] : [noAuth]);
-  if (authenticators.length === 0) throw new SocksError("bad-field", "no authentication method configured");
-  const rules = options.rules ?? [];
-  validateRules(rules);
-  const protectedDestinations = options.protectedDestinations ??
-    (listenAddresses(options).every((l) => isLoopback(l.hostname)) ? [] : PROTECTED_WHEN_EXPOSED);
-  const protectedRanges = protectedDestinations.map((range) => {
-    try {
-      return parseCidr(range);
-    } catch (error) {
-      throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
-    }
-  });
-  for (
-    const [name, value] of Object.entries({
-      handshakeTimeoutMs: options.handshakeTimeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-      udpIdleTimeoutMs: options.udpIdleTimeoutMs,
-    })
-  ) {
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      throw new SocksError("bad-field", `${name} must be a number of milliseconds >= 0, not ${value}`);
-    }
-  }
-  return {
-    network: options.network ?? await defaultNetwork(),
-    authenticators,
-    socks4Users: users,
-    socks4: authenticators.includes(noAuth) ? "open" : users && options.allowSocks4UserId ? "userid" : "refused",
-    rules,
-    protectedDestinations,
-    protectedRanges,
-    resolveExtension: options.resolveExtension ?? false,
-    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_TIMEOUTS.handshakeMs,
-    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,
-    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_TIMEOUTS.idleMs,
-    udpIdleTimeoutMs: options.udpIdleTimeoutMs ?? DEFAULT_TIMEOUTS.udpIdleMs,
-    externalAddress: options.externalAddress,
-    onConnectionEnd: options.onConnectionEnd ?? (() => {}),
-    limits: resolveLimits(options.limits),
-    onLimit: options.onLimit ?? (() => {}),
-    protocols: resolveProtocols(options.protocols),
-    upstream: options.upstream && options.upstream.length > 0 ? proxyList(options.upstream) : [],
-  };
-}
-
-function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {
-  if (given === undefined) return new Set(ALL_PROTOCOLS);
-  for (const p of given) {
-    if (!ALL_PROTOCOLS.includes(p)) {
-      throw new SocksError("bad-field", `unknown protocol "${p}" (use ${ALL_PROTOCOLS.join(", ")})`);
-    }
-  }
-  if (given.length === 0) throw new SocksError("bad-field", "protocols: at least one is needed");
-  return new Set(given);
-}
-
-function listenAddresses(options: ServerOptions): readonly { readonly hostname: string; readonly port: number }[] {
-  return options.listen && options.listen.length > 0 ? options.listen : [DEFAULT_LISTEN];
-}
-
-function resolveLimits(given: Partial<Limits> = {}): Limits {
-  for (const [name, value] of Object.entries(given)) {
-    if (!(name in DEFAULT_LIMITS)) throw new SocksError("bad-field", `unknown limit ${name}`);
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
-      throw new SocksError("bad-field", `${name} must be a whole number >= 1, not ${value}`);
-    }
-  }
-  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
-}
-
 /**
- * Starts a server.
+ * Starts a server on the given Network. The package root's `startServer` fills in the running runtime's Network;
+ * this one, the core's, needs it named.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { defaultNetwork } from "../runtime/detect.ts";
  * import { startServer } from "./server.ts";
- * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }] });
+ * const network = await defaultNetwork();
+ * const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }], network });
  * assert.ok(server.addresses[0].port > 0);
  * await server.close();
  * ```
  */
-export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
-  const config = await resolveConfig(options);
+export async function startServer(options: ServerOptions & { readonly network: Network }): Promise<SocksServer> {
+  const config = resolveConfig(options);
   const listen = listenAddresses(options);
   const anonymous = config.authenticators.some((a) => a === noAuth);
   const open = listen.filter((l) => !isLoopback(l.hostname));
@@ -155,13 +77,18 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
     });
   };
   const listeners: Listener[] = [];
-  try {
-    for (const l of listen) listeners.push(await config.network.listen(l, onConnection));
-  } catch (error) {
-    await Promise.all(listeners.map((l) => l.close()));
-    throw error;
+  for (const l of listen) {
+    try {
+      listeners.push(await config.network.listen({ ...l, onAcceptError: config.onAcceptError }, onConnection));
+    } catch (error) {
+      await Promise.all(listeners.map((l) => l.close()));
+      throw listenFailure(l, error);
+    }
   }
   let closing: Promise<void> | undefined;
+  // A second close() with no grace (a second SIGINT) ends the grace of the first one now.
+  let cutGrace: (() => void) | undefined;
+  let cutRequested = false;
   return {
     addresses: listeners.map((l) => l.address),
     limits: config.limits,
@@ -169,11 +96,18 @@ export async function startServer(options: ServerOptions = {}): Promise<SocksSer
       return active.size;
     },
     close(graceMs = 0) {
+      if (closing && graceMs === 0) {
+        cutRequested = true;
+        cutGrace?.();
+      }
       closing ??= (async () => {
         await Promise.all(listeners.map((l) => l.close()));
         const allDone = () => active.size === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r));
         let timer: ReturnType<typeof setTimeout> | undefined;
-        const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+        const grace = new Promise<void>((r) => {
+          cutGrace = r;
+          timer = setTimeout(r, cutRequested ? 0 : Math.min(graceMs, MAX_TIMER_MS));
+        });
         await Promise.race([allDone(), grace]);
         clearTimeout(timer);
         stopAll.abort(new SocksError("aborted", "server stopped"));

@@ -6,11 +6,10 @@
  * @module
  */
 import { ByteReader } from "../io/byte_reader.ts";
-import type { Connection, Endpoint } from "../net.ts";
-import type { RelayEnd } from "../relay.ts";
-import { formatHostPort } from "../wire/address.ts";
+import type { Connection } from "../net.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { toSocksError } from "../net_error.ts";
 import { bindCommand } from "./commands/bind.ts";
 import { connectCommand } from "./commands/connect.ts";
 import { resolveCommand } from "./commands/resolve.ts";
@@ -18,30 +17,13 @@ import { udpAssociateCommand } from "./commands/udp_associate.ts";
 import type { ServerConfig } from "./config.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import type { AdmissionControl } from "./limits.ts";
-import { endpointToHostPort } from "../endpoint.ts";
+import { formatEndpoint } from "../endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
+import { recordRequest } from "./request_record.ts";
+import { judgeSafety } from "./safe_socks.ts";
+import type { Session } from "./session_context.ts";
 import { serveHttp } from "./http/http_session.ts";
-
-/** What a command works with. */
-export interface Session {
-  readonly config: ServerConfig;
-  readonly connection: Connection;
-  readonly request: ClientRequest;
-  readonly reply: Replier;
-  readonly record: ConnectionRecord;
-  /** Aborted when the server stops for good. */
-  readonly signal: AbortSignal;
-  /** The server's admission limits (UDP associations are admitted per command). */
-  readonly admission: AdmissionControl;
-  /** The client's side for a relay: the bytes read past the request, then the streams (unlocked). */
-  clientEnd(): RelayEnd;
-}
-
-/** Formats an endpoint as `ip:port`, IPv6 in brackets. */
-export function formatEndpoint(endpoint: Endpoint): string {
-  return formatHostPort(endpointToHostPort(endpoint));
-}
 
 const COMMANDS = {
   "connect": connectCommand,
@@ -66,8 +48,10 @@ export async function serveConnection(
     bytesDown: 0,
     durationMs: 0,
   };
-  const reader = new ByteReader(connection.readable);
-  const writer = connection.writable.getWriter();
+  let reader = new ByteReader(connection.readable);
+  let writer = connection.writable.getWriter();
+  // The client's streams: the connection's, or the protected pair a GSS-API method (RFC 1961) hands over.
+  let streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } = connection;
   let replier: Replier | undefined;
   let handshakeDone = false;
   let timedOut = false;
@@ -107,20 +91,32 @@ export async function serveConnection(
       return;
     }
     if (version === SocksVersion.Socks4) {
-      record.version = 4;
+      record.version = "4";
       replier = socks4Replier(writer);
-      request = await socks4Handshake(reader, replier, config);
+      request = await socks4Handshake(reader, replier, config, connection);
     } else {
-      record.version = 5;
+      record.version = "5";
       replier = socks5Replier(writer);
-      request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress);
+      request = await socks5Handshake(reader, writer, replier, config, connection.remoteAddress, (result) => {
+        record.user = result.user;
+        const channel = result.channel;
+        if (channel === undefined) return undefined;
+        streams = channel;
+        reader = new ByteReader(channel.readable);
+        writer = channel.writable.getWriter();
+        replier = socks5Replier(writer);
+        return { reader, replier };
+      });
+      if (streams !== connection && request.command === "udp-associate") {
+        throw new SocksError("unsupported", "UDP ASSOCIATE under GSS-API per-message protection is not implemented");
+      }
     }
     clearTimeout(deadline);
     handshakeDone = true;
     admission.handshakeDone();
-    record.user = request.user;
-    record.command = request.command;
-    record.destination = formatHostPort(request.destination);
+    recordRequest(record, request, config);
+    judgeSafety(record, request, config);
+    if (request.identUser !== undefined) record.ident = request.identUser;
     let released = false;
     const session: Session = {
       config,
@@ -135,12 +131,13 @@ export async function serveConnection(
         released = true;
         const { leftover, reader: locked } = reader.detach();
         return {
-          readable: connection.readable,
-          writable: connection.writable,
+          readable: streams.readable,
+          writable: streams.writable,
           leftover,
           reader: locked,
           writer,
           close: () => connection.close(),
+          reset: () => (connection.reset ?? connection.close).call(connection),
         };
       },
     };
@@ -150,11 +147,14 @@ export async function serveConnection(
     }
     await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {
-    const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
+    const failure = toSocksError(error);
     record.outcome = timedOut && !handshakeDone ? "handshake-timeout" : failure.code;
     record.error = failure.message;
-    // A client that went away (or timed out) is not answered: there is nobody to read it.
-    if (replier?.armed && !replier.final && !timedOut && failure.code !== "closed") {
+    // A client that went away mid-request (or timed out) is not answered: there is nobody to read it. Once the
+    // request is read, every failure is answered, whatever it was: a destination that reset the connection is not
+    // the client gone away (if the client did go, the write fails, which is harmless).
+    const clientGone = !handshakeDone && (failure.code === "closed" || failure.code === "reset");
+    if (replier?.armed && !replier.final && !timedOut && !clientGone) {
       await replier.failure(failure).catch(() => {});
     }
   } finally {
@@ -163,6 +163,7 @@ export async function serveConnection(
     connection.close();
     admission.release(connection.remoteAddress.hostname, handshakeDone);
     record.durationMs = Date.now() - started;
+    record.time = new Date().toISOString();
     try {
       if (!loggedElsewhere) config.onConnectionEnd(record);
     } catch {

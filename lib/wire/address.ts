@@ -9,17 +9,23 @@ import { SocksError } from "./socks_error.ts";
 
 /** An IPv4 address in dotted-quad form, e.g. `127.0.0.1`. */
 export interface Ipv4Address {
+  /** The kind of address. */
   readonly type: "ipv4";
+  /** The dotted quad. */
   readonly host: string;
 }
 /** An IPv6 address in RFC 5952 canonical form, e.g. `::1`, without brackets. */
 export interface Ipv6Address {
+  /** The kind of address. */
   readonly type: "ipv6";
+  /** The canonical text, without brackets. */
   readonly host: string;
 }
 /** A domain name, 1-255 bytes of UTF-8 with no NUL, resolved by whoever the protocol says. */
 export interface DomainAddress {
+  /** The kind of address. */
   readonly type: "domain";
+  /** The name. */
   readonly host: string;
 }
 /** An address as SOCKS carries it. */
@@ -27,14 +33,26 @@ export type Address = Ipv4Address | Ipv6Address | DomainAddress;
 
 /** An address and a port: a destination, a bound address, a peer. */
 export interface HostPort {
+  /** The address. */
   readonly address: Address;
+  /** The port, 0-65535. */
   readonly port: number;
 }
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Throws unless `port` is an integer 0-65535. */
+/**
+ * Throws unless `port` is an integer 0-65535.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkPort } from "./address.ts";
+ * assert.equal(checkPort(1080), 1080);
+ * assert.throws(() => checkPort(65536), { code: "bad-port" });
+ * ```
+ */
 export function checkPort(port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new SocksError("bad-port", `port ${port} is not an integer from 0 to 65535`);
@@ -42,7 +60,18 @@ export function checkPort(port: number): number {
   return port;
 }
 
-/** Parses a strict dotted-quad IPv4 address (no leading zeros, no shorthand) to 4 bytes, or undefined. */
+/**
+ * Parses a strict dotted-quad IPv4 address (no leading zeros, no shorthand) to 4 bytes, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ipv4ToBytes } from "./address.ts";
+ * assert.deepEqual(ipv4ToBytes("192.168.0.1"), new Uint8Array([192, 168, 0, 1]));
+ * // Leading zeros are octal to inet_aton: refused rather than guessed.
+ * assert.equal(ipv4ToBytes("010.0.0.1"), undefined);
+ * ```
+ */
 export function ipv4ToBytes(text: string): Uint8Array | undefined {
   const parts = text.split(".");
   if (parts.length !== 4) return undefined;
@@ -58,12 +87,32 @@ export function ipv4ToBytes(text: string): Uint8Array | undefined {
   return bytes;
 }
 
-/** Formats 4 bytes as a dotted quad. */
+/**
+ * Formats 4 bytes as a dotted quad.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ipv4FromBytes } from "./address.ts";
+ * assert.equal(ipv4FromBytes(new Uint8Array([127, 0, 0, 1])), "127.0.0.1");
+ * ```
+ */
 export function ipv4FromBytes(bytes: Uint8Array): string {
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
 }
 
-/** Parses an IPv6 address (any valid RFC 4291 text form, no brackets, no zone) to 16 bytes, or undefined. */
+/**
+ * Parses an IPv6 address (any valid RFC 4291 text form, no brackets, no zone) to 16 bytes, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ipv6ToBytes } from "./address.ts";
+ * const bytes = ipv6ToBytes("::ffff:10.0.0.1")!;
+ * assert.deepEqual([...bytes.subarray(10)], [0xff, 0xff, 10, 0, 0, 1]);
+ * assert.equal(ipv6ToBytes("1::2::3"), undefined);
+ * ```
+ */
 export function ipv6ToBytes(text: string): Uint8Array | undefined {
   if (text.length < 2 || text.length > 45) return undefined;
   let head = text;
@@ -109,7 +158,20 @@ export function ipv6ToBytes(text: string): Uint8Array | undefined {
   return bytes;
 }
 
-/** Formats 16 bytes as RFC 5952 canonical IPv6 text: lowercase, longest zero run compressed, IPv4-mapped dotted. */
+/**
+ * Formats 16 bytes as RFC 5952 canonical IPv6 text: lowercase, longest zero run compressed, IPv4-mapped dotted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ipv6FromBytes } from "./address.ts";
+ * const bytes = new Uint8Array(16);
+ * bytes[0] = 0x20;
+ * bytes[1] = 0x01;
+ * bytes[15] = 1;
+ * assert.equal(ipv6FromBytes(bytes), "2001::1");
+ * ```
+ */
 export function ipv6FromBytes(bytes: Uint8Array): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
@@ -138,7 +200,17 @@ export function ipv6FromBytes(bytes: Uint8Array): string {
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
 }
 
-/** Encodes a domain name to bytes, checking the SOCKS limits: 1-255 bytes, no NUL. */
+/**
+ * Encodes a domain name to bytes, checking the SOCKS limits: 1-255 bytes, no NUL.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { domainToBytes } from "./address.ts";
+ * assert.deepEqual(domainToBytes("a.io"), new TextEncoder().encode("a.io"));
+ * assert.throws(() => domainToBytes("x".repeat(256)), { code: "too-long" });
+ * ```
+ */
 export function domainToBytes(host: string, maxLength: number = MAX_FIELD_LENGTH): Uint8Array {
   const bytes = encoder.encode(host);
   if (bytes.length === 0) throw new SocksError("bad-address", "domain name is empty");
@@ -149,7 +221,18 @@ export function domainToBytes(host: string, maxLength: number = MAX_FIELD_LENGTH
   return bytes;
 }
 
-/** Decodes domain-name bytes (strict UTF-8, 1-255 bytes, no NUL); throws with `reply` on malformed input. */
+/**
+ * Decodes domain-name bytes (strict UTF-8, 1-255 bytes, no NUL); throws with `reply` on malformed input.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { domainFromBytes } from "./address.ts";
+ * assert.equal(domainFromBytes(new TextEncoder().encode("例え.jp")), "例え.jp");
+ * // Invalid UTF-8 is refused, with the reply code the caller asked for.
+ * assert.throws(() => domainFromBytes(new Uint8Array([0xff]), 0x01), { code: "bad-address", reply: 0x01 });
+ * ```
+ */
 export function domainFromBytes(bytes: Uint8Array, reply?: number): string {
   if (bytes.length === 0) throw new SocksError("bad-address", "domain name is empty", { reply });
   if (bytes.includes(0)) throw new SocksError("bad-address", "domain name contains a NUL byte", { reply });
@@ -229,12 +312,32 @@ export function parseHostPort(text: string, defaultPort?: number): HostPort {
   return { address: parseAddress(host), port: checkPort(port) };
 }
 
-/** Formats an address for a URL or a log: IPv6 in brackets, others as they are. */
+/**
+ * Formats an address for a URL or a log: IPv6 in brackets, others as they are.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatAddress } from "./address.ts";
+ * assert.equal(formatAddress({ type: "ipv6", host: "::1" }), "[::1]");
+ * assert.equal(formatAddress({ type: "domain", host: "example.org" }), "example.org");
+ * ```
+ */
 export function formatAddress(address: Address): string {
   return address.type === "ipv6" ? `[${address.host}]` : address.host;
 }
 
-/** Formats `host:port`, with IPv6 in brackets: `[::1]:1080`. */
+/**
+ * Formats `host:port`, with IPv6 in brackets: `[::1]:1080`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatHostPort } from "./address.ts";
+ * assert.equal(formatHostPort({ address: { type: "ipv6", host: "::1" }, port: 1080 }), "[::1]:1080");
+ * assert.equal(formatHostPort({ address: { type: "ipv4", host: "10.0.0.1" }, port: 80 }), "10.0.0.1:80");
+ * ```
+ */
 export function formatHostPort(hostPort: HostPort): string {
   return `${formatAddress(hostPort.address)}:${hostPort.port}`;
 }

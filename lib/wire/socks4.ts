@@ -28,7 +28,9 @@ import { SocksError } from "./socks_error.ts";
 
 /** A SOCKS4 or SOCKS4a request. A `domain` destination is SOCKS4a; an `ipv4` one is plain SOCKS4. */
 export interface Socks4Request {
+  /** CONNECT (1) or BIND (2). */
   readonly command: Socks4CommandCode;
+  /** Where to connect, or (BIND) the peer expected. */
   readonly destination: { readonly address: Ipv4Address | DomainAddress; readonly port: number };
   /** The USERID field: any bytes but NUL, read as UTF-8 (invalid sequences become U+FFFD). */
   readonly userId: string;
@@ -36,7 +38,9 @@ export interface Socks4Request {
 
 /** A SOCKS4 reply: a code and, for CONNECT and BIND, an IPv4 address and port. */
 export interface Socks4ReplyMessage {
+  /** The CD field: 90 granted, 91-93 refused. */
   readonly reply: Socks4ReplyCode;
+  /** The DSTIP and DSTPORT fields: the bound address (BIND) or what the server chose to say. */
   readonly bound: { readonly address: Ipv4Address; readonly port: number };
 }
 
@@ -47,7 +51,18 @@ const REPLY_LENGTH = 8;
 /** The DSTIP a SOCKS4a client sends to say "a hostname follows": 0.0.0.x with x != 0; we send x = 1. */
 const SOCKS4A_MARKER = new Uint8Array([0, 0, 0, 1]);
 
-/** True when the 4 DSTIP bytes are 0.0.0.x with x != 0, the SOCKS4a marker. */
+/**
+ * True when the 4 DSTIP bytes are 0.0.0.x with x != 0, the SOCKS4a marker.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isSocks4aMarker } from "./socks4.ts";
+ * assert.equal(isSocks4aMarker(new Uint8Array([0, 0, 0, 1])), true);
+ * assert.equal(isSocks4aMarker(new Uint8Array([0, 0, 0, 0])), false);
+ * assert.equal(isSocks4aMarker(new Uint8Array([10, 0, 0, 1])), false);
+ * ```
+ */
 export function isSocks4aMarker(ip: Uint8Array): boolean {
   return ip[0] === 0 && ip[1] === 0 && ip[2] === 0 && ip[3] !== 0;
 }
@@ -186,7 +201,21 @@ export function encodeSocks4Reply(message: Socks4ReplyMessage): Uint8Array {
   return out;
 }
 
-/** Decodes a SOCKS4 reply (exactly 8 bytes). Throws on a VN other than 0 or a CD outside 90-93. */
+/**
+ * Decodes a SOCKS4 reply (exactly 8 bytes). Throws on a VN other than 0 or a CD outside 90-93.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeSocks4Reply } from "./socks4.ts";
+ * // VN 0, CD 90 (granted), port 1080, address 10.0.0.1.
+ * const answer = decodeSocks4Reply(new Uint8Array([0, 90, 0x04, 0x38, 10, 0, 0, 1]));
+ * assert.ok(answer.done);
+ * assert.equal(answer.value.reply, 90);
+ * assert.deepEqual(answer.value.bound, { address: { type: "ipv4", host: "10.0.0.1" }, port: 1080 });
+ * assert.equal(decodeSocks4Reply(new Uint8Array([0, 90])).done, false);
+ * ```
+ */
 export function decodeSocks4Reply(bytes: Uint8Array): Decoded<Socks4ReplyMessage> {
   if (bytes.length >= 1 && bytes[0] !== SOCKS4_REPLY_VERSION) {
     throw new SocksError("bad-version", `SOCKS4 reply has version ${bytes[0]}, not 0`);

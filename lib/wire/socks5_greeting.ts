@@ -10,11 +10,13 @@ import { SocksError } from "./socks_error.ts";
 
 /** A client's greeting: the authentication methods it offers, 1-255 of them, in its order. */
 export interface Socks5Greeting {
+  /** The method codes offered (0x00 no-auth, 0x02 username/password ...). */
   readonly methods: readonly number[];
 }
 
 /** The server's method selection; 0xFF means none of the offered methods is acceptable. */
 export interface Socks5MethodSelection {
+  /** The method chosen, or 0xFF for none. */
   readonly method: number;
 }
 
@@ -60,12 +62,35 @@ export function decodeSocks5Greeting(bytes: Uint8Array): Decoded<Socks5Greeting>
   return complete({ methods: [...bytes.subarray(2, 2 + count)] }, 2 + count);
 }
 
-/** Encodes the server's method selection `05 METHOD`. */
+/**
+ * Encodes the server's method selection `05 METHOD`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeSocks5MethodSelection } from "./socks5_greeting.ts";
+ * assert.deepEqual(encodeSocks5MethodSelection({ method: 0x02 }), new Uint8Array([0x05, 0x02]));
+ * ```
+ */
 export function encodeSocks5MethodSelection(selection: Socks5MethodSelection): Uint8Array {
   return new Uint8Array([SocksVersion.Socks5, checkByte(selection.method, "method")]);
 }
 
-/** Decodes the server's method selection. */
+/**
+ * Decodes the server's method selection.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeSocks5MethodSelection } from "./socks5_greeting.ts";
+ * assert.deepEqual(decodeSocks5MethodSelection(new Uint8Array([0x05, 0xff])), {
+ *   done: true,
+ *   value: { method: 0xff },
+ *   consumed: 2,
+ * });
+ * assert.throws(() => decodeSocks5MethodSelection(new Uint8Array([0x04, 0x00])), { code: "bad-version" });
+ * ```
+ */
 export function decodeSocks5MethodSelection(bytes: Uint8Array): Decoded<Socks5MethodSelection> {
   if (bytes.length >= 1 && bytes[0] !== SocksVersion.Socks5) {
     throw new SocksError("bad-version", `SOCKS5 method selection has version ${bytes[0]}, not 5`);

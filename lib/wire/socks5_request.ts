@@ -13,13 +13,17 @@ import { SocksError } from "./socks_error.ts";
 
 /** A SOCKS5 request: a command and its destination. */
 export interface Socks5Request {
+  /** CONNECT, BIND, UDP ASSOCIATE (RFC 1928) or Tor's RESOLVE and RESOLVE_PTR. */
   readonly command: Socks5CommandCode;
+  /** The destination (or, for BIND and UDP ASSOCIATE, the client's expected address). */
   readonly destination: HostPort;
 }
 
 /** A SOCKS5 reply: a REP code (0x00-0x08 assigned, any byte decodes) and the bound address. */
 export interface Socks5ReplyMessage {
+  /** The REP field: 0x00 succeeded, 0x01-0x08 errors (RFC 1928 section 6). */
   readonly reply: number;
+  /** The BND.ADDR and BND.PORT fields: the server's outbound address, a BIND peer, or a RESOLVE answer. */
   readonly bound: HostPort;
 }
 
@@ -49,6 +53,22 @@ export function encodeSocks5Request(request: Socks5Request): Uint8Array {
 /**
  * Decodes a request. Errors carry the REP to answer with: 0x07 for an unknown command, 0x08 for an unknown address
  * type, 0x01 for anything else malformed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeSocks5Request } from "./socks5_request.ts";
+ * // CONNECT to 127.0.0.1:80, followed by the first byte of the data behind it.
+ * const bytes = new Uint8Array([0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, 0, 80, 0x47]);
+ * const answer = decodeSocks5Request(bytes);
+ * assert.ok(answer.done);
+ * assert.equal(answer.consumed, 10);
+ * assert.deepEqual(answer.value.destination, { address: { type: "ipv4", host: "127.0.0.1" }, port: 80 });
+ * // An unknown command carries the reply to answer with: 0x07, command not supported.
+ * assert.throws(() => decodeSocks5Request(new Uint8Array([0x05, 0x09, 0x00, 0x01, 1, 2, 3, 4, 0, 80])), {
+ *   reply: 0x07,
+ * });
+ * ```
  */
 export function decodeSocks5Request(bytes: Uint8Array): Decoded<Socks5Request> {
   const reply = Socks5Reply.GeneralFailure;
@@ -89,7 +109,20 @@ export function encodeSocks5Reply(message: Socks5ReplyMessage): Uint8Array {
   return withHeader(message.reply, encodeSocks5Address(message.bound));
 }
 
-/** Decodes a reply; any REP byte is accepted, since a client maps unknown codes to a failure itself. */
+/**
+ * Decodes a reply; any REP byte is accepted, since a client maps unknown codes to a failure itself.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeSocks5Reply } from "./socks5_request.ts";
+ * // REP 0x05 (connection refused), bound address 0.0.0.0:0.
+ * const answer = decodeSocks5Reply(new Uint8Array([0x05, 0x05, 0x00, 0x01, 0, 0, 0, 0, 0, 0]));
+ * assert.ok(answer.done);
+ * assert.equal(answer.value.reply, 0x05);
+ * assert.deepEqual(decodeSocks5Reply(new Uint8Array([0x05, 0x00, 0x00])), { done: false, needed: 2 });
+ * ```
+ */
 export function decodeSocks5Reply(bytes: Uint8Array): Decoded<Socks5ReplyMessage> {
   if (bytes.length < 1) return needMore(5);
   if (bytes[0] !== SocksVersion.Socks5) {

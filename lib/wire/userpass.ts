@@ -9,12 +9,15 @@ import { SocksError } from "./socks_error.ts";
 
 /** Credentials as RFC 1929 carries them: each 1-255 bytes of UTF-8. */
 export interface UserPassRequest {
+  /** The UNAME field, 1-255 bytes of UTF-8. */
   readonly username: string;
+  /** The PASSWD field, 1-255 bytes of UTF-8. */
   readonly password: string;
 }
 
 /** The server's verdict: status 0 is success, anything else failure (and the server closes). */
 export interface UserPassReply {
+  /** The STATUS field: 0x00 success, anything else failure. */
   readonly status: number;
 }
 
@@ -43,7 +46,23 @@ export function encodeUserPassRequest(request: UserPassRequest): Uint8Array {
   return out;
 }
 
-/** Decodes credentials. Errors (wrong version, empty field, invalid UTF-8) carry reply status 0x01. */
+/**
+ * Decodes credentials. Errors (wrong version, empty field, invalid UTF-8) carry reply status 0x01.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeUserPassRequest, encodeUserPassRequest } from "./userpass.ts";
+ * const bytes = encodeUserPassRequest({ username: "alice", password: "s3cret" });
+ * assert.deepEqual(decodeUserPassRequest(bytes), {
+ *   done: true,
+ *   value: { username: "alice", password: "s3cret" },
+ *   consumed: bytes.length,
+ * });
+ * // An empty password is malformed; the error carries status 0x01 to answer with.
+ * assert.throws(() => decodeUserPassRequest(new Uint8Array([0x01, 1, 0x61, 0])), { reply: 0x01 });
+ * ```
+ */
 export function decodeUserPassRequest(bytes: Uint8Array): Decoded<UserPassRequest> {
   const reply = UserPass.Failure;
   if (bytes.length < 1) return needMore(5);
@@ -64,7 +83,16 @@ export function decodeUserPassRequest(bytes: Uint8Array): Decoded<UserPassReques
   return complete({ username, password }, end);
 }
 
-/** Encodes the reply `01 STATUS`. */
+/**
+ * Encodes the reply `01 STATUS`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeUserPassReply } from "./userpass.ts";
+ * assert.deepEqual(encodeUserPassReply({ status: 0x00 }), new Uint8Array([0x01, 0x00]));
+ * ```
+ */
 export function encodeUserPassReply(reply: UserPassReply): Uint8Array {
   if (!Number.isInteger(reply.status) || reply.status < 0 || reply.status > 255) {
     throw new SocksError("bad-field", `RFC 1929 status ${reply.status} is not a byte`);
@@ -72,7 +100,17 @@ export function encodeUserPassReply(reply: UserPassReply): Uint8Array {
   return new Uint8Array([UserPass.Version, reply.status]);
 }
 
-/** Decodes the reply `01 STATUS`. */
+/**
+ * Decodes the reply `01 STATUS`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeUserPassReply } from "./userpass.ts";
+ * assert.deepEqual(decodeUserPassReply(new Uint8Array([0x01, 0x01])), { done: true, value: { status: 0x01 }, consumed: 2 });
+ * assert.equal(decodeUserPassReply(new Uint8Array([0x01])).done, false);
+ * ```
+ */
 export function decodeUserPassReply(bytes: Uint8Array): Decoded<UserPassReply> {
   if (bytes.length >= 1 && bytes[0] !== UserPass.Version) {
     throw new SocksError("bad-version", `RFC 1929 reply has version ${bytes[0]}, not 1`);

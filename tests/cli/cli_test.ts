@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { VERSION } from "../../lib/version.ts";
-import { cliCommand, requireTool, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
+import { cliCommand, run } from "../helpers/process.ts";
 import { network } from "../helpers/net.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
@@ -125,7 +126,7 @@ describe("tabi command line", () => {
   });
 
   it("tabi serve serves curl over every SOCKS version, logs each connection, and stops on SIGTERM", async () => {
-    await requireTool("curl");
+    requirePeer("curl");
     const body = payload(100_000);
     const web = await httpServer("127.0.0.1", body);
     const child = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--listen", "[::1]:0"]);
@@ -145,14 +146,26 @@ describe("tabi command line", () => {
       assert.ok(code === 0 || (code === null && runtimeName() === "deno"), `exit code ${code}`);
       // curl may exit before the server has logged its last tunnel: that one is then "open" at SIGTERM, finishes,
       // and is still logged before "stopped".
-      assert.match(stderr, /SIGTERM: no new connections[\s\S]*\ntabi: stopped\n/);
-      const logLines = stderr.split("\n").filter((l) => l.startsWith("client="));
+      const addresses = `127\\.0\\.0\\.1:\\d+, \\[::1\\]:\\d+`;
+      const who = `tabi ${VERSION.replaceAll(".", "\\.")} \\(${runtimeName()} [0-9.]+[^)]*\\)`;
+      assert.match(stderr, new RegExp(`^${who}: listening on ${addresses} \\(SOCKS4, 4a, 5; no authentication\\)\n`));
+      assert.match(
+        stderr,
+        new RegExp(`SIGTERM: no new connections[\\s\\S]*\n${who}: stopped; was listening on ${addresses}\n$`),
+      );
+      const logLines = stderr.split("\n").filter((l) => /^time=\S+ client=/.test(l));
       assert.equal(logLines.length, 4);
       assert.ok(logLines.every((l) => /outcome=ok .*down=\d{6}/.test(l)), logLines.join("\n"));
       assert.ok(
         logLines.some((l) => l.includes("version=socks4")) &&
           logLines.some((l) => l.includes(`destination=localhost:${web.port}`)),
       );
+      // How each destination arrived: curl resolves for --socks4 and --socks5, the proxy for the other two.
+      const count = (pattern: RegExp) => logLines.filter((l) => pattern.test(l)).length;
+      assert.equal(count(/ version=socks4 .*destination=127\.0\.0\.1:\d+ type=ipv4 /), 1, logLines.join("\n"));
+      assert.equal(count(/ version=socks4a .*destination=localhost:\d+ type=domain /), 1, logLines.join("\n"));
+      assert.equal(count(/ version=socks5 .* type=ipv[46] /), 1, logLines.join("\n"));
+      assert.equal(count(/ version=socks5 .*destination=localhost:\d+ type=domain /), 1, logLines.join("\n"));
     } finally {
       child.kill("SIGKILL");
       web.close();

@@ -5,11 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { connect } from "../../lib/client/connect.ts";
-import { resolve as resolveThroughProxy } from "../../lib/client/resolve.ts";
+import { connect, resolve as resolveThroughProxy, type SocksServer, startServer } from "../../mod.ts";
 import type { Listener } from "../../lib/net.ts";
 import { type RuntimeName, runtimeName } from "../../lib/runtime/detect.ts";
-import { type SocksServer, startServer } from "../../lib/server/server.ts";
 import { readAll } from "../helpers/bytes.ts";
 import { echoServer } from "../helpers/net.ts";
 import { cliCommandFor, run } from "../helpers/process.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connect } from "../../lib/client/connect.ts";
+import { connect } from "../../mod.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { network, sleep } from "../helpers/net.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
@@ -74,7 +74,7 @@ describe(`graceful stop of tabi serve (${runtimeName()})`, () => {
       }
       assert.ok(stoppedAfter >= GRACE_S * 1000 - 200, `stopped after ${stoppedAfter} ms, before the grace ended`);
       assert.ok(stoppedAfter < GRACE_S * 1000 + 5000, `stopped after ${stoppedAfter} ms`);
-      const lines = server.stderr().split("\n").filter((l) => l.startsWith("client="));
+      const lines = server.stderr().split("\n").filter((l) => /^time=\S+ client=/.test(l));
       const ok = lines.filter((l) => l.includes("outcome=ok"));
       assert.equal(ok.length, TRANSFERS - ENDLESS, lines.join("\n"));
       assert.ok(ok.every((l) => l.includes(` down=${SIZE} `)), "a finished transfer logged a short count");

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import { type RuntimeName, runtimeName } from "../../lib/runtime/detect.ts";
+import { requirePeer } from "./peers.ts";
 
 export interface RunResult {
   readonly code: number | null;
@@ -61,10 +62,9 @@ export function cliCommandFor(runtime: RuntimeName): [string, string[]] {
   }
 }
 
-/** Throws a clear error when a peer program is missing: the test must fail, not skip. */
-export async function requireTool(name: string): Promise<void> {
-  const result = await run("sh", ["-c", `command -v ${name}`]).catch(() => undefined);
-  if (result?.code !== 0) throw new Error(`${name} is not installed: .ci/run installs it (apt-get install ${name})`);
+/** Throws a clear error when a peer program is missing: the test must fail, not skip. Prefer `requirePeer`. */
+export function requireTool(name: string): Promise<void> {
+  return Promise.resolve().then(() => void requirePeer(name));
 }
 
 /** A long-running program started for a test. */

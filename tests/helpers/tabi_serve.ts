@@ -16,9 +16,16 @@ export interface TabiServe {
   kill(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
 }
 
-/** Starts `tabi serve ARGS` under `runtime` and waits (up to 20 s) for it to say where it listens. */
-export function startTabiServe(runtime: RuntimeName, args: string[]): Promise<TabiServe> {
-  const [command, prefix] = cliCommandFor(runtime);
+/**
+ * Starts `tabi serve ARGS` under `runtime` and waits (up to 20 s) for it to say where it listens. `cli` replaces the
+ * command that runs the CLI (e.g. `["node", ["dist/tabi.mjs"]]` for the bundle).
+ */
+export function startTabiServe(
+  runtime: RuntimeName,
+  args: string[],
+  cli: [string, string[]] = cliCommandFor(runtime),
+): Promise<TabiServe> {
+  const [command, prefix] = cli;
   const child = spawn(command, [...prefix, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));

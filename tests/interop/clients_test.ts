@@ -6,10 +6,11 @@ import dgram from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import { SocksClient } from "socks";
 import { echoServer, network, testServer } from "../helpers/net.ts";
-import { requireTool, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
+import { run } from "../helpers/process.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 
 type Server = Awaited<ReturnType<typeof testServer>>;
@@ -23,8 +24,9 @@ describe("interop: curl, ncat, socat, proxychains4 through tabi", () => {
   let echo4: Awaited<ReturnType<typeof echoServer>>;
   let echo6: Awaited<ReturnType<typeof echoServer>>;
   const proxy = () => `127.0.0.1:${open.endpoint.port}`;
+  beforeEach(() => ["curl", "ncat", "socat", "proxychains4"].forEach(requirePeer));
   before(async () => {
-    for (const tool of ["curl", "ncat", "socat", "proxychains4"]) await requireTool(tool);
+    for (const peer of ["curl", "ncat", "socat", "proxychains4"]) requirePeer(peer);
     open = await testServer();
     authed = await testServer({ users: new Map([["alice", "s3cret"]]) });
     web4 = await httpServer("127.0.0.1", body);
@@ -147,7 +149,7 @@ describe("interop: curl, ncat, socat, proxychains4 through tabi", () => {
       assert.equal(result.code, 0, result.stderr);
       assert.ok(sameBytes(result.stdout, body), `got ${result.stdout.length} bytes`);
       const record = open.records.find((r) =>
-        r.destination === `127.0.0.1:${web4.port}` && r.version === (type === "socks4" ? 4 : 5)
+        r.destination === `127.0.0.1:${web4.port}` && r.version === (type === "socks4" ? "4" : "5")
       );
       assert.ok(record, "the connection went through tabi");
     });

@@ -4,15 +4,13 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { associate } from "../../lib/client/associate.ts";
-import { bind } from "../../lib/client/bind.ts";
-import { connect } from "../../lib/client/connect.ts";
-import type { Tunnel } from "../../lib/client/tunnel.ts";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { associate, bind, connect, type Tunnel } from "../../mod.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import { closedPort, echoServer, network, waitForPort } from "../helpers/net.ts";
 import { concat } from "../helpers/bytes.ts";
-import { cliCommand, currentUser, type Daemon, daemon, requireTool, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
+import { cliCommand, currentUser, type Daemon, daemon, run } from "../helpers/process.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
 
 /**
@@ -46,8 +44,9 @@ describe("client interop: microsocks", () => {
   let openPort: number;
   let authPort: number;
   let echo: Awaited<ReturnType<typeof echoServer>>;
+  beforeEach(() => void requirePeer("microsocks"));
   before(async () => {
-    await requireTool("microsocks");
+    requirePeer("microsocks");
     echo = await echoServer();
     openPort = await closedPort();
     authPort = await closedPort();
@@ -86,8 +85,9 @@ describe("client interop: Dante", () => {
   let port: number;
   let dir: string;
   let echo: Awaited<ReturnType<typeof echoServer>>;
+  beforeEach(() => void requirePeer("danted"));
   before(async () => {
-    await requireTool("danted");
+    requirePeer("danted");
     echo = await echoServer();
     port = await closedPort();
     dir = mkdtempSync(join(tmpdir(), "tabi-dante-"));
@@ -101,14 +101,15 @@ describe("client interop: Dante", () => {
         "clientmethod: none",
         "socksmethod: none",
         `user.privileged: ${currentUser()}`,
-        "user.unprivileged: nobody",
+        // Only root may switch to nobody; any other user runs Dante as itself.
+        `user.unprivileged: ${currentUser() === "root" ? "nobody" : currentUser()}`,
         "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: bind connect udpassociate }",
         "socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: bindreply udpreply }",
         "",
       ].join("\n"),
     );
-    dante = daemon("danted", ["-f", config]);
+    dante = daemon(requirePeer("danted"), ["-f", config]); // in /usr/sbin, often not on a user's PATH
     await waitForPort(port, "danted").catch((error) => {
       throw new Error(`${error.message}: ${dante.output()}`);
     });
@@ -190,8 +191,9 @@ describe("client interop: OpenSSH", () => {
     "-o",
     "LogLevel=ERROR",
   ];
+  beforeEach(() => ["sshd", "ssh", "ssh-keygen", "microsocks"].forEach(requirePeer));
   before(async () => {
-    for (const tool of ["sshd", "ssh", "ssh-keygen", "microsocks"]) await requireTool(tool);
+    for (const peer of ["sshd", "ssh", "ssh-keygen", "microsocks"]) requirePeer(peer);
     echo4 = await echoServer();
     echo6 = await echoServer("::1");
     dir = mkdtempSync(join(tmpdir(), "tabi-ssh-"));

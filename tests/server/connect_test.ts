@@ -64,8 +64,8 @@ describe("CONNECT", () => {
     assert.deepEqual([...await client.reader.readExactly(1)], [0xab]);
     client.close();
     const record = await server.nextRecord();
-    assert.equal(record.version, 4);
-    assert.equal(record.user, "Fred");
+    assert.equal(record.version, "4");
+    assert.equal(record.userId, "Fred");
   });
 
   it("SOCKS4a: the server resolves the name", async () => {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connect } from "../../lib/client/connect.ts";
+import { connect } from "../../mod.ts";
 import type { Connection } from "../../lib/net.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { echoServer, network, sleep } from "../helpers/net.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
-import { connect } from "../../lib/client/connect.ts";
+import { connect } from "../../mod.ts";
 import { closedPort, echoServer, loopbackOnly, network, testServer } from "../helpers/net.ts";
 import { fuzzCases, protocolProblem, runCase } from "../helpers/handshake_fuzz.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { startServer } from "../../lib/server/server.ts";
+import { startServer } from "../../mod.ts";
 import type { LimitReport } from "../../lib/server/limits.ts";
 import { encodeSocks5UdpDatagram } from "../../lib/wire/socks5_udp.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";

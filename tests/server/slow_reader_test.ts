@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connect } from "../../lib/client/connect.ts";
+import { connect } from "../../mod.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { network, sleep } from "../helpers/net.ts";
 import { mb, rssOf } from "../helpers/proc.ts";

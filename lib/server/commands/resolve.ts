@@ -7,7 +7,7 @@
 import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
 import { ipAddress } from "../../endpoint.ts";
-import type { Session } from "../session.ts";
+import type { Session } from "../session_context.ts";
 
 /** Serves RESOLVE and RESOLVE_PTR. */
 export async function resolveCommand(session: Session): Promise<void> {

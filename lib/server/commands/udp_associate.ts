@@ -2,18 +2,22 @@
  * UDP ASSOCIATE (RFC 1928 section 7): a relay socket per association, reported in the reply. Datagrams are taken
  * only from the client's IP (and port, once named by the request or fixed by the first datagram), unwrapped, and
  * sent on to their DST from a socket of the right family; answers come back wrapped with their sender's address.
- * FRAG != 0 is dropped (section 7 lets an implementation without reassembly drop fragments). The association ends
+ * FRAG != 0 is dropped (section 7 lets an implementation without reassembly drop fragments) unless reassembly is
+ * on, when one queue per association puts fragments together (udp_fragments.ts). The association ends
  * when its TCP connection closes, or after the idle timeout.
  *
  * @module
  */
+import { type IdleTimer, startIdleTimer } from "../../idle_timer.ts";
+import { openReader } from "../../io/open_reader.ts";
 import type { Datagram, UdpSocket } from "../../net.ts";
 import type { HostPort } from "../../wire/address.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../wire/socks5_udp.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
 import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../../endpoint.ts";
-import type { Session } from "../session.ts";
+import type { Session } from "../session_context.ts";
+import { reassembler } from "./udp_fragments.ts";
 
 /** Serves UDP ASSOCIATE until the control connection closes or the association goes idle. */
 export async function udpAssociateCommand(session: Session): Promise<void> {
@@ -43,16 +47,19 @@ const RESOLVED_CACHE_SIZE = 256;
 async function associate(session: Session, clientIp: string, clientPort: number | undefined): Promise<void> {
   const { config, connection, record } = session;
   const network = config.network;
-  let lastActivity = Date.now();
+  let idle: IdleTimer | undefined;
   let dropped = 0;
   let inFlight = 0;
   const resolved = new Map<string, Promise<string[]>>();
   const outbound = new Map<"ipv4" | "ipv6", Promise<UdpSocket>>();
+  const fragments = config.udpReassembly
+    ? reassembler(config.udpReassemblyTimeoutMs, (n) => void (dropped += n))
+    : undefined;
 
   const fromRemote = (datagram: Datagram) => {
     // Until the client's port is known there is nowhere to send an answer.
     if (clientPort === undefined) return void dropped++;
-    lastActivity = Date.now();
+    idle?.touch();
     const wrapped = encodeSocks5UdpDatagram({
       fragment: 0,
       destination: endpointToHostPort(datagram.from),
@@ -92,8 +99,14 @@ async function associate(session: Session, clientIp: string, clientPort: number 
     } catch {
       return void dropped++;
     }
-    if (parsed.fragment !== 0) return void dropped++;
-    lastActivity = Date.now();
+    if (parsed.fragment !== 0) {
+      if (fragments === undefined) return void dropped++;
+      const outcome = fragments.push(parsed);
+      dropped += outcome.dropped;
+      if (outcome.whole === undefined) return void idle?.touch();
+      parsed = outcome.whole;
+    }
+    idle?.touch();
     // Each datagram waits at most for one lookup and one send; a burst past the window is dropped, not queued.
     if (inFlight >= config.limits.maxUdpDatagramsInFlight) {
       session.admission.refuse("maxUdpDatagramsInFlight");
@@ -108,23 +121,18 @@ async function associate(session: Session, clientIp: string, clientPort: number 
     hostname: config.externalAddress ?? connection.localAddress.hostname,
     port: 0,
   }, fromClient);
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
   try {
     await session.reply.success(endpointToHostPort(clientSocket.address));
-    let idle = false;
-    const check = () => {
-      const quiet = Date.now() - lastActivity;
-      if (quiet >= config.udpIdleTimeoutMs) {
-        idle = true;
-        connection.close();
-      } else idleTimer = setTimeout(check, config.udpIdleTimeoutMs - quiet);
-    };
-    idleTimer = setTimeout(check, config.udpIdleTimeoutMs);
+    idle = startIdleTimer(config.udpIdleTimeoutMs, () => {
+      timedOut = true;
+      connection.close();
+    });
     const onAbort = () => connection.close();
     session.signal.addEventListener("abort", onAbort, { once: true });
     // The association lives as long as its TCP connection: read (and discard) until it ends.
     const client = session.clientEnd();
-    const reader = client.reader ?? client.readable.getReader();
+    const reader = client.reader ?? openReader(client.readable);
     try {
       let scratch = new Uint8Array(512);
       for (;;) {
@@ -135,13 +143,15 @@ async function associate(session: Session, clientIp: string, clientPort: number 
         } else if ((await reader.read()).done) break;
       }
     } catch (error) {
-      if (!idle && !(error instanceof SocksError && error.code === "closed")) throw error;
+      const gone = error instanceof SocksError && (error.code === "closed" || error.code === "reset");
+      if (!timedOut && !gone) throw error;
     } finally {
       session.signal.removeEventListener("abort", onAbort);
     }
-    if (idle) record.outcome = "udp-idle-timeout";
+    if (timedOut) record.outcome = "udp-idle-timeout";
   } finally {
-    clearTimeout(idleTimer);
+    idle?.stop();
+    fragments?.close();
     clientSocket.close();
     for (const socket of outbound.values()) socket.then((s) => s.close(), () => {});
     if (dropped > 0) record.error = `${dropped} datagrams dropped`;

@@ -10,7 +10,6 @@
 import { ByteReader } from "../../io/byte_reader.ts";
 import type { Connection } from "../../net.ts";
 import { relay } from "../../relay.ts";
-import { formatHostPort } from "../../wire/address.ts";
 import { type BodyFraming, requestFraming, responseFraming } from "../../wire/http_framing.ts";
 import {
   encodeHttpHead,
@@ -25,6 +24,7 @@ import { openRoute } from "../route.ts";
 import { copyBody } from "./body.ts";
 import type { HttpExchange } from "./http_session.ts";
 import { absoluteTarget } from "./target.ts";
+import { recordDestination } from "../request_record.ts";
 
 // RFC 9110 section 7.6.1, plus Proxy-Connection (never standard, still sent) and the framing headers, which are
 // written anew from the framing actually used.
@@ -68,7 +68,7 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
   }
   const framing = requestFraming(head);
   exchange.request = { ...exchange.request, destination: target.destination };
-  record.destination = formatHostPort(target.destination);
+  recordDestination(record, target.destination);
   const upgrade = headerTokens(head.headers, "connection").includes("upgrade") &&
     headerTokens(head.headers, "upgrade").includes("websocket");
   const clientClose = head.version === "HTTP/1.0" || headerTokens(head.headers, "connection").includes("close");

@@ -8,7 +8,6 @@
 import type { ByteReader } from "../../io/byte_reader.ts";
 import type { Connection } from "../../net.ts";
 import { relay } from "../../relay.ts";
-import { formatHostPort } from "../../wire/address.ts";
 import { requestFraming } from "../../wire/http_framing.ts";
 import { headerTokens, type HttpRequestHead, httpRequestHeadDecoder } from "../../wire/http_head.ts";
 import { SocksError } from "../../wire/socks_error.ts";
@@ -20,6 +19,7 @@ import { forwardRequest } from "./forward.ts";
 import { PROXY_CHALLENGE, proxyUser } from "./proxy_auth.ts";
 import { type HttpStatusCode, statusFor, statusResponse } from "./status.ts";
 import { authorityTarget } from "./target.ts";
+import { recordDestination } from "../request_record.ts";
 
 /** What the HTTP side gets from the dispatcher. */
 export interface HttpContext {
@@ -60,6 +60,7 @@ export async function serveHttp(context: HttpContext): Promise<void> {
     const again = await serveRequest(context, record, first);
     if (again === "nothing") return;
     record.durationMs = Date.now() - started;
+    record.time = new Date().toISOString();
     try {
       context.config.onConnectionEnd(record);
     } catch {
@@ -165,7 +166,7 @@ function detailFor(status: HttpStatusCode, failure: SocksError): string {
 /** CONNECT: the outbound connection first, then 200, then the relay (bytes sent behind the request kept). */
 async function tunnel(exchange: HttpExchange, head: HttpRequestHead): Promise<void> {
   const { record, context, request } = exchange;
-  record.destination = formatHostPort(request.destination);
+  recordDestination(record, request.destination);
   const framing = requestFraming(head);
   if (framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0)) {
     throw new SocksError("bad-field", "CONNECT with a body", { reply: 400 });

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+/**
+ * The entry of the `tabi` command that npm installs (package.json `bin`): bundled into plain JavaScript as
+ * `dist/tabi.mjs` by `npm run build` (scripts/build.mjs), so that `node` itself runs the CLI and the signals sent to
+ * `tabi` reach the server, with no wrapper process in between. Unlike main.ts it runs whenever it is loaded: an
+ * npm bin is reached through a symlink, so "am I the entry point" checks would compare two different paths.
+ *
+ * @module
+ */
+import process from "node:process";
+import { runCli } from "./run.ts";
+
+const code = await runCli(process.argv.slice(2), {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+});
+// Exit now: `tabi connect` may still hold stdin open, and every command has flushed what it wrote.
+process.exit(code);

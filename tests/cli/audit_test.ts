@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { cliCommand, run } from "../helpers/process.ts";
+import { requirePeer } from "../helpers/peers.ts";
+
+/** Runs `tabi audit ARGS` as its own process (it re-runs itself inside namespaces) and reads its JSON report. */
+async function audit(args: string[], env?: Record<string, string>) {
+  const [command, prefix] = cliCommand();
+  const result = await run(command, [...prefix, "audit", "--json", ...args], { timeoutMs: 60_000, env });
+  const text = new TextDecoder().decode(result.stdout);
+  let report;
+  try {
+    report = JSON.parse(text);
+  } catch {
+    throw new Error(`no JSON report (exit ${result.code}): ${text}${result.stderr}`);
+  }
+  return { code: result.code, report, stderr: result.stderr };
+}
+
+/** What the audit needs for its namespace. */
+const NAMESPACE_PEERS = ["unshare", "ip", "mount"];
+
+/** Command lines of running processes that contain `marker`. */
+function processesWith(marker: string): string[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      return cmdline.includes(marker) ? [`${pid}: ${cmdline}`] : [];
+    } catch {
+      return []; // Gone meanwhile.
+    }
+  });
+}
+
+describe("tabi audit", () => {
+  for (
+    const [mode, verdict, code, version, addressType] of [
+      ["--socks4", "dns-leak", 1, "4", "ipv4"],
+      ["--socks4a", "no-leak", 0, "4a", "domain"],
+      ["--socks5", "dns-leak", 1, "5", undefined],
+      ["--socks5-hostname", "no-leak", 0, "5", "domain"],
+    ] as const
+  ) {
+    it(`curl ${mode}: ${verdict}`, async () => {
+      for (const peer of ["curl", ...NAMESPACE_PEERS]) requirePeer(peer);
+      const result = await audit(["--", "curl", "-sS", "--max-time", "10", mode, "{socks}", "{url}"]);
+      assert.equal(result.code, code, JSON.stringify(result.report));
+      const { report } = result;
+      assert.equal(report.verdict, verdict);
+      assert.equal(report.lookupsObserved, true);
+      assert.equal(report.program.exitCode, 0, "curl got the audit page");
+      const site = report.requests.filter((r: { outcome: string }) => r.outcome === "page");
+      assert.equal(site.length, 1, JSON.stringify(report.requests));
+      assert.equal(site[0].version, version);
+      if (addressType) assert.equal(site[0].addressType, addressType);
+      else assert.match(site[0].addressType, /^ipv[46]$/);
+      const lookedUp = report.lookups.some((l: { name: string }) => l.name === report.host);
+      assert.equal(lookedUp, verdict === "dns-leak");
+      assert.equal(report.program.command.includes(report.url), true, "{url} substituted");
+      assert.equal(report.program.command.includes(report.proxy), true, "{socks} substituted");
+    });
+  }
+
+  it("a program that ignores the proxy: no-request (exit 3), with an explanation", async () => {
+    requirePeer("curl");
+    const result = await audit(["--", "curl", "-sS", "--max-time", "5", "http://127.0.0.1:9/"]);
+    assert.equal(result.code, 3);
+    assert.equal(result.report.verdict, "no-request");
+    assert.deepEqual(result.report.requests, []);
+    assert.match(result.report.reasons[0], /never sent a request/);
+  });
+
+  it("the text report names the verdict and a USERID that was sent", async () => {
+    requirePeer("curl");
+    const [command, prefix] = cliCommand();
+    const result = await run(command, [
+      ...prefix,
+      "audit",
+      "--",
+      "curl",
+      "-sS",
+      "--max-time",
+      "10",
+      "--socks4a",
+      "{socks}",
+      "--proxy-user",
+      "jdoe:",
+      "{url}",
+    ], { timeoutMs: 60_000 });
+    const text = new TextDecoder().decode(result.stdout);
+    assert.equal(result.code, 0, text + result.stderr);
+    assert.match(text, /^tabi audit: no-leak\n/);
+    assert.match(text, /USERID "jdoe"/);
+    assert.match(text, /note: the program sent the SOCKS4 USERID "jdoe"; .*login name/);
+  });
+
+  it("a program that hangs is stopped at --timeout, with everything it started", async () => {
+    NAMESPACE_PEERS.forEach(requirePeer);
+    const marker = `${1000 + Math.floor(Math.random() * 8000)}.${Date.now() % 100000}`;
+    // A child in the program's group, and one that left it (setsid): both must be gone afterwards.
+    const result = await audit(["--timeout", "2", "--", "sh", "-c", `setsid sleep ${marker} & sleep ${marker}`]);
+    assert.equal(result.code, 3);
+    assert.equal(result.report.program.timedOut, true);
+    assert.deepEqual(processesWith(`sleep ${marker}`), []);
+  });
+
+  it("without namespaces (no unshare on the PATH): lookups unobserved, said so; a name still reaches the proxy", async () => {
+    requirePeer("curl");
+    const dir = mkdtempSync(join(tmpdir(), "tabi-nons-"));
+    try {
+      // Only curl on the PATH: no unshare, so the audit cannot make its namespace. These programs make no DNS
+      // lookup of their own, so nothing reaches the real resolver.
+      symlinkSync(requirePeer("curl"), join(dir, "curl"));
+      const env = { PATH: dir };
+      const named = await audit(
+        ["--", "curl", "-sS", "--max-time", "10", "--socks5-hostname", "{socks}", "{url}"],
+        env,
+      );
+      assert.equal(named.code, 0, JSON.stringify(named.report));
+      assert.equal(named.report.verdict, "no-leak");
+      assert.equal(named.report.lookupsObserved, false);
+      const ignored = await audit(["--", "curl", "-sS", "--max-time", "5", "http://127.0.0.1:9/"], env);
+      assert.equal(ignored.code, 3);
+      assert.match(ignored.report.reasons.join(" "), /could not be observed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (
+    const [args, pattern] of [
+      [[], /either a command after -- or --browser/],
+      [["--timeout", "x", "--", "true"], /--timeout/],
+      [["--browser", "opera"], /--browser.*opera/],
+      [["--socks-version", "4", "--", "true"], /--socks-version and --remote-dns go with --browser/],
+      [["--browser", "chromium", "--remote-dns", "on"], /Chromium has no such setting/],
+      [["curl", "{url}"], /put the command after --/],
+      [["--", "no-such-program-here", "{url}"], /cannot run no-such-program-here: \S/],
+    ] as const
+  ) {
+    it(`usage error, exit 2: ${args.join(" ") || "(nothing)"}`, async () => {
+      const [command, prefix] = cliCommand();
+      const result = await run(command, [...prefix, "audit", ...args], { timeoutMs: 60_000 });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, pattern);
+    });
+  }
+});

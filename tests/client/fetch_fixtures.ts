@@ -1,0 +1,215 @@
+/**
+ * Fixtures of the SOCKS fetch tests: local HTTP and HTTPS origins (on 127.0.0.1 and [::1] at one port, so a proxy
+ * may resolve `localhost` either way), a throwaway CA made with openssl, socket counts from `ss`, and waiting.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { sleep } from "../helpers/net.ts";
+
+/** A local web server on 127.0.0.1 and ::1. */
+export interface Origin {
+  /** The port, the same on both addresses. */
+  readonly port: number;
+  /** Connections open on it now (both addresses). */
+  openConnections(): number;
+  close(): Promise<void>;
+}
+
+/** The hex SHA-256 of bytes. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * What the origins answer: `/hello` 200 "hello from <path>", `POST /sum` the body's length and SHA-256 as JSON,
+ * `/redirect` 302 to `/hello`, `/missing` 404, `/bad-gateway` 502 (its own), `/drip` headers and then one chunk every 100 ms for a minute.
+ */
+function handler(request: http.IncomingMessage, response: http.ServerResponse): void {
+  const url = request.url ?? "/";
+  if (url === "/sum" && request.method === "POST") {
+    const hash = createHash("sha256");
+    let bytes = 0;
+    request.on("data", (chunk: Uint8Array) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+    });
+    request.on("end", () => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ bytes, sha256: hash.digest("hex") }));
+    });
+    return;
+  }
+  if (url === "/redirect") {
+    response.writeHead(302, { location: "/hello" });
+    response.end();
+    return;
+  }
+  if (url === "/missing" || url === "/bad-gateway") {
+    const status = url === "/missing" ? 404 : 502;
+    response.writeHead(status, { "content-type": "text/plain" });
+    response.end(status === 404 ? "no such page" : "the origin's own 502");
+    return;
+  }
+  if (url === "/drip") {
+    response.writeHead(200, { "content-type": "text/plain" });
+    response.write("first\n");
+    let left = 600;
+    const timer = setInterval(() => {
+      if (--left === 0 || response.destroyed) {
+        clearInterval(timer);
+        response.end();
+      } else response.write("more\n");
+    }, 100);
+    response.on("close", () => clearInterval(timer));
+    return;
+  }
+  response.writeHead(200, { "content-type": "text/plain" });
+  response.end(`hello from ${url}`);
+}
+
+type AnyServer = http.Server | https.Server;
+
+function listen(server: AnyServer, hostname: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, () => {
+      server.off("error", reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
+async function dualStack(make: () => AnyServer): Promise<Origin> {
+  for (let attempt = 0;; attempt++) {
+    const v6 = make();
+    const port = await listen(v6, "::1", 0);
+    const v4 = make();
+    try {
+      await listen(v4, "127.0.0.1", port);
+    } catch (error) {
+      v6.close();
+      if (attempt >= 20) throw error;
+      continue;
+    }
+    const sockets = new Set<{ destroy(): void }>();
+    for (const server of [v4, v6]) {
+      server.on("connection", (socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+      });
+    }
+    return {
+      port,
+      openConnections: () => sockets.size,
+      async close() {
+        for (const socket of sockets) socket.destroy();
+        await Promise.all([v4, v6].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      },
+    };
+  }
+}
+
+/** The plain HTTP origin. */
+export function startOrigin(): Promise<Origin> {
+  return dualStack(() => http.createServer(handler));
+}
+
+/** A throwaway CA and a certificate for localhost, 127.0.0.1 and ::1 that it signed (PEM text). */
+export interface TestPki {
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** Makes a CA and a server certificate with openssl in a temporary directory, then removes the directory. */
+export function makePki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), "tabi-fetch-pki-"));
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  try {
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    ssl(
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=tabi test CA",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    );
+    ssl("req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
+    writeFileSync(
+      join(dir, "ext"),
+      "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    );
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "server.pem",
+      "-days",
+      "2",
+      "-extfile",
+      "ext",
+    );
+    const read = (name: string) => readFileSync(join(dir, name), "utf8");
+    return { caPem: read("ca.pem"), certPem: read("server.pem"), keyPem: read("server.key") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The HTTPS origin, with the PKI's certificate. */
+export function startTlsOrigin(pki: TestPki): Promise<Origin> {
+  return dualStack(() => https.createServer({ key: pki.keyPem, cert: pki.certPem }, handler));
+}
+
+/** Established TCP connections on this machine with `port` at either end (from `ss`). */
+export function establishedOn(port: number): number {
+  const out = execFileSync("ss", ["-tnH", "state", "established", `( sport = :${port} or dport = :${port} )`], {
+    encoding: "utf8",
+  });
+  return out.split("\n").filter((line) => line.trim() !== "").length;
+}
+
+/** The TCP ports this process listens on at 127.0.0.1 (from `ss`). */
+export function ownListeningPorts(): Set<number> {
+  const out = execFileSync("ss", ["-tlnpH"], { encoding: "utf8" });
+  const ports = new Set<number>();
+  for (const line of out.split("\n")) {
+    if (!line.includes(`pid=${process.pid},`)) continue;
+    const m = /\s127\.0\.0\.1:(\d+)\s/.exec(line);
+    if (m) ports.add(Number(m[1]));
+  }
+  return ports;
+}
+
+/** Waits (up to `ms`) until `check` holds; returns whether it did. A bounded wait, not a timing assertion. */
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > until) return false;
+    await sleep(50);
+  }
+}
