@@ -14,6 +14,13 @@ import { SocksError } from "../lib/wire/socks_error.ts";
 import { parseOptions } from "./flags.ts";
 import type { CliOutput } from "./output.ts";
 import { SERVE_SETTINGS } from "./serve_settings.ts";
+import { ALL_PROTOCOLS } from "../lib/server/config.ts";
+import { formatProxy, parseProxyUrl } from "../lib/client/proxy_url.ts";
+
+/** A proxy URL for the log: without its password. */
+function redactUrl(url: string): string {
+  return formatProxy(parseProxyUrl(url));
+}
 import { configKeys, serveOptionsHelp, serveOptionTable, serveSettings } from "./serve_config.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
 import { type GssApiFlags, serveGssApiAuthenticators } from "./gssapi_flags.ts";
@@ -21,7 +28,8 @@ import { type GssApiFlags, serveGssApiAuthenticators } from "./gssapi_flags.ts";
 /** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
 
-Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address. Times are in seconds (fractions
+Runs a proxy speaking SOCKS4, SOCKS4a, SOCKS5 and HTTP/1.1 (CONNECT and http:// URLs) on every listen
+address; the first byte of a connection tells them apart (--protocols narrows them). Times are in seconds (fractions
 allowed) up to 2147483 (about 24.8 days, the longest timer); a timeout of 0 means never. SIGINT or SIGTERM stops
 it (a second one cuts open tunnels at once); SIGHUP is ignored (reload is not supported yet).
 
@@ -126,7 +134,18 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     onSignal("SIGINT", () => stop("SIGINT"));
     onSignal("SIGTERM", () => stop("SIGTERM"));
   });
-  output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
+  const protocols = settings.options.protocols ?? ALL_PROTOCOLS;
+  const spoken = [
+    ...(protocols.includes("socks4") ? ["SOCKS4, 4a"] : []),
+    ...(protocols.includes("socks5") ? [protocols.includes("socks4") ? "5" : "SOCKS5"] : []),
+    ...(protocols.includes("http") ? ["HTTP"] : []),
+  ].join(", ");
+  const via = settings.options.upstream?.length
+    ? `; upstream ${
+      settings.options.upstream.map((u) => typeof u === "string" ? redactUrl(u) : formatProxy(u)).join(" -> ")
+    }`
+    : "";
+  output.err(`${who}: listening on ${addresses} (${spoken}; ${auth}${via})\n`);
   const wasCut = await cut;
   output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
   return wasCut ? 1 : 0;

@@ -167,7 +167,9 @@ describe("upstream interop", () => {
     try {
       await curlEveryWay(server.endpoint.port, `http://localhost:${origin.port}/`);
       // tabi's client, through the same front server, by name.
-      const tunnel = await connect(`socks5h://127.0.0.1:${server.endpoint.port}`, `localhost:${origin.port}`);
+      const tunnel = await connect(`socks5h://127.0.0.1:${server.endpoint.port}`, `localhost:${origin.port}`, {
+        network: loopbackOnly(),
+      });
       const writer = tunnel.writable.getWriter();
       await writer.write(new TextEncoder().encode(`GET / HTTP/1.0\r\nHost: localhost\r\n\r\n`));
       let total = 0;
