@@ -49,10 +49,13 @@ async function serveRequest(
   const { connection, reader, writer, config } = context;
   let timedOut = false;
   // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS.
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    connection.close();
-  }, config.handshakeTimeoutMs);
+  // A timeout of 0 means never: no timer at all.
+  const deadline = config.handshakeTimeoutMs > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      connection.close();
+    }, config.handshakeTimeoutMs)
+    : undefined;
   let exchange: HttpExchange | undefined;
   let head: HttpRequestHead | undefined;
   try {
