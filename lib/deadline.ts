@@ -14,7 +14,8 @@ export interface Deadline {
 }
 
 /**
- * Starts a deadline of `ms` milliseconds, also aborted by any of `linked`.
+ * Starts a deadline of `ms` milliseconds, also aborted by any of `linked`. `ms` 0 means no time limit: only a linked
+ * signal ends it (every timeout of tabi's takes 0 as "never").
  *
  * @example
  * ```ts
@@ -29,10 +30,9 @@ export interface Deadline {
 export function startDeadline(ms: number, ...linked: (AbortSignal | undefined)[]): Deadline {
   const controller = new AbortController();
   const sources = linked.filter((s): s is AbortSignal => s !== undefined);
-  const timer = setTimeout(
-    () => controller.abort(new DOMException(`no answer within ${ms} ms`, "TimeoutError")),
-    ms,
-  );
+  const timer = ms > 0
+    ? setTimeout(() => controller.abort(new DOMException(`no answer within ${ms} ms`, "TimeoutError")), ms)
+    : undefined;
   const forward = (event: Event) => controller.abort((event.target as AbortSignal).reason);
   const clear = () => {
     clearTimeout(timer);

@@ -62,4 +62,15 @@ describe("startDeadline", () => {
     deadline.clear();
     assert.equal(deadline.signal.aborted, true);
   });
+
+  it("0 means no time limit: no timer fires, and only a linked signal ends it", async () => {
+    const linked = new AbortController();
+    const deadline = startDeadline(0, linked.signal);
+    // Long enough for a 0 ms or 1 ms timer (what setTimeout makes of 0 or of an overflow) to have fired.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(deadline.signal.aborted, false);
+    linked.abort("stop");
+    assert.equal(deadline.signal.reason, "stop");
+    deadline.clear();
+  });
 });

@@ -43,9 +43,6 @@ export const DEFAULT_TIMEOUTS = {
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** What a timeout of 0 ("never") becomes for the timers that have no "none": the longest one, about 24.8 days. */
-const NEVER = MAX_TIMER_MS;
-
 /** The address a server listens on when told nothing: loopback only. */
 export const DEFAULT_LISTEN: { readonly hostname: string; readonly port: number } = {
   hostname: "127.0.0.1",
@@ -242,7 +239,7 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
       throw new SocksError("bad-field", `protectedDestinations: ${(error as Error).message}`);
     }
   });
-  const timeout = (name: string, value: number | undefined, fallback: number, zero: number): number => {
+  const timeout = (name: string, value: number | undefined, fallback: number): number => {
     if (value === undefined) return fallback;
     if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS)) {
       throw new SocksError(
@@ -250,7 +247,7 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
         `${name} must be a number of milliseconds from 0 (never) to ${MAX_TIMER_MS} (about 24.8 days), not ${value}`,
       );
     }
-    return value === 0 ? zero : value;
+    return value;
   };
   if (options.externalAddress !== undefined && ipAddress(options.externalAddress) === undefined) {
     throw new SocksError("bad-field", `externalAddress must be an IP address, not "${options.externalAddress}"`);
@@ -264,11 +261,11 @@ export function resolveConfig(options: ServerOptions): ServerConfig {
     protectedDestinations,
     protectedRanges,
     resolveExtension: options.resolveExtension ?? false,
-    // 0 means never. The relay takes 0 as "no idle timer"; the other timers take the longest a runtime allows.
-    handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs, NEVER),
-    connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs, NEVER),
-    idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs, 0),
-    udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs, NEVER),
+    // 0 means never: no timer is started for it (the handshake deadline, startDeadline and the idle timer skip 0).
+    handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs),
+    connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs),
+    idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs),
+    udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs),
     udpReassembly: options.udpReassembly ?? false,
     udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
     ident: resolveIdent(options.ident),

@@ -57,10 +57,13 @@ export async function serveConnection(
   let timedOut = false;
   // The HTTP side logs one record per request itself.
   let loggedElsewhere = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    connection.close();
-  }, config.handshakeTimeoutMs);
+  // A handshake timeout of 0 means never: no timer.
+  const deadline = config.handshakeTimeoutMs > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      connection.close();
+    }, config.handshakeTimeoutMs)
+    : undefined;
   try {
     const version = await reader.peekByte();
     let request: ClientRequest;

@@ -106,7 +106,7 @@ describe(`tabi serve as a process (${here})`, () => {
       assert.ok(exitedWith(code, 1), `exit code ${code}: ${child.stderr()}`);
       const stderr = child.stderr();
       const cut = stderr.slice(stderr.indexOf("SIGINT again, closing every connection now\n"));
-      assert.equal(cut.split("\n").filter((l) => l.startsWith("client=")).length, 2, stderr);
+      assert.equal(cut.split("\n").filter((l) => /^time=\S+ client=/.test(l)).length, 2, stderr);
       assert.match(cut, /: stopped \(connections cut\); was listening on 127\.0\.0\.1:\d+\n$/);
       for (const { client } of open) client.close();
     } finally {

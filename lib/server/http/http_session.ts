@@ -49,7 +49,7 @@ async function serveRequest(
   const { connection, reader, writer, config } = context;
   let timedOut = false;
   // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS.
-  // A timeout of 0 means never: no timer at all.
+  // A handshake timeout of 0 means never: no timer.
   const deadline = config.handshakeTimeoutMs > 0
     ? setTimeout(() => {
       timedOut = true;
