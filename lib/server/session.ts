@@ -11,6 +11,7 @@ import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { toSocksError } from "../net_error.ts";
 import { bindCommand } from "./commands/bind.ts";
+import { bindsThrough, bindThroughUpstream } from "./commands/bind_upstream.ts";
 import { connectCommand } from "./commands/connect.ts";
 import { resolveCommand } from "./commands/resolve.ts";
 import { udpAssociateCommand } from "./commands/udp_associate.ts";
@@ -145,8 +146,13 @@ export async function serveConnection(
       },
     };
     if (request.command !== "connect" && config.upstream.length > 0) {
-      // With an upstream chain only CONNECT leaves this machine through it; BIND, UDP and RESOLVE would not.
-      throw new SocksError("unsupported", `${request.command} is not available through the upstream proxies`);
+      // With an upstream, CONNECT goes through it, and BIND too when it is one SOCKS5 proxy; UDP and RESOLVE would
+      // not (they would leave this machine directly, or look a name up here), so they are refused.
+      if (request.command !== "bind" || !bindsThrough(config.upstream)) {
+        throw new SocksError("unsupported", `${request.command} is not available through the upstream proxies`);
+      }
+      await bindThroughUpstream(session, config.upstream[0]);
+      return;
     }
     await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {

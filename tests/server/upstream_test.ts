@@ -204,21 +204,56 @@ describe("upstream chains", () => {
     }
   });
 
-  it("BIND and UDP ASSOCIATE are refused with 0x07 while an upstream is set", async () => {
+  /** Sends a SOCKS5 request (no-auth) and returns the client and the first reply. */
+  async function socks5Request(server: Server, command: 1 | 2 | 3, port = 0) {
+    const client = await rawClient(server.endpoint);
+    await client.send(concat(
+      encodeSocks5Greeting({ methods: [0] }),
+      encodeSocks5Request({ command, destination: { address: { type: "ipv4", host: "127.0.0.1" }, port } }),
+    ));
+    await client.reader.read(decodeSocks5MethodSelection);
+    return { client, reply: await client.reader.read(decodeSocks5Reply) };
+  }
+
+  it("BIND goes through a single SOCKS5 upstream: its listener, the peer's address, then the relay", async () => {
     const server = await front([url("socks5h", socks5Hop)]);
     try {
-      for (const command of [2, 3] as const) {
-        const client = await rawClient(server.endpoint);
-        await client.send(concat(
-          encodeSocks5Greeting({ methods: [0] }),
-          encodeSocks5Request({ command, destination: { address: { type: "ipv4", host: "0.0.0.0" }, port: 0 } }),
-        ));
-        await client.reader.read(decodeSocks5MethodSelection);
-        assert.equal((await client.reader.read(decodeSocks5Reply)).reply, 0x07);
-        client.close();
-      }
+      const { client, reply } = await socks5Request(server, 2);
+      assert.equal(reply.reply, 0);
+      // The upstream listens, not the front server: the first reply names the hop's listener.
+      assert.equal(reply.bound.address.host, "127.0.0.1");
+      assert.notEqual(reply.bound.port, server.endpoint.port);
+      const peer = await network.connect({ hostname: "127.0.0.1", port: reply.bound.port });
+      const second = await client.reader.read(decodeSocks5Reply);
+      assert.equal(second.reply, 0);
+      assert.equal(second.bound.port, peer.localAddress.port);
+      const peerWriter = peer.writable.getWriter();
+      await peerWriter.write(ascii("from peer"));
+      assert.equal(new TextDecoder().decode(await client.reader.readExactly(9)), "from peer");
+      client.close();
+      peer.close();
+      assert.ok(socks5Hop.records.length > 0);
     } finally {
       await server.close();
+    }
+  });
+
+  it("UDP ASSOCIATE always, and BIND through a chain or an HTTP upstream, are refused with 0x07", async () => {
+    const cases: [string[], 2 | 3][] = [
+      [[url("socks5h", socks5Hop)], 3],
+      [[url("socks5h", socks5Hop), url("socks5h", authHop, "u:pw@")], 2],
+      [[url("http", httpHop)], 2],
+      [[url("socks4a", socks4Hop)], 2],
+    ];
+    for (const [chain, command] of cases) {
+      const server = await front(chain);
+      try {
+        const { client, reply } = await socks5Request(server, command);
+        assert.equal(reply.reply, 0x07, `${chain.join(" -> ")} command ${command}`);
+        client.close();
+      } finally {
+        await server.close();
+      }
     }
   });
 
