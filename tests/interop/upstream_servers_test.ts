@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect } from "../../lib/client/connect.ts";
 import type { Network } from "../../lib/net.ts";
-import { closedPort, loopbackOnly, testServer, waitForPort } from "../helpers/net.ts";
+import { closedPort, loopbackOnly, network, rawClient, testServer, waitForPort } from "../helpers/net.ts";
+import { concat } from "../helpers/bytes.ts";
+import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
+import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import { currentUser, type Daemon, daemon, requireTool, run } from "../helpers/process.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 
@@ -77,7 +80,7 @@ describe("upstream interop", () => {
     }
   });
 
-  it("Dante: socks5h:// by name, and socks4:// with the name resolved by tabi (an address passed on)", async () => {
+  it("Dante: socks5h:// by name, socks4:// with the name resolved by tabi, and BIND through it", async () => {
     const port = await closedPort();
     const config = join(dir, "danted.conf");
     writeFileSync(
@@ -91,7 +94,8 @@ describe("upstream interop", () => {
         `user.privileged: ${currentUser()}`,
         "user.unprivileged: nobody",
         "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
-        "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }",
+        "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: bind connect }",
+        "socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: bindreply }",
         "",
       ].join("\n"),
     );
@@ -105,6 +109,22 @@ describe("upstream interop", () => {
     try {
       await curlEveryWay(byName.endpoint.port, `http://localhost:${origin.port}/`);
       await curlEveryWay(socks4.endpoint.port, `http://localhost:${origin.port}/`);
+      // BIND goes through a single SOCKS5 upstream: Dante listens, the front server passes both replies on.
+      const client = await rawClient(byName.endpoint);
+      await client.send(concat(
+        encodeSocks5Greeting({ methods: [0] }),
+        encodeSocks5Request({ command: 2, destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: 0 } }),
+      ));
+      await client.reader.read(decodeSocks5MethodSelection);
+      const first = await client.reader.read(decodeSocks5Reply);
+      assert.equal(first.reply, 0);
+      const peer = await network.connect({ hostname: "127.0.0.1", port: first.bound.port });
+      const second = await client.reader.read(decodeSocks5Reply);
+      assert.equal(second.reply, 0);
+      await peer.writable.getWriter().write(new TextEncoder().encode("via dante"));
+      assert.equal(new TextDecoder().decode(await client.reader.readExactly(9)), "via dante");
+      client.close();
+      peer.close();
     } finally {
       await byName.close();
       await socks4.close();
