@@ -432,6 +432,30 @@ describe("HTTP proxy: authentication, limits, protocols", () => {
     }
   });
 
+  it('rules: commands ["http"] names forwarding alone (CONNECT is connect); a versions rule never matches HTTP', async () => {
+    const echo = await echoServer();
+    const server = await testServer({
+      rules: [
+        { action: "deny", commands: ["http"] },
+        { action: "allow", versions: [5] },
+        { action: "allow", commands: ["connect"], users: ["nobody"] },
+        { action: "allow", commands: ["connect"], ports: [String(echo.address.port)] },
+      ],
+    });
+    try {
+      assert.equal((await ask(server.endpoint, get(`http://127.0.0.1:${origin.port}/echo`))).status, 403);
+      const tunnel = await ask(server.endpoint, `CONNECT 127.0.0.1:${echo.address.port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.equal(tunnel.status, 200);
+      tunnel.client.close();
+      // The versions: [5] rule would allow anything over SOCKS5, but does not match HTTP: no rule allows this one.
+      const other = await ask(server.endpoint, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.equal(other.status, 403);
+    } finally {
+      echo.close();
+      await server.close();
+    }
+  });
+
   it("protected ranges: an exposed server does not reach its own loopback over HTTP", async () => {
     const server = await testServer({ protectedDestinations: ["127.0.0.0/8", "::1/128"] });
     try {
