@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { afterTimeout } from "../deadline.ts";
 import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection } from "../net.ts";
 import { SocksVersion } from "../wire/constants.ts";
@@ -58,13 +59,10 @@ export async function serveConnection(
   let timedOut = false;
   // The HTTP side logs one record per request itself.
   let loggedElsewhere = false;
-  // A handshake timeout of 0 means never: no timer.
-  const deadline = config.handshakeTimeoutMs > 0
-    ? setTimeout(() => {
-      timedOut = true;
-      connection.close();
-    }, config.handshakeTimeoutMs)
-    : undefined;
+  const cancelDeadline = afterTimeout(config.handshakeTimeoutMs, () => {
+    timedOut = true;
+    connection.close();
+  });
   try {
     const version = await reader.peekByte();
     let request: ClientRequest;
@@ -77,7 +75,7 @@ export async function serveConnection(
       );
     }
     if (protocol === "http") {
-      clearTimeout(deadline);
+      cancelDeadline();
       loggedElsewhere = true;
       await serveHttp({
         connection,
@@ -115,7 +113,7 @@ export async function serveConnection(
         throw new SocksError("unsupported", "UDP ASSOCIATE under GSS-API per-message protection is not implemented");
       }
     }
-    clearTimeout(deadline);
+    cancelDeadline();
     handshakeDone = true;
     admission.handshakeDone();
     recordRequest(record, request, config);
@@ -167,7 +165,7 @@ export async function serveConnection(
       await replier.failure(failure).catch(() => {});
     }
   } finally {
-    clearTimeout(deadline);
+    cancelDeadline();
     if (replier?.lastCode !== undefined) record.reply = replier.lastCode;
     connection.close();
     admission.release(connection.remoteAddress.hostname, handshakeDone);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { afterTimeout } from "../../deadline.ts";
 import { relay } from "../../relay.ts";
 import { requestFraming } from "../../wire/http_framing.ts";
 import { headerTokens, type HttpRequestHead, httpRequestHeadDecoder } from "../../wire/http_head.ts";
@@ -49,20 +50,17 @@ async function serveRequest(
   const { connection, reader, writer, config } = context;
   let timedOut = false;
   // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS.
-  // A handshake timeout of 0 means never: no timer.
-  const deadline = config.handshakeTimeoutMs > 0
-    ? setTimeout(() => {
-      timedOut = true;
-      connection.close();
-    }, config.handshakeTimeoutMs)
-    : undefined;
+  const cancelDeadline = afterTimeout(config.handshakeTimeoutMs, () => {
+    timedOut = true;
+    connection.close();
+  });
   let exchange: HttpExchange | undefined;
   let head: HttpRequestHead | undefined;
   try {
     try {
       head = await reader.read(httpRequestHeadDecoder());
     } finally {
-      clearTimeout(deadline);
+      cancelDeadline();
     }
     record.method = head.method;
     record.command = head.method === "CONNECT" ? "connect" : "http";
