@@ -80,7 +80,8 @@ export {
   type RecordVersion,
 } from "./lib/server/connection_record.ts";
 // Privacy: Tor's SafeSocks/TestSocks judgement and stream isolation's any-credentials method.
-export { isUnsafeRequest, UNSAFE_REASON } from "./lib/server/safe_socks.ts";
+export { UNSAFE_REASON } from "./lib/server/safe_socks.ts";
+export type { IdentSettings } from "./lib/server/ident_check.ts";
 export { anyCredentialsAuthenticator } from "./lib/server/any_credentials.ts";
 // The DNS-leak audit's library (tabi audit runs programs against it); startAudit is defined below.
 export type { Audit, AuditOptions } from "./lib/audit/audit.ts";
@@ -106,7 +107,7 @@ export {
   sumSnapshots,
 } from "./lib/server/metrics.ts";
 // GSS-API (RFC 1961): the system's Kerberos library through the runtime's FFI, the server's method, client options.
-export type { GssApi, GssContext } from "./lib/gssapi.ts";
+export type { GssApi, GssContext, GssStep, GssUnwrapped } from "./lib/gssapi.ts";
 export { loadGssApi } from "./lib/runtime/gssapi.ts";
 export {
   GSSAPI_PROTECTION_NAMES,

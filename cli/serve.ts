@@ -19,16 +19,20 @@ import type { CliOutput } from "./output.ts";
 import { SERVE_SETTINGS } from "./serve_settings.ts";
 import { configKeys, serveOptionsHelp, serveOptionTable, type ServeSettings, serveSettings } from "./serve_config.ts";
 import { startMetricsServer } from "./metrics_server.ts";
+import type { FlagValue } from "./setting_kinds.ts";
 import { reloadServer } from "./reload.ts";
 import { checkMetricsExposure } from "./scale_settings.ts";
 import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen } from "./workers.ts";
+import { ALL_PROTOCOLS } from "../lib/server/config.ts";
+import { formatProxy, parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
 import { type GssApiFlags, serveGssApiAuthenticators } from "./gssapi_flags.ts";
 
 /** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
 
-Runs a SOCKS proxy speaking SOCKS4, SOCKS4a and SOCKS5 on every listen address. Times are in seconds (fractions
+Runs a proxy speaking SOCKS4, SOCKS4a, SOCKS5 and HTTP/1.1 (CONNECT and http:// URLs) on every listen
+address; the first byte of a connection tells them apart (--protocols narrows them). Times are in seconds (fractions
 allowed) up to 2147483 (about 24.8 days, the longest timer); a timeout of 0 means never. SIGINT or SIGTERM stops
 it (a second one cuts open tunnels at once); SIGHUP reads the config and users files again for new connections.
 
@@ -74,7 +78,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   const network = await defaultNetwork();
   const worker = workerIndex();
   if (worker === undefined && settings.workers > 1) {
-    return await supervise(["serve", ...args], settings, network, output);
+    return await supervise(["serve", ...args], settings, values, network, output);
   }
   const tag = worker === undefined ? "tabi" : `tabi: worker ${worker}`;
   let server: SocksServer | undefined;
@@ -115,19 +119,6 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       accepting: () => server.accepting,
     })
     : undefined;
-  const { safeSocks, testSocks, acceptAnyCredentials } = settings.options;
-  const auth = [
-    ...(values.gssapi ? [`GSS-API (service ${values["gssapi-service"] ?? "rcmd"})`] : []),
-    users > 0
-      ? `username/password, ${users} user${users === 1 ? "" : "s"}`
-      : acceptAnyCredentials
-      ? "no authentication, any username/password taken as a label"
-      : values.gssapi
-      ? ""
-      : "no authentication",
-    ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
-    ...(testSocks ? ["test-socks"] : []),
-  ].filter((part) => part !== "").join("; ");
   const addresses = server.addresses.map(formatEndpoint).join(", ");
   const who = worker === undefined ? `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})` : tag;
   // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
@@ -164,7 +155,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       });
     }
   });
-  if (worker === undefined) output.err(`${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth})\n`);
+  if (worker === undefined) output.err(`${who}: listening on ${addresses} (${describeServer(settings, values)})\n`);
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
   const wasCut = await cut;
   await metrics?.close();
@@ -176,6 +167,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
 async function supervise(
   args: string[],
   settings: ServeSettings,
+  values: Readonly<Record<string, FlagValue | undefined>>,
   network: Network,
   output: CliOutput,
 ): Promise<number> {
@@ -217,12 +209,10 @@ async function supervise(
     await metrics?.close();
     return 1;
   }
-  const users = settings.options.users?.size ?? 0;
-  const auth = users > 0 ? `username/password, ${users} user${users === 1 ? "" : "s"}` : "no authentication";
   const addresses = listen.map(formatEndpoint).join(", ");
   const who = `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})`;
   output.err(
-    `${who}: listening on ${addresses} (SOCKS4, 4a, 5; ${auth}; ${settings.workers} workers, ` +
+    `${who}: listening on ${addresses} (${describeServer(settings, values)}; ${settings.workers} workers, ` +
       `pids ${pool.pids().join(" ")})\n`,
   );
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
@@ -230,6 +220,41 @@ async function supervise(
   await metrics?.close();
   output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
   return wasCut ? 1 : 0;
+}
+
+/** What the listening line says in parentheses: the protocols, the authentication, the upstream chain. */
+function describeServer(settings: ServeSettings, values: Readonly<Record<string, FlagValue | undefined>>): string {
+  const users = settings.options.users?.size ?? 0;
+  const { safeSocks, testSocks, acceptAnyCredentials } = settings.options;
+  const auth = [
+    ...(values.gssapi ? [`GSS-API (service ${values["gssapi-service"] ?? "rcmd"})`] : []),
+    users > 0
+      ? `username/password, ${users} user${users === 1 ? "" : "s"}`
+      : acceptAnyCredentials
+      ? "no authentication, any username/password taken as a label"
+      : values.gssapi
+      ? ""
+      : "no authentication",
+    ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
+    ...(testSocks ? ["test-socks"] : []),
+  ].filter((part) => part !== "").join("; ");
+  const protocols = settings.options.protocols ?? ALL_PROTOCOLS;
+  const spoken = [
+    ...(protocols.includes("socks4") ? ["SOCKS4, 4a"] : []),
+    ...(protocols.includes("socks5") ? [protocols.includes("socks4") ? "5" : "SOCKS5"] : []),
+    ...(protocols.includes("http") ? ["HTTP"] : []),
+  ].join(", ");
+  const via = settings.options.upstream?.length
+    ? `; upstream ${
+      settings.options.upstream.map((u) => typeof u === "string" ? redactUrl(u) : formatProxy(u)).join(" -> ")
+    }`
+    : "";
+  return `${spoken}; ${auth}${via}`;
+}
+
+/** A proxy URL for the log: without its password. */
+function redactUrl(url: string): string {
+  return formatProxy(parseProxyUrl(url));
 }
 
 /** The running runtime's version. */

@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { DEFAULT_TIMEOUTS, type ServerOptions } from "../lib/server/config.ts";
+import { ALL_PROTOCOLS, DEFAULT_TIMEOUTS, type ServerOptions } from "../lib/server/config.ts";
 import type { LogFormat } from "../lib/server/connection_record.ts";
 import { DEFAULT_LIMITS, type LimitName } from "../lib/server/limits.ts";
 import { UsageError } from "./usage_error.ts";
@@ -212,6 +212,24 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     kind: KINDS.rules,
     help: "access rules",
     to: (rules) => ({ options: { rules } }),
+  }),
+  setting({
+    flag: "protocols",
+    key: "protocols",
+    kind: KINDS.protocols,
+    default: ALL_PROTOCOLS,
+    help: "what the listen addresses answer (the first byte of a connection decides)",
+    to: (protocols) => ({ options: { protocols } }),
+  }),
+  setting({
+    flag: "upstream",
+    key: "upstream",
+    kind: KINDS.proxyUrls,
+    help: "reach destinations through this proxy (repeatable: a chain, first hop first):\n" +
+      "socks4, socks4a, socks5, socks5h, socks or http URLs, user:pass@ allowed. With socks4a,\n" +
+      "socks5h, socks or http last, names are passed on, never resolved here.\n" +
+      "BIND goes through one SOCKS5 upstream; UDP ASSOCIATE and RESOLVE are refused (0x07)",
+    to: (upstream) => ({ options: { upstream } }),
   }),
   setting({
     flag: "allow-open",

@@ -7,7 +7,8 @@
 import { readFile } from "node:fs/promises";
 import { type Rule, validateRules } from "../lib/server/rules.ts";
 import { ipAddress } from "../lib/endpoint.ts";
-import { MAX_TIMER_MS } from "../lib/server/config.ts";
+import { ALL_PROTOCOLS, MAX_TIMER_MS, type ServerProtocol } from "../lib/server/config.ts";
+import { parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { parseHostPort } from "../lib/wire/address.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -243,4 +244,34 @@ export const KINDS = {
     },
     show: () => "",
   } satisfies Kind<readonly Rule[]>,
+  /** The protocols a listener answers: `socks4,socks5,http` on the command line, an array in the file. */
+  protocols: {
+    option: { type: "string" },
+    arg: "LIST",
+    expected: `a list of ${ALL_PROTOCOLS.join(", ")}`,
+    fromFlag: (v) => (isString(v) ? protocolList(v.split(",").map((p) => p.trim())) : undefined),
+    fromJson: (v) => (Array.isArray(v) && v.every(isString) ? protocolList(v) : undefined),
+    show: (list) => list.join(","),
+  } satisfies Kind<readonly ServerProtocol[]>,
+  /** Proxy URLs of an upstream chain: repeatable flags (first hop first), an array in the file. */
+  proxyUrls: {
+    option: { type: "string", multiple: true },
+    arg: "URL",
+    expected: "proxy URLs (socks4, socks4a, socks5, socks5h, socks or http)",
+    fromFlag: (v) => (Array.isArray(v) && v.every(isString) && v.length > 0 ? proxyUrls(v) : undefined),
+    fromJson: (v) => (Array.isArray(v) && v.every(isString) && v.length > 0 ? proxyUrls(v) : undefined),
+    show: (urls) => urls.join(" "),
+  } satisfies Kind<readonly string[]>,
 } as const;
+
+/** A protocol list, each one known and at least one; undefined otherwise. */
+function protocolList(list: readonly string[]): ServerProtocol[] | undefined {
+  const known = (p: string): p is ServerProtocol => (ALL_PROTOCOLS as readonly string[]).includes(p);
+  return list.length > 0 && list.every(known) ? [...new Set(list)] : undefined;
+}
+
+/** Proxy URLs, each parsed once to find mistakes at start (the message names the URL, never its password). */
+function proxyUrls(urls: readonly string[]): string[] {
+  for (const url of urls) parseProxyUrl(url);
+  return [...urls];
+}

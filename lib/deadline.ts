@@ -48,3 +48,25 @@ export function startDeadline(ms: number, ...linked: (AbortSignal | undefined)[]
   controller.signal.addEventListener("abort", clear, { once: true });
   return { signal: controller.signal, clear };
 }
+
+/**
+ * Calls `onTimeout` once after `ms` milliseconds, unless cancelled first; `ms` 0 means never (no timer at all).
+ * Returns the function that cancels it. Used for the handshake timeout, which closes the connection.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { afterTimeout } from "./deadline.ts";
+ * let fired = false;
+ * const cancel = afterTimeout(5, () => (fired = true));
+ * await new Promise((resolve) => setTimeout(resolve, 20));
+ * assert.equal(fired, true);
+ * cancel();
+ * afterTimeout(0, () => assert.fail("0 is never"))();
+ * ```
+ */
+export function afterTimeout(ms: number, onTimeout: () => void): () => void {
+  if (ms <= 0) return () => {};
+  const timer = setTimeout(onTimeout, ms);
+  return () => clearTimeout(timer);
+}

@@ -16,6 +16,7 @@ import { judgeAudit } from "./verdict.ts";
 
 /** Options of an audit. */
 export interface AuditOptions {
+  /** The Network the recording listener and the DNS responder run on. */
   readonly network: Network;
   /**
    * Where the DNS responder listens (127.0.0.1:53 inside a private namespace whose resolv.conf names it); none:
@@ -28,6 +29,7 @@ export interface AuditOptions {
 
 /** A running audit. */
 export interface Audit {
+  /** The audit's own site: the name to give the program. */
   readonly site: AuditSite;
   /** The proxy to give the program, `127.0.0.1:PORT`. */
   readonly proxy: string;

@@ -10,6 +10,7 @@
 export interface AuditSite {
   /** The host name, e.g. `tabi-audit-3f9a0c12.test`. */
   readonly host: string;
+  /** The port of the audit URL (80). */
   readonly port: number;
   /** `http://HOST/`. */
   readonly url: string;

@@ -27,8 +27,11 @@ export interface AuditRequest {
   readonly command: string | null;
   /** The destination as sent, `host:port` (IPv6 in brackets); null when no request was read. */
   readonly address: string | null;
+  /** The destination host as sent, without brackets; null when no request was read. */
   readonly host: string | null;
+  /** The destination port; null when no request was read. */
   readonly port: number | null;
+  /** How the destination arrived: a name for the proxy (`domain`) or an address the client resolved. */
   readonly addressType: "domain" | "ipv4" | "ipv6" | null;
   /** "userid" (SOCKS4), "no-auth" or "username-password" (SOCKS5); null when none was agreed. */
   readonly method: "userid" | "no-auth" | "username-password" | null;

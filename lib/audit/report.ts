@@ -13,7 +13,9 @@ import type { AuditJudgement } from "./verdict.ts";
 export interface ProgramEnd {
   /** The command as run, after substitution. */
   readonly command: readonly string[];
+  /** Its exit code, or null when a signal ended it. */
   readonly exitCode: number | null;
+  /** The signal that ended it, if one did. */
   readonly signal: string | null;
   /** True when the audit stopped it at its timeout. */
   readonly timedOut: boolean;
@@ -23,12 +25,17 @@ export interface ProgramEnd {
 
 /** Everything an audit found. */
 export interface AuditReport extends AuditJudgement {
+  /** The audit's own site: the name the program was given. */
   readonly site: AuditSite;
   /** The proxy the program was given, `127.0.0.1:PORT`. */
   readonly proxy: string;
+  /** Every request that reached the recording proxy, in order. */
   readonly requests: readonly AuditRequest[];
+  /** Every DNS question the program asked. */
   readonly lookups: readonly DnsLookup[];
+  /** False when the program ran where its lookups could not be seen. */
   readonly lookupsObserved: boolean;
+  /** How the program ended. */
   readonly program: ProgramEnd;
 }
 

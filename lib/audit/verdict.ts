@@ -23,8 +23,11 @@ export type AuditVerdict = keyof typeof AuditVerdicts;
 
 /** What the audit saw. */
 export interface AuditFacts {
+  /** The audit's own site: the name the program was given. */
   readonly site: AuditSite;
+  /** Every request that reached the recording proxy, in order. */
   readonly requests: readonly AuditRequest[];
+  /** Every DNS question the program asked (empty when lookups were not observed). */
   readonly lookups: readonly DnsLookup[];
   /** False when the program ran where the audit could not see its lookups (no private namespace). */
   readonly lookupsObserved: boolean;
@@ -32,7 +35,9 @@ export interface AuditFacts {
 
 /** A verdict and the sentences that explain it. */
 export interface AuditJudgement {
+  /** `no-leak`, `dns-leak` or `no-request`. */
   readonly verdict: AuditVerdict;
+  /** Sentences for people saying why. */
   readonly reasons: readonly string[];
 }
 

@@ -6,9 +6,8 @@
  * @module
  */
 import { Socks5Method, UserPass } from "../wire/constants.ts";
-import { SocksError } from "../wire/socks_error.ts";
-import { decodeUserPassRequest, encodeUserPassReply } from "../wire/userpass.ts";
-import type { Authenticator } from "./auth.ts";
+import { encodeUserPassReply } from "../wire/userpass.ts";
+import { type Authenticator, readUserPassRequest } from "./auth.ts";
 
 /**
  * RFC 1929 (method 0x02) that accepts every username and password; the username becomes the session's label
@@ -24,15 +23,7 @@ import type { Authenticator } from "./auth.ts";
 export const anyCredentialsAuthenticator: Authenticator = {
   method: Socks5Method.UserPass,
   async authenticate({ reader, writer }) {
-    let credentials;
-    try {
-      credentials = await reader.read(decodeUserPassRequest);
-    } catch (error) {
-      if (error instanceof SocksError && error.reply !== undefined) {
-        await writer.write(encodeUserPassReply({ status: UserPass.Failure })).catch(() => {});
-      }
-      throw error;
-    }
+    const credentials = await readUserPassRequest({ reader, writer });
     await writer.write(encodeUserPassReply({ status: UserPass.Success }));
     return { label: credentials.username };
   },

@@ -8,7 +8,7 @@ import type { ByteReader } from "../io/byte_reader.ts";
 import type { Endpoint } from "../net.ts";
 import { Socks5Method, UserPass } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { decodeUserPassRequest, encodeUserPassReply } from "../wire/userpass.ts";
+import { decodeUserPassRequest, encodeUserPassReply, type UserPassRequest } from "../wire/userpass.ts";
 
 /** What an authenticator works with: the client's stream, a writer to it, and its address. */
 export interface AuthContext {
@@ -69,6 +69,23 @@ export function checkPassword(users: UserTable, username: string, password: stri
 }
 
 /**
+ * Reads an RFC 1929 username/password request; a malformed one is answered with the failure status (after which the
+ * server closes, RFC 1929 section 2) and rethrown. Shared by every method 0x02 authenticator.
+ */
+export async function readUserPassRequest(
+  { reader, writer }: Pick<AuthContext, "reader" | "writer">,
+): Promise<UserPassRequest> {
+  try {
+    return await reader.read(decodeUserPassRequest);
+  } catch (error) {
+    if (error instanceof SocksError && error.reply !== undefined) {
+      await writer.write(encodeUserPassReply({ status: UserPass.Failure })).catch(() => {});
+    }
+    throw error;
+  }
+}
+
+/**
  * RFC 1929 username/password (method 0x02) against a table of users.
  *
  * @example
@@ -83,15 +100,7 @@ export function userPassAuthenticator(users: UserTable): Authenticator {
   return {
     method: Socks5Method.UserPass,
     async authenticate({ reader, writer }) {
-      let credentials;
-      try {
-        credentials = await reader.read(decodeUserPassRequest);
-      } catch (error) {
-        if (error instanceof SocksError && error.reply !== undefined) {
-          await writer.write(encodeUserPassReply({ status: UserPass.Failure })).catch(() => {});
-        }
-        throw error;
-      }
+      const credentials = await readUserPassRequest({ reader, writer });
       const ok = checkPassword(users, credentials.username, credentials.password);
       // RFC 1929 section 2: a failure status means the server MUST close the connection.
       await writer.write(encodeUserPassReply({ status: ok ? UserPass.Success : UserPass.Failure }));

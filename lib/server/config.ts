@@ -201,7 +201,7 @@ export interface ServerOptions {
   /**
    * Reach destinations through these proxies (a chain, first hop first: `socks5h://127.0.0.1:9050`, `http://...`)
    * instead of directly. With a socks4a, socks5h, socks or http last hop, destination names are passed on, never
-   * resolved here. BIND and UDP ASSOCIATE are refused ("command not supported") while a chain is set.
+   * resolved here. BIND goes through a chain of one SOCKS5 proxy; UDP ASSOCIATE, RESOLVE and BIND through any other chain are refused ("command not supported").
    */
   readonly upstream?: readonly ProxyInput[];
   /**

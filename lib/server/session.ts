@@ -5,12 +5,14 @@
  *
  * @module
  */
+import { afterTimeout } from "../deadline.ts";
 import { ByteReader } from "../io/byte_reader.ts";
 import type { Connection } from "../net.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { toSocksError } from "../net_error.ts";
 import { bindCommand } from "./commands/bind.ts";
+import { bindsThrough, bindThroughUpstream } from "./commands/bind_upstream.ts";
 import { connectCommand } from "./commands/connect.ts";
 import { resolveCommand } from "./commands/resolve.ts";
 import { udpAssociateCommand } from "./commands/udp_associate.ts";
@@ -62,13 +64,10 @@ export async function serveConnection(
   let timedOut = false;
   // The HTTP side logs one record per request itself.
   let loggedElsewhere = false;
-  // A handshake timeout of 0 means never: no timer.
-  const deadline = config.handshakeTimeoutMs > 0
-    ? setTimeout(() => {
-      timedOut = true;
-      connection.close();
-    }, config.handshakeTimeoutMs)
-    : undefined;
+  const cancelDeadline = afterTimeout(config.handshakeTimeoutMs, () => {
+    timedOut = true;
+    connection.close();
+  });
   try {
     if (behindBalancer) {
       const client = await readClientAddress(reader, accepted.remoteAddress, config.proxyProtocolRanges);
@@ -95,7 +94,7 @@ export async function serveConnection(
       );
     }
     if (protocol === "http") {
-      clearTimeout(deadline);
+      cancelDeadline();
       loggedElsewhere = true;
       await serveHttp({
         connection,
@@ -134,7 +133,7 @@ export async function serveConnection(
         throw new SocksError("unsupported", "UDP ASSOCIATE under GSS-API per-message protection is not implemented");
       }
     }
-    clearTimeout(deadline);
+    cancelDeadline();
     handshakeDone = true;
     admission.handshakeDone();
     config.metrics.handshake((Date.now() - started) / 1000);
@@ -166,8 +165,13 @@ export async function serveConnection(
       },
     };
     if (request.command !== "connect" && config.upstream.length > 0) {
-      // With an upstream chain only CONNECT leaves this machine through it; BIND, UDP and RESOLVE would not.
-      throw new SocksError("unsupported", `${request.command} is not available through the upstream proxies`);
+      // With an upstream, CONNECT goes through it, and BIND too when it is one SOCKS5 proxy; UDP and RESOLVE would
+      // not (they would leave this machine directly, or look a name up here), so they are refused.
+      if (request.command !== "bind" || !bindsThrough(config.upstream)) {
+        throw new SocksError("unsupported", `${request.command} is not available through the upstream proxies`);
+      }
+      await bindThroughUpstream(session, config.upstream[0]);
+      return;
     }
     await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {
@@ -182,7 +186,7 @@ export async function serveConnection(
       await replier.failure(failure).catch(() => {});
     }
   } finally {
-    clearTimeout(deadline);
+    cancelDeadline();
     if (replier?.lastCode !== undefined) record.reply = replier.lastCode;
     connection.close();
     if (admitted) admission.release(connection.remoteAddress.hostname, handshakeDone);

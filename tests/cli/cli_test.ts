@@ -148,7 +148,10 @@ describe("tabi command line", () => {
       // and is still logged before "stopped".
       const addresses = `127\\.0\\.0\\.1:\\d+, \\[::1\\]:\\d+`;
       const who = `tabi ${VERSION.replaceAll(".", "\\.")} \\(${runtimeName()} [0-9.]+[^)]*\\)`;
-      assert.match(stderr, new RegExp(`^${who}: listening on ${addresses} \\(SOCKS4, 4a, 5; no authentication\\)\n`));
+      assert.match(
+        stderr,
+        new RegExp(`^${who}: listening on ${addresses} \\(SOCKS4, 4a, 5, HTTP; no authentication\\)\n`),
+      );
       assert.match(
         stderr,
         new RegExp(`SIGTERM: no new connections[\\s\\S]*\n${who}: stopped; was listening on ${addresses}\n$`),

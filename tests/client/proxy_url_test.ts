@@ -6,7 +6,8 @@ import { SocksError } from "../../lib/wire/socks_error.ts";
 
 describe("proxy URLs", () => {
   it("reads every scheme, with curl's meaning of where names are resolved", () => {
-    const cases: [string, 4 | 5, boolean][] = [
+    const cases: [string, 4 | 5 | "http", boolean][] = [
+      ["http://127.0.0.1", "http", true],
       ["socks4://127.0.0.1", 4, false],
       ["socks4a://127.0.0.1", 4, true],
       ["socks5://127.0.0.1", 5, false],
@@ -32,11 +33,25 @@ describe("proxy URLs", () => {
     assert.deepEqual(parseProxyUrl("socks4a://Fred@proxy.local:1081").username, "Fred");
     assert.equal(formatProxy(parseProxyUrl("socks5h://a:b@[::1]:1")), "socks5h://a@[::1]:1");
   });
+  it("http:// keeps an explicit :80 (which URL drops) and credentials", () => {
+    assert.equal(parseProxyUrl("http://proxy.local:80").port, 80);
+    assert.equal(parseProxyUrl("http://proxy.local:8080/").port, 8080);
+    assert.deepEqual(parseProxyUrl("http://u:p%3A@[::1]:3128"), {
+      version: "http",
+      remoteDns: true,
+      address: { type: "ipv6", host: "::1" },
+      port: 3128,
+      username: "u",
+      password: "p:",
+    });
+    assert.equal(formatProxy(parseProxyUrl("http://u:p@127.0.0.1:3128")), "http://u@127.0.0.1:3128");
+  });
   const bad: [string, RegExp][] = [
     ["127.0.0.1:1080", /unknown scheme|not a URL/],
-    ["http://127.0.0.1:8080", /unknown scheme "http"/],
+    ["ftp://127.0.0.1:8080", /unknown scheme "ftp"/],
     ["socks5://", /no host|not a URL/],
     ["socks5://host:99999", /not a URL|port/],
+    ["https://127.0.0.1:8080", /unknown scheme "https"/],
     ["socks5://host/path", /unexpected path/],
     ["socks5://host?x=1", /unexpected query/],
     ["socks4://u:p@host", /SOCKS4 has a USERID but no password/],

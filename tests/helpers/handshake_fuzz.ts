@@ -239,7 +239,16 @@ export function protocolProblem(
         rest = afterReply;
       } else if (rest < received.length) return "bytes after 0xFF";
     } else {
-      return `${received.length} bytes sent to a client whose first byte is 0x${sent[0].toString(16)}`;
+      // Any other first byte is the HTTP side's: one error answer (4xx or 5xx, its whole body), then a close.
+      const text = String.fromCharCode(...received);
+      const m =
+        /^HTTP\/1\.1 ([45][0-9][0-9]) [^\r\n]*\r\n(?:[^\r\n]+\r\n)*?Content-Length: ([0-9]+)\r\n(?:[^\r\n]+\r\n)*\r\n/
+          .exec(text);
+      if (m === null) return `${received.length} bytes sent to a client whose first byte is 0x${sent[0].toString(16)}`;
+      if (m[0].length + Number(m[2]) !== received.length) return `bytes after an HTTP ${m[1]} answer`;
+      if (!/\r\nConnection: close\r\n/.test(m[0]) && m[1] !== "407") return `HTTP ${m[1]} without Connection: close`;
+      if (!closed && m[1] !== "407") return "not closed after an HTTP error answer";
+      return undefined;
     }
     if (!granted && rest < received.length) return `${received.length - rest} bytes after a final failure reply`;
     if (!closed && !granted) return "not closed within the negotiation timeout";

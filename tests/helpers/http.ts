@@ -15,6 +15,7 @@ export interface TestResponse {
 
 /** Reads one response (head by hand; body by Content-Length, chunked, or to the end); `head` for HEAD requests. */
 export async function readResponse(client: RawClient, noBody = false): Promise<TestResponse> {
+  // noBody only holds for a success: an error answer to CONNECT has its body.
   let text = "";
   while (!text.endsWith("\r\n\r\n")) text += String.fromCharCode(await client.reader.readByte());
   const [start, ...lines] = text.slice(0, -4).split("\r\n");
@@ -24,7 +25,7 @@ export async function readResponse(client: RawClient, noBody = false): Promise<T
     const colon = line.indexOf(":");
     headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
   }
-  if (noBody || status === 204 || status === 304 || (status >= 100 && status < 200)) {
+  if ((noBody && status < 300) || status === 204 || status === 304 || (status >= 100 && status < 200)) {
     return { status, headers, body: new Uint8Array() };
   }
   if (headers["content-length"] !== undefined) {
@@ -62,7 +63,8 @@ export function join(parts: Uint8Array[]): Uint8Array {
 export async function ask(proxy: Endpoint, request: string): Promise<TestResponse & { client: RawClient }> {
   const client = await rawClient(proxy);
   await client.send(ascii(request));
-  return { ...await readResponse(client), client };
+  // A 2xx answer to CONNECT has no body: the tunnel starts right after its head.
+  return { ...await readResponse(client, request.startsWith("CONNECT ")), client };
 }
 
 /** A position-weighted checksum, so reordered bytes do not pass. */
@@ -142,7 +144,7 @@ export async function scriptedOrigin(
       reader,
       writer,
       send: (bytes) => writer.write(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)),
-      readToEnd: async () => new Uint8Array(),
+      readToEnd: () => Promise.resolve(new Uint8Array()),
       close: () => connection.close(),
     };
     try {

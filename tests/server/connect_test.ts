@@ -116,11 +116,20 @@ describe("CONNECT", () => {
     }
   });
 
-  it("an unknown first byte is closed without a reply", async () => {
+  it("a first byte other than 4 or 5 goes to the HTTP side: a TLS hello is answered 400 and closed", async () => {
     const client = await rawClient(server.endpoint);
+    await client.send(hexBytes("16 03 01 00 05 01 00 00 01 00 0d 0a 0d 0a"));
+    assert.match(new TextDecoder().decode(await client.readToEnd()), /^HTTP\/1\.1 400 /);
+    assert.equal((await server.nextRecord()).reply, 400);
+  });
+
+  it("with HTTP off, an unknown first byte is closed without a reply", async () => {
+    const socksOnly = await testServer({ protocols: ["socks4", "socks5"] });
+    const client = await rawClient(socksOnly.endpoint);
     await client.send(hexBytes("16 03 01"));
     assert.equal((await client.readToEnd()).length, 0);
-    assert.equal((await server.nextRecord()).outcome, "bad-version");
+    assert.equal((await socksOnly.nextRecord()).outcome, "unsupported");
+    await socksOnly.close();
   });
 });
 

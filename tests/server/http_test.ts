@@ -2,17 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Network } from "../../lib/net.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
-import {
-  closedPort,
-  closesWithin,
-  echoServer,
-  loopbackOnly,
-  network,
-  rawClient,
-  sleep,
-  socks5Connect,
-  testServer,
-} from "../helpers/net.ts";
+import { closedPort, closesWithin, echoServer, loopbackOnly, rawClient, sleep, testServer } from "../helpers/net.ts";
 import { payload } from "../helpers/targets.ts";
 import { ascii, ask, checksum, httpOrigin, readResponse, scriptedOrigin } from "../helpers/http.ts";
 
@@ -412,13 +402,10 @@ describe("HTTP proxy: authentication, limits, protocols", () => {
       assert.deepEqual(records.map((r) => r.reply), [407, 200, 407]);
       assert.equal(records[1].user, "alice");
       assert.ok(!JSON.stringify(server.records).includes("zq7"), "a password reached the log");
-      // The SOCKS side of the same port still asks for RFC 1929.
-      const { client: socks, reply } = await socks5Connect(server.endpoint, {
-        address: { type: "ipv4", host: "127.0.0.1" },
-        port: origin.port,
-      }).catch(() => ({ client: undefined, reply: undefined }));
-      assert.equal(reply, undefined);
-      socks?.close();
+      // The SOCKS side of the same port still asks for RFC 1929: no-auth alone gets 0xFF.
+      const socks = await rawClient(server.endpoint);
+      await socks.send([5, 1, 0]);
+      assert.deepEqual([...await socks.readToEnd()], [5, 0xff]);
     } finally {
       await server.close();
     }
@@ -441,6 +428,30 @@ describe("HTTP proxy: authentication, limits, protocols", () => {
       await drip;
       assert.equal((await server.nextRecord()).outcome, "handshake-timeout");
     } finally {
+      await server.close();
+    }
+  });
+
+  it('rules: commands ["http"] names forwarding alone (CONNECT is connect); a versions rule never matches HTTP', async () => {
+    const echo = await echoServer();
+    const server = await testServer({
+      rules: [
+        { action: "deny", commands: ["http"] },
+        { action: "allow", versions: [5] },
+        { action: "allow", commands: ["connect"], users: ["nobody"] },
+        { action: "allow", commands: ["connect"], ports: [String(echo.address.port)] },
+      ],
+    });
+    try {
+      assert.equal((await ask(server.endpoint, get(`http://127.0.0.1:${origin.port}/echo`))).status, 403);
+      const tunnel = await ask(server.endpoint, `CONNECT 127.0.0.1:${echo.address.port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.equal(tunnel.status, 200);
+      tunnel.client.close();
+      // The versions: [5] rule would allow anything over SOCKS5, but does not match HTTP: no rule allows this one.
+      const other = await ask(server.endpoint, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.equal(other.status, 403);
+    } finally {
+      echo.close();
       await server.close();
     }
   });

@@ -22,7 +22,7 @@ import {
 import { SocksError } from "../../wire/socks_error.ts";
 import { openRoute } from "../route.ts";
 import { copyBody } from "./body.ts";
-import type { HttpExchange } from "./http_session.ts";
+import type { HttpExchange } from "./exchange.ts";
 import { absoluteTarget } from "./target.ts";
 import { recordDestination } from "../request_record.ts";
 

@@ -5,49 +5,19 @@
  *
  * @module
  */
-import type { ByteReader } from "../../io/byte_reader.ts";
-import type { Connection } from "../../net.ts";
+import { afterTimeout } from "../../deadline.ts";
 import { relay } from "../../relay.ts";
 import { requestFraming } from "../../wire/http_framing.ts";
 import { headerTokens, type HttpRequestHead, httpRequestHeadDecoder } from "../../wire/http_head.ts";
 import { SocksError } from "../../wire/socks_error.ts";
-import type { ServerConfig } from "../config.ts";
 import type { ConnectionRecord } from "../connection_record.ts";
-import type { ClientRequest } from "../handshake.ts";
 import { openRoute } from "../route.ts";
+import type { HttpContext, HttpExchange } from "./exchange.ts";
 import { forwardRequest } from "./forward.ts";
 import { PROXY_CHALLENGE, proxyUser } from "./proxy_auth.ts";
 import { type HttpStatusCode, statusFor, statusResponse } from "./status.ts";
 import { authorityTarget } from "./target.ts";
 import { recordDestination } from "../request_record.ts";
-
-/** What the HTTP side gets from the dispatcher. */
-export interface HttpContext {
-  readonly connection: Connection;
-  readonly reader: ByteReader;
-  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly config: ServerConfig;
-  readonly signal: AbortSignal;
-  /** When the connection was accepted: the first request's record counts from there. */
-  readonly started: number;
-  /** Called once the first request head is read and authenticated (the end of the "handshake"). */
-  handshakeDone(): void;
-  /** The client's address as the log writes it. */
-  readonly client: string;
-}
-
-/** One request's state, shared with forward.ts. */
-export interface HttpExchange {
-  readonly context: HttpContext;
-  readonly head: HttpRequestHead;
-  request: ClientRequest;
-  readonly record: ConnectionRecord;
-  readonly connection: Connection;
-  readonly config: ServerConfig;
-  readonly signal: AbortSignal;
-  /** True once a response head went to the client: a later failure can only close the connection. */
-  answered: boolean;
-}
 
 const CONNECTED = new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n");
 
@@ -80,20 +50,17 @@ async function serveRequest(
   const { connection, reader, writer, config } = context;
   let timedOut = false;
   // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS.
-  // A handshake timeout of 0 means never: no timer.
-  const deadline = config.handshakeTimeoutMs > 0
-    ? setTimeout(() => {
-      timedOut = true;
-      connection.close();
-    }, config.handshakeTimeoutMs)
-    : undefined;
+  const cancelDeadline = afterTimeout(config.handshakeTimeoutMs, () => {
+    timedOut = true;
+    connection.close();
+  });
   let exchange: HttpExchange | undefined;
   let head: HttpRequestHead | undefined;
   try {
     try {
       head = await reader.read(httpRequestHeadDecoder());
     } finally {
-      clearTimeout(deadline);
+      cancelDeadline();
     }
     record.method = head.method;
     record.command = head.method === "CONNECT" ? "connect" : "http";

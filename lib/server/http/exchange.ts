@@ -1,0 +1,40 @@
+/**
+ * What the HTTP side works with: the connection as the dispatcher hands it over, and one request's state (shared by
+ * the session and forwarding).
+ *
+ * @module
+ */
+import type { ByteReader } from "../../io/byte_reader.ts";
+import type { Connection } from "../../net.ts";
+import type { HttpRequestHead } from "../../wire/http_head.ts";
+import type { ServerConfig } from "../config.ts";
+import type { ConnectionRecord } from "../connection_record.ts";
+import type { ClientRequest } from "../handshake.ts";
+
+/** What the HTTP side gets from the dispatcher. */
+export interface HttpContext {
+  readonly connection: Connection;
+  readonly reader: ByteReader;
+  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly config: ServerConfig;
+  readonly signal: AbortSignal;
+  /** When the connection was accepted: the first request's record counts from there. */
+  readonly started: number;
+  /** Called once the first request head is read and authenticated (the end of the "handshake"). */
+  handshakeDone(): void;
+  /** The client's address as the log writes it. */
+  readonly client: string;
+}
+
+/** One request's state, shared with forward.ts. */
+export interface HttpExchange {
+  readonly context: HttpContext;
+  readonly head: HttpRequestHead;
+  request: ClientRequest;
+  readonly record: ConnectionRecord;
+  readonly connection: Connection;
+  readonly config: ServerConfig;
+  readonly signal: AbortSignal;
+  /** True once a response head went to the client: a later failure can only close the connection. */
+  answered: boolean;
+}
