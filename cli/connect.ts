@@ -1,6 +1,7 @@
 /**
  * `tabi connect`: a stdio tunnel through SOCKS proxies, like `ncat --proxy`, so it works as OpenSSH's
- * ProxyCommand. The end of stdin is passed on as a half-close; the command ends when the far side closes.
+ * ProxyCommand. The end of stdin is passed on as a half-close (unless --no-shutdown); the command ends when the far
+ * side closes, with exit code 1 and a message when the tunnel was cut (a reset) rather than closed.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { checkPort, parseAddress } from "../lib/wire/address.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { parseOptions } from "./flags.ts";
 import type { CliOutput } from "./output.ts";
+import { toSocksError } from "../lib/net_error.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** The help text of `tabi connect`. */
@@ -27,6 +29,9 @@ Options:
                        Without it, ALL_PROXY is used (and NO_PROXY, as curl reads them)
   --allow-local-dns    let socks4:// and socks5:// resolve HOST on this machine (a DNS leak; off by default)
   --timeout S          time to set the tunnel up (default 30)
+  --no-shutdown        keep the tunnel's sending side open when stdin ends (no half-close), for proxies
+                       that drop a tunnel at the client's FIN, such as microsocks; the command then ends
+                       only when the far side closes
   -h, --help           this text
 `;
 
@@ -59,6 +64,7 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
     proxy: { type: "string", multiple: true },
     "allow-local-dns": { type: "boolean" },
     timeout: { type: "string" },
+    "no-shutdown": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -98,27 +104,42 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
     }
     throw error;
   }
-  await joinStdio(tunnel);
-  return 0;
+  const failure = await joinStdio(tunnel, values["no-shutdown"] !== true);
+  if (failure === undefined) return 0;
+  output.err(`tabi connect: ${failure}\n`);
+  return 1;
 }
 
-/** Copies stdin into the tunnel (then half-closes it) and the tunnel into stdout, until the far side ends. */
-async function joinStdio(tunnel: Tunnel): Promise<void> {
+/**
+ * Copies stdin into the tunnel (then half-closes it, if `shutdown`) and the tunnel into stdout, until the far side
+ * ends. Returns what cut the tunnel, or undefined when it ended normally (or stdout was closed: `| head` is no error).
+ */
+async function joinStdio(tunnel: Tunnel, shutdown: boolean): Promise<string | undefined> {
   const writer = tunnel.writable.getWriter();
+  // A closed stdout (EPIPE) also arrives as an "error" event: without a listener that is an uncaught exception.
+  // The listener stays: the process exits right after.
+  process.stdout.on("error", () => {});
   (async () => {
     try {
       for await (const chunk of process.stdin) await writer.write(chunk as Uint8Array);
-      await writer.close();
+      if (shutdown) await writer.close();
     } catch {
       // The tunnel closed under us; the reading side reports the end.
     }
   })();
   try {
     for await (const chunk of tunnel.readable) {
-      await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve())));
+      try {
+        await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve())));
+      } catch {
+        return undefined;
+      }
     }
-  } catch {
-    // A reset ends the tunnel like a close.
+    return undefined;
+  } catch (error) {
+    const failure = toSocksError(error);
+    // Worded as ncat and the C library word it, so that scripts matching either keep working.
+    return failure.code === "reset" ? "Connection reset by peer" : failure.message;
   } finally {
     tunnel.close();
   }

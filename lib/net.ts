@@ -28,6 +28,12 @@ export interface Connection {
   readonly remoteAddress: Endpoint;
   /** Closes both directions now; safe to call more than once. */
   close(): void;
+  /**
+   * Aborts the connection: the peer sees a reset (RST), not an end of stream, where the runtime allows it (Node
+   * and Bun; Deno cannot set SO_LINGER, so there it is {@link Connection.close}). Passing a reset on this way keeps
+   * an aborted transfer from looking complete. Safe to call more than once, and after `close()`.
+   */
+  reset(): void;
 }
 
 /** Where and how to open an outbound TCP connection. */
@@ -46,7 +52,15 @@ export interface ListenOptions {
   readonly hostname: string;
   /** The port; 0 asks the system for a free one (see `Listener.address`). */
   readonly port: number;
+  /**
+   * Told when accepting fails for want of file descriptors (EMFILE, ENFILE): the listener backs off and keeps
+   * serving, and calls this at most once per {@link ACCEPT_REPORT_INTERVAL_MS} while the shortage lasts.
+   */
+  readonly onAcceptError?: (error: Error) => void;
 }
+
+/** How often a listener reports at most that it cannot accept for want of file descriptors. */
+export const ACCEPT_REPORT_INTERVAL_MS = 10_000;
 
 /** A listening TCP socket. */
 export interface Listener {

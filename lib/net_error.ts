@@ -8,7 +8,7 @@ import { SocksError, type SocksErrorCode } from "./wire/socks_error.ts";
 
 const BY_ERRNO: Readonly<Record<string, SocksErrorCode>> = {
   ECONNREFUSED: "connection-refused",
-  ECONNRESET: "closed",
+  ECONNRESET: "reset",
   EPIPE: "closed",
   EHOSTUNREACH: "host-unreachable",
   EHOSTDOWN: "host-unreachable",
@@ -25,12 +25,15 @@ const BY_ERRNO: Readonly<Record<string, SocksErrorCode>> = {
   ABORT_ERR: "aborted",
   EACCES: "not-allowed",
   EPERM: "not-allowed",
+  // Out of file descriptors is the server's own failure, never the destination's refusal (SOCKS5 0x01).
+  EMFILE: "failed",
+  ENFILE: "failed",
 };
 
 /** Deno's error class names, for errors that carry no errno code. */
 const BY_NAME: Readonly<Record<string, SocksErrorCode>> = {
   ConnectionRefused: "connection-refused",
-  ConnectionReset: "closed",
+  ConnectionReset: "reset",
   ConnectionAborted: "closed",
   BrokenPipe: "closed",
   TimedOut: "timeout",
@@ -45,13 +48,25 @@ const BY_NAME: Readonly<Record<string, SocksErrorCode>> = {
   Interrupted: "closed",
 };
 
-/** Wraps any error from a runtime's network call as a SocksError; SocksErrors pass through. */
-export function toSocksError(error: unknown, what: string): SocksError {
+/**
+ * Wraps any error as a SocksError, by its errno code or Deno error name when it has one; SocksErrors pass through.
+ * `what` names the call that failed and prefixes the message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toSocksError } from "./net_error.ts";
+ * const error = toSocksError(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }), "relay");
+ * assert.equal(error.code, "reset");
+ * assert.equal(toSocksError(new TypeError("oops")).code, "failed");
+ * ```
+ */
+export function toSocksError(error: unknown, what?: string): SocksError {
   if (error instanceof SocksError) return error;
   const errno = (error as { code?: unknown })?.code;
   const name = (error as { name?: unknown })?.name;
   const code = (typeof errno === "string" ? BY_ERRNO[errno] : undefined) ??
     (typeof name === "string" ? BY_NAME[name] : undefined) ?? "failed";
   const detail = error instanceof Error ? error.message : String(error);
-  return new SocksError(code, `${what}: ${detail}`, { cause: error });
+  return new SocksError(code, what === undefined ? detail : `${what}: ${detail}`, { cause: error });
 }

@@ -1,11 +1,15 @@
 /**
  * The bidirectional pump between a client and its destination: each direction copies until its source ends, then
- * half-closes its sink (a FIN in one direction keeps the other open); an error in either direction closes both.
+ * half-closes its sink (a FIN in one direction keeps the other open); an error in either direction closes both, and
+ * a reset on either side is passed on as a reset to the other, so that a cut transfer never looks complete.
  * Backpressure is a fixed window: one read buffer per direction, and no read until the previous write finished.
  *
  * @module
  */
-import { SocksError } from "./wire/socks_error.ts";
+import { startIdleTimer } from "./idle_timer.ts";
+import { type AnyReader, openReader } from "./io/open_reader.ts";
+import { toSocksError } from "./net_error.ts";
+import type { SocksError } from "./wire/socks_error.ts";
 
 /** One end of a relay: a byte-stream pair, with bytes already read from it, and a way to close it at once. */
 export interface RelayEnd {
@@ -16,12 +20,17 @@ export interface RelayEnd {
   /** Bytes read from `readable` before the relay started (e.g. data the client sent behind its request). */
   readonly leftover?: Uint8Array;
   /** A reader already holding `readable`'s lock (e.g. from a handshake), used instead of taking a new one. */
-  readonly reader?: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  readonly reader?: AnyReader;
   /** A writer already holding `writable`'s lock, used instead of taking a new one. */
   readonly writer?: WritableStreamDefaultWriter<Uint8Array>;
   /** Closes this end at once (on an error, an abort or the idle timeout). */
   close(): void;
+  /** Closes at once with a reset (RST) where the runtime can; without it, a reset is passed on as `close()`. */
+  reset?(): void;
 }
+
+/** The default largest read buffer of a direction. */
+export const DEFAULT_MAX_CHUNK_SIZE = 128 * 1024;
 
 /** Options of {@link relay}. */
 export interface RelayOptions {
@@ -29,7 +38,10 @@ export interface RelayOptions {
   readonly idleTimeoutMs?: number;
   /** The first read buffer of a direction; it grows while reads fill it. Default 2 KiB: small, because an idle tunnel holds it. */
   readonly initialChunkSize?: number;
-  /** The largest read buffer of a direction: the per-direction window. Default 256 KiB. */
+  /**
+   * The largest read buffer of a direction: the per-direction window, and most of what a tunnel whose far end stops
+   * reading holds (see the README's memory figures). Default 128 KiB.
+   */
   readonly maxChunkSize?: number;
   /** Aborting closes both ends (a server shutting down). */
   readonly signal?: AbortSignal;
@@ -69,55 +81,37 @@ export interface RelayResult {
  */
 export async function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> {
   const initial = options.initialChunkSize ?? 2 * 1024;
-  const max = options.maxChunkSize ?? 256 * 1024;
-  let lastActivity = Date.now();
+  const max = options.maxChunkSize ?? DEFAULT_MAX_CHUNK_SIZE;
   let stopReason: RelayResult["outcome"] | undefined;
   let firstError: SocksError | undefined;
   const stop = (reason: RelayResult["outcome"], error?: unknown) => {
     if (stopReason !== undefined) return;
     stopReason = reason;
-    if (error !== undefined) {
-      firstError = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
+    if (error !== undefined) firstError = toSocksError(error, "relay");
+    if (firstError?.code === "reset") {
+      // One side reset: the other learns it the same way (the side that reset is gone; resetting it is harmless).
+      (a.reset ?? a.close).call(a);
+      (b.reset ?? b.close).call(b);
+    } else {
+      a.close();
+      b.close();
     }
-    a.close();
-    b.close();
   };
   const counts = { aToB: 0, bToA: 0 };
-  const touch = () => (lastActivity = Date.now());
-
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
-  const idle = options.idleTimeoutMs ?? 0;
-  if (idle > 0) {
-    const check = () => {
-      const quiet = Date.now() - lastActivity;
-      if (quiet >= idle) stop("idle-timeout");
-      else idleTimer = setTimeout(check, idle - quiet);
-    };
-    idleTimer = setTimeout(check, idle);
-  }
+  const idle = startIdleTimer(options.idleTimeoutMs ?? 0, () => stop("idle-timeout"));
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
   const pump = async (from: RelayEnd, to: RelayEnd, count: (n: number) => void) => {
     const writer = to.writer ?? to.writable.getWriter();
-    let byob: ReadableStreamBYOBReader | undefined;
-    let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    if (from.reader) {
-      if (from.reader instanceof ReadableStreamBYOBReader) byob = from.reader;
-      else plain = from.reader;
-    } else {
-      try {
-        byob = from.readable.getReader({ mode: "byob" });
-      } catch {
-        plain = from.readable.getReader();
-      }
-    }
+    const reader = from.reader ?? openReader(from.readable);
+    const byob = reader instanceof ReadableStreamBYOBReader ? reader : undefined;
     try {
       if (from.leftover && from.leftover.length > 0) {
         await writer.write(from.leftover);
         count(from.leftover.length);
-        touch();
+        idle.touch();
       }
       let buffer: Uint8Array<ArrayBuffer> = new Uint8Array(initial);
       for (;;) {
@@ -127,13 +121,13 @@ export async function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}
           if (result.done) break;
           chunk = result.value;
         } else {
-          const result = await plain!.read();
+          const result = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
           if (result.done) break;
           chunk = result.value;
         }
         await writer.write(chunk);
         count(chunk.length);
-        touch();
+        idle.touch();
         if (byob) {
           // The read transferred the buffer; reuse it, larger if this read filled it (a bulk transfer).
           const returned = chunk.buffer as ArrayBuffer;
@@ -154,7 +148,7 @@ export async function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}
     pump(a, b, (n) => (counts.aToB += n)),
     pump(b, a, (n) => (counts.bToA += n)),
   ]);
-  clearTimeout(idleTimer);
+  idle.stop();
   options.signal?.removeEventListener("abort", onAbort);
   // A stop closed both ends already; a clean end closes them here.
   if (stopReason === undefined) {

@@ -6,6 +6,7 @@
  */
 import type { Decoder } from "../wire/decoded.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { type AnyReader, openReader } from "./open_reader.ts";
 
 /** What {@link ByteReader.release} hands over: bytes already read past the last message, then the stream itself. */
 export interface ReleasedStream {
@@ -20,7 +21,7 @@ export interface DetachedReader {
   /** Bytes read from the stream but not consumed; they come before anything the reader still yields. */
   readonly leftover: Uint8Array;
   /** The reader the ByteReader used: BYOB on a byte stream, default otherwise. */
-  readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  readonly reader: AnyReader;
 }
 
 /** Options of a {@link ByteReader}. */
@@ -60,12 +61,9 @@ export class ByteReader {
   constructor(stream: ReadableStream<Uint8Array>, options: ByteReaderOptions = {}) {
     this.#stream = stream;
     this.#chunkSize = options.chunkSize ?? 4096;
-    try {
-      this.#byob = stream.getReader({ mode: "byob" });
-    } catch {
-      // Not a byte stream: a default reader is the only kind it has.
-      this.#default = stream.getReader();
-    }
+    const reader = openReader(stream);
+    if (reader instanceof ReadableStreamBYOBReader) this.#byob = reader;
+    else this.#default = reader;
   }
 
   /** How many bytes are read from the stream and not yet consumed. */

@@ -19,17 +19,16 @@
  *
  * @module
  */
-import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../net.ts";
+import type { Connection, ConnectOptions, Listener, ListenOptions, Network } from "../net.ts";
 // The Network contract this adapter implements, so that this entry point documents what it returns.
 export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { type BunSocket, type BunSocketHandlers, bunTcp } from "./bun_socket.ts";
+import { type BunListener, type BunSocket, type BunSocketHandlers, bunTcp } from "./bun_socket.ts";
+import { FileDescriptorBudget, outOfFilesNow, throttledReporter } from "./file_descriptors.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
-
-/** How many bytes a socket's readable may queue before the socket is paused. */
-const READ_HIGH_WATER_MARK = 256 * 1024;
+import { endpoint, SocketSource } from "./socket_source.ts";
 
 /**
  * The state of one socket, reached from the shared handlers through `socket.data`. It exists before the socket
@@ -39,21 +38,19 @@ class SocketState {
   socket: BunSocket<SocketState> | undefined;
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
-  #controller!: ReadableByteStreamController;
-  #readEnded = false;
+  #source: SocketSource;
   #closed = false;
+  #counted = false;
   #closedLocally = false;
   #drained: { resolve: () => void; reject: (error: SocksError) => void } | undefined;
 
   constructor() {
-    this.readable = new ReadableStream({
-      type: "bytes",
-      start: (controller: ReadableByteStreamController) => {
-        this.#controller = controller;
-      },
-      pull: () => this.socket?.resume(),
+    this.#source = new SocketSource({
+      resume: () => this.socket?.resume(),
+      pause: () => this.socket?.pause(),
       cancel: () => this.close(),
-    }, { highWaterMark: READ_HIGH_WATER_MARK });
+    });
+    this.readable = this.#source.readable;
     this.writable = new WritableStream<Uint8Array>({
       write: (chunk) => this.#write(chunk),
       close: () => {
@@ -72,20 +69,21 @@ class SocketState {
     this.#onClose();
   }
 
+  /** Closes both directions with a reset (RST): `terminate()` closes with SO_LINGER 0. */
+  reset(): void {
+    if (this.#closed) return;
+    this.#closedLocally = true;
+    this.socket?.terminate();
+    this.#onClose();
+  }
+
   onData(data: Uint8Array): void {
-    if (this.#readEnded) return;
-    // A byte stream takes ownership of the chunk's ArrayBuffer; Bun gives each chunk its own, but check.
-    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    this.#controller.enqueue(owned ? new Uint8Array(data.buffer) : new Uint8Array(data));
-    if ((this.#controller.desiredSize ?? 0) <= 0) this.socket!.pause();
+    this.#source.push(data);
   }
 
   /** The peer's FIN. */
   onEnd(): void {
-    if (this.#readEnded) return;
-    this.#readEnded = true;
-    this.#controller.close();
-    this.#controller.byobRequest?.respond(0);
+    this.#source.end();
   }
 
   onDrain(): void {
@@ -99,21 +97,24 @@ class SocketState {
     this.#onClose(error);
   }
 
+  /** Counts the socket as open (see liveSockets). */
+  attach(socket: BunSocket<SocketState>): void {
+    this.socket = socket;
+    if (this.#closed || this.#counted) return;
+    this.#counted = true;
+    liveSockets++;
+  }
+
   #onClose(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#counted) liveSockets--;
     const reason = error !== undefined ? toSocksError(error, "read") : new SocksError("closed", "connection closed");
     this.#drained?.reject(reason);
     this.#drained = undefined;
-    if (this.#readEnded) return;
-    this.#readEnded = true;
     // Bun reports the peer's FIN after our own as a plain close without `end`: that is an end of stream too.
-    if (error === undefined && !this.#closedLocally) {
-      this.#controller.close();
-      this.#controller.byobRequest?.respond(0);
-    } else {
-      this.#controller.error(reason);
-    }
+    if (error === undefined && !this.#closedLocally) this.#source.end();
+    else this.#source.fail(reason);
   }
 
   async #write(chunk: Uint8Array): Promise<void> {
@@ -136,12 +137,9 @@ class SocketState {
       localAddress: endpoint(socket.localAddress, socket.localPort),
       remoteAddress: endpoint(socket.remoteAddress, socket.remotePort),
       close: () => this.close(),
+      reset: () => this.reset(),
     };
   }
-}
-
-function endpoint(hostname: string | undefined, port: number | undefined): Endpoint {
-  return { hostname: hostname ?? "0.0.0.0", port: port ?? 0 };
 }
 
 /** The handlers every socket shares; each forwards to the socket's own state. */
@@ -166,7 +164,10 @@ async function connect(options: ConnectOptions): Promise<Connection> {
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => {
-      connecting.then(() => state.close(), () => {});
+      connecting.then((socket) => {
+        state.socket = socket;
+        state.close();
+      }, () => {});
       reject(signal!.reason);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -174,20 +175,42 @@ async function connect(options: ConnectOptions): Promise<Connection> {
   try {
     state.socket = await (signal ? Promise.race([connecting, aborted]) : connecting);
   } catch (error) {
+    // Bun reports a socket it could not create for want of descriptors as ECONNREFUSED: tell them apart.
+    if (outOfFilesNow()) throw new SocksError("failed", `${what}: too many open files (EMFILE)`, { cause: error });
     throw toSocksError(error, what);
   } finally {
     signal?.removeEventListener("abort", onAbort!);
   }
+  state.attach(state.socket);
   state.socket.setNoDelay(true);
   return state.connection();
 }
 
+/** This process's descriptor table, watched so that accepting stops before it is full (see file_descriptors.ts). */
+const budget = FileDescriptorBudget.read();
+/** Sockets this adapter holds open, and the other descriptors as last counted: a cheap estimate of the table. */
+let liveSockets = 0;
+let otherDescriptors = budget?.inUse() ?? 0;
+let countedAt = 0;
+
+/** True when the table is nearly full; it is counted only when the estimate says so, or once a second. */
+function nearlyFull(): boolean {
+  if (budget === undefined) return false;
+  if (!budget.tight(liveSockets + otherDescriptors) && Date.now() - countedAt < 1000) return false;
+  const inUse = budget.inUse();
+  countedAt = Date.now();
+  otherDescriptors = Math.max(0, inUse - liveSockets);
+  return budget.tight(inUse);
+}
+
 function listen(options: ListenOptions, onConnection: (connection: Connection) => void): Promise<Listener> {
-  let listener;
-  try {
-    listener = bunTcp().listen<SocketState>({
+  const report = throttledReporter(options.onAcceptError);
+  let stopped = false;
+  let retry: ReturnType<typeof setInterval> | undefined;
+  const start = (port: number) =>
+    bunTcp().listen<SocketState>({
       hostname: options.hostname,
-      port: options.port,
+      port,
       allowHalfOpen: true,
       // Like the other adapters: "::" takes IPv6 only; an IPv4 listener is its own socket.
       ipv6Only: true,
@@ -195,29 +218,53 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
         ...handlers,
         open(socket) {
           const state = new SocketState();
-          state.socket = socket;
+          state.attach(socket);
           socket.data = state;
           socket.setNoDelay(true);
           onConnection(state.connection());
+          if (nearlyFull()) pause();
         },
       },
     });
+  let listener: BunListener | undefined;
+  try {
+    listener = start(options.port);
   } catch (error) {
     return Promise.reject(toSocksError(error, `listen ${options.hostname}:${options.port}`));
   }
-  let stopped = false;
+  const address = { hostname: listener.hostname, port: listener.port };
+  // Out of descriptors, Bun would retry accept() in a busy loop: stop listening (new clients are refused, which
+  // they can retry) and listen again once enough descriptors are free. The connections already accepted go on.
+  function pause(): void {
+    listener?.stop(false);
+    listener = undefined;
+    report(new SocksError("failed", `accept: too many open files (EMFILE): not accepting until some close`));
+    retry = setInterval(() => {
+      if (stopped || !budget!.roomy()) return;
+      try {
+        listener = start(address.port);
+        clearInterval(retry);
+      } catch (error) {
+        report(toSocksError(error, `listen ${options.hostname}:${address.port} again`));
+      }
+    }, ACCEPT_RETRY_MS);
+  }
   return Promise.resolve({
-    address: { hostname: listener.hostname, port: listener.port },
+    address,
     close: () => {
       if (!stopped) {
         stopped = true;
+        clearInterval(retry);
         // false: connections already accepted stay open.
-        listener.stop(false);
+        listener?.stop(false);
       }
       return Promise.resolve();
     },
   });
 }
+
+/** How often a listener that stopped for want of descriptors checks whether it can listen again. */
+const ACCEPT_RETRY_MS = 250;
 
 /**
  * The Network of Bun's native TCP, with `node:dgram` UDP and `node:dns` resolution.

@@ -5,6 +5,7 @@
  *   the `drain` handler, and the caller's buffer is free again as soon as `write` returns.
  * - `shutdown()` with no argument sends FIN and keeps reading; `shutdown(true)` stops the read side instead.
  * - `end()` sends FIN and closes the socket; `close(socket, error)` gets an error only for a reset or failure.
+ * - `terminate()` closes the socket with a reset (RST), the way to pass a reset on.
  * - `pause()`/`resume()` stop and restart reading, the read side's backpressure.
  *
  * @module
@@ -20,6 +21,7 @@ export interface BunSocket<State> {
   write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
   shutdown(halfClose?: boolean): void;
   end(): void;
+  terminate(): void;
   pause(): void;
   resume(): void;
   setNoDelay(noDelay?: boolean): boolean;

@@ -19,6 +19,10 @@ export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
+import { isOutOfFiles, throttledReporter } from "./file_descriptors.ts";
+
+/** How long the accept loop waits after a failed accept (EMFILE and friends) before it tries again. */
+const ACCEPT_BACKOFF_MS = 100;
 
 /** The size of the buffer a default reader gets per read; BYOB readers bring their own. */
 const AUTO_CHUNK_SIZE = 64 * 1024;
@@ -113,6 +117,9 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
     localAddress: endpoint(conn.localAddr),
     remoteAddress: endpoint(conn.remoteAddr),
     close,
+    // Deno cannot send a reset: Deno.TcpConn has no SO_LINGER (setNoDelay and setKeepAlive are its only socket
+    // options), so the peer of a Deno server sees a FIN where Node and Bun pass the reset on.
+    reset: close,
   };
 }
 
@@ -137,6 +144,7 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
     return Promise.reject(toSocksError(error, `listen ${options.hostname}:${options.port}`));
   }
   let closed = false;
+  const report = throttledReporter(options.onAcceptError);
   // Deno keeps the socket listening until the pending accept() is cancelled, so "closed" means the loop ended.
   const loop = (async () => {
     while (!closed) {
@@ -145,8 +153,9 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
         conn = await listener.accept();
       } catch (error) {
         if (closed || error instanceof Deno.errors.BadResource) return;
+        if (isOutOfFiles(error)) report(toSocksError(error, "accept"));
         // EMFILE and friends: wait a little rather than spin, then keep serving.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
         continue;
       }
       onConnection(denoConnection(conn));

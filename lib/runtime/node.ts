@@ -13,16 +13,15 @@
  * @module
  */
 import net from "node:net";
-import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../net.ts";
+import type { Connection, ConnectOptions, Listener, ListenOptions, Network } from "../net.ts";
 // The Network contract this adapter implements, so that this entry point documents what it returns.
 export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
-
-/** How many bytes a socket's readable may queue before the socket is paused. */
-const READ_HIGH_WATER_MARK = 256 * 1024;
+import { endpoint, SocketSource } from "./socket_source.ts";
+import { isOutOfFiles, throttledReporter } from "./file_descriptors.ts";
 
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}.
@@ -49,44 +48,24 @@ const READ_HIGH_WATER_MARK = 256 * 1024;
  */
 export function socketConnection(socket: net.Socket): Connection {
   socket.setNoDelay(true);
-  let readEnded = false;
   // Bun emits "end" when we destroy a socket ourselves; that is not the peer's FIN.
   let closedLocally = false;
-  const readable: ReadableStream<Uint8Array> = new ReadableStream({
-    type: "bytes",
-    start(controller: ReadableByteStreamController) {
-      function fail(error: unknown) {
-        if (readEnded) return;
-        readEnded = true;
-        controller.error(toSocksError(error, "read"));
-      }
-      socket.on("data", (chunk: Uint8Array) => {
-        if (readEnded) return;
-        // A byte stream takes ownership of the chunk's ArrayBuffer; copy unless the chunk owns all of it.
-        const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-        controller.enqueue(owned ? new Uint8Array(chunk.buffer) : new Uint8Array(chunk));
-        if ((controller.desiredSize ?? 0) <= 0) socket.pause();
-      });
-      socket.on("end", () => {
-        if (closedLocally) return fail(new SocksError("closed", "connection closed"));
-        if (readEnded) return;
-        readEnded = true;
-        controller.close();
-        controller.byobRequest?.respond(0);
-      });
-      socket.on("error", fail);
-      socket.on("close", () => fail(new SocksError("closed", "connection closed")));
-    },
-    pull() {
-      socket.resume();
-    },
-    cancel() {
-      readEnded = true;
-      closedLocally = true;
-      socket.destroy();
-    },
-  }, { highWaterMark: READ_HIGH_WATER_MARK });
+  const closeLocally = (how: (socket: net.Socket) => void) => {
+    closedLocally = true;
+    if (!socket.destroyed) how(socket);
+  };
+  const source = new SocketSource({
+    resume: () => socket.resume(),
+    pause: () => socket.pause(),
+    cancel: () => closeLocally((s) => s.destroy()),
+  });
+  const closed = () => new SocksError("closed", "connection closed");
+  socket.on("data", (chunk: Uint8Array) => source.push(chunk));
+  socket.on("end", () => (closedLocally ? source.fail(closed()) : source.end()));
+  socket.on("error", (error) => source.fail(toSocksError(error, "read")));
+  socket.on("close", () => source.fail(closed()));
   socket.pause();
+  const readable = source.readable;
 
   const writable = new WritableStream<Uint8Array>({
     // Resolve only once Node has handed the chunk to the kernel: the relay reuses its buffer after each write.
@@ -102,10 +81,9 @@ export function socketConnection(socket: net.Socket): Connection {
     writable,
     localAddress: endpoint(socket.localAddress, socket.localPort),
     remoteAddress: endpoint(socket.remoteAddress, socket.remotePort),
-    close: () => {
-      closedLocally = true;
-      socket.destroy();
-    },
+    close: () => closeLocally((s) => s.destroy()),
+    // RST instead of FIN (SO_LINGER 0): the peer learns that the stream was cut, not finished.
+    reset: () => closeLocally((s) => s.resetAndDestroy()),
   };
 
   /**
@@ -124,10 +102,6 @@ export function socketConnection(socket: net.Socket): Connection {
       });
     });
   }
-}
-
-function endpoint(hostname: string | undefined, port: number | undefined): Endpoint {
-  return { hostname: hostname ?? "0.0.0.0", port: port ?? 0 };
 }
 
 function connect(options: ConnectOptions): Promise<Connection> {
@@ -164,7 +138,12 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
     server.once("error", (error) => fail(toSocksError(error, `listen ${options.hostname}:${options.port}`)));
     server.listen({ host: options.hostname, port: options.port, ipv6Only: true }, () => {
       server.removeAllListeners("error");
-      server.on("error", () => {});
+      // Out of descriptors, libuv drops the waiting connection (it keeps a spare descriptor for that) and the
+      // server reports EMFILE here; it keeps listening.
+      const report = throttledReporter(options.onAcceptError);
+      server.on("error", (error) => {
+        if (isOutOfFiles(error)) report(toSocksError(error, "accept"));
+      });
       const address = server.address() as net.AddressInfo;
       // Node stops listening at once; server.close()'s callback waits for every connection, so don't wait for it.
       done({

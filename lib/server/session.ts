@@ -10,6 +10,7 @@ import type { Connection } from "../net.ts";
 import { formatHostPort } from "../wire/address.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
+import { toSocksError } from "../net_error.ts";
 import { bindCommand } from "./commands/bind.ts";
 import { connectCommand } from "./commands/connect.ts";
 import { resolveCommand } from "./commands/resolve.ts";
@@ -121,6 +122,7 @@ export async function serveConnection(
           reader: locked,
           writer,
           close: () => connection.close(),
+          reset: () => connection.reset(),
         };
       },
     };
@@ -130,11 +132,12 @@ export async function serveConnection(
     }
     await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {
-    const failure = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });
+    const failure = toSocksError(error);
     record.outcome = timedOut && !handshakeDone ? "handshake-timeout" : failure.code;
     record.error = failure.message;
-    // A client that went away (or timed out) is not answered: there is nobody to read it.
-    if (replier?.armed && !replier.final && !timedOut && failure.code !== "closed") {
+    // Every request read gets its reply, whatever failed (a destination that reset is not a client gone away);
+    // a client that did go away makes the write fail, which is harmless. One that timed out was closed already.
+    if (replier?.armed && !replier.final && !timedOut) {
       await replier.failure(failure).catch(() => {});
     }
   } finally {

@@ -25,6 +25,7 @@ export type SocksErrorCode =
   | "connection-refused"
   | "timeout"
   | "closed"
+  | "reset"
   | "aborted"
   | "bad-url"
   | "dns-leak"

@@ -1,6 +1,8 @@
 /**
- * BIND (SOCKS4 and 5): listen on a fresh port, reply with it, accept one connection, check that it comes from the
- * address the request named (0.0.0.0 or :: accept any peer), reply again with the peer's address, then relay.
+ * BIND (SOCKS4 and 5): listen on a fresh port, reply with it, wait for a connection from the address the request
+ * named (0.0.0.0 or :: accept any peer), reply again with the peer's address, then relay. A connection from any
+ * other address is closed and the wait goes on until the timeout: stricter than the SOCKS4 text, which lets the
+ * first connection decide, because that lets any local process that connects first end someone else's BIND.
  *
  * @module
  */
@@ -9,7 +11,7 @@ import type { Connection } from "../../net.ts";
 import { formatHostPort } from "../../wire/address.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { checkAllowed, resolveAllowed } from "../destination.ts";
-import { endpointToHostPort, formatEndpoint, isUnspecified, sameIp } from "../../endpoint.ts";
+import { endpointToHostPort, isUnspecified, sameIp } from "../../endpoint.ts";
 import type { Session } from "../session_context.ts";
 import { relaySession } from "./relay_session.ts";
 
@@ -25,11 +27,16 @@ export async function bindCommand(session: Session): Promise<void> {
   let deliver!: (peer: Connection) => void;
   const incoming = new Promise<Connection>((resolve) => (deliver = resolve));
   let taken = false;
+  let strangers = 0;
   // Listen where the client reached us: an address the peer can use too, never the wildcard.
   const listener = await config.network.listen(
     { hostname: config.externalAddress ?? connection.localAddress.hostname, port: 0 },
     (peer) => {
       if (taken) return peer.close();
+      if (!anyPeer && !expected.some((ip) => sameIp(ip, peer.remoteAddress.hostname))) {
+        strangers++;
+        return peer.close();
+      }
       taken = true;
       deliver(peer);
     },
@@ -41,8 +48,15 @@ export async function bindCommand(session: Session): Promise<void> {
     deadline = startDeadline(config.connectTimeoutMs, session.signal);
     const { signal } = deadline;
     peer = await new Promise<Connection>((resolve, reject) => {
-      const onAbort = () =>
-        reject(new SocksError("timeout", `BIND: no connection within ${config.connectTimeoutMs} ms`));
+      const onAbort = () => {
+        const others = strangers > 0 ? ` (${strangers} from other addresses closed)` : "";
+        reject(
+          new SocksError(
+            "timeout",
+            `BIND: no connection from ${formatHostPort(destination)} within ${config.connectTimeoutMs} ms${others}`,
+          ),
+        );
+      };
       signal.addEventListener("abort", onAbort, { once: true });
       incoming.then((c) => {
         signal.removeEventListener("abort", onAbort);
@@ -52,13 +66,6 @@ export async function bindCommand(session: Session): Promise<void> {
   } finally {
     deadline?.clear();
     await listener.close();
-  }
-  if (!anyPeer && !expected.some((ip) => sameIp(ip, peer.remoteAddress.hostname))) {
-    peer.close();
-    throw new SocksError(
-      "not-allowed",
-      `BIND: connection from ${formatEndpoint(peer.remoteAddress)}, expected ${formatHostPort(destination)}`,
-    );
   }
   try {
     await session.reply.success(endpointToHostPort(peer.remoteAddress));

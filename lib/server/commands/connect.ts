@@ -5,12 +5,19 @@
  * @module
  */
 import { openRoute } from "../route.ts";
+import { SocksError } from "../../wire/socks_error.ts";
 import { endpointToHostPort } from "../../endpoint.ts";
 import type { Session } from "../session_context.ts";
 import { relaySession } from "./relay_session.ts";
 
 /** Serves CONNECT. */
 export async function connectCommand(session: Session): Promise<void> {
+  const { request } = session;
+  if (request.destination.port === 0) {
+    // No TCP service can listen on port 0 (IANA's registry reserves it), so no attempt is made: a refusal by
+    // the server's own rule, REP 0x02, the same answer in every runtime (the kernels' errors for it differ).
+    throw new SocksError("not-allowed", "CONNECT to port 0: no service can listen there");
+  }
   // Directly or through the upstream chain (route.ts), after the rules.
   const outbound = await openRoute(session);
   try {

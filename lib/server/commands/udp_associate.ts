@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { type IdleTimer, startIdleTimer } from "../../idle_timer.ts";
+import { openReader } from "../../io/open_reader.ts";
 import type { Datagram, UdpSocket } from "../../net.ts";
 import type { HostPort } from "../../wire/address.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../wire/socks5_udp.ts";
@@ -43,7 +45,7 @@ const RESOLVED_CACHE_SIZE = 256;
 async function associate(session: Session, clientIp: string, clientPort: number | undefined): Promise<void> {
   const { config, connection, record } = session;
   const network = config.network;
-  let lastActivity = Date.now();
+  let idle: IdleTimer | undefined;
   let dropped = 0;
   let inFlight = 0;
   const resolved = new Map<string, Promise<string[]>>();
@@ -52,7 +54,7 @@ async function associate(session: Session, clientIp: string, clientPort: number 
   const fromRemote = (datagram: Datagram) => {
     // Until the client's port is known there is nowhere to send an answer.
     if (clientPort === undefined) return void dropped++;
-    lastActivity = Date.now();
+    idle?.touch();
     const wrapped = encodeSocks5UdpDatagram({
       fragment: 0,
       destination: endpointToHostPort(datagram.from),
@@ -93,7 +95,7 @@ async function associate(session: Session, clientIp: string, clientPort: number 
       return void dropped++;
     }
     if (parsed.fragment !== 0) return void dropped++;
-    lastActivity = Date.now();
+    idle?.touch();
     // Each datagram waits at most for one lookup and one send; a burst past the window is dropped, not queued.
     if (inFlight >= config.limits.maxUdpDatagramsInFlight) {
       session.admission.refuse("maxUdpDatagramsInFlight");
@@ -108,23 +110,18 @@ async function associate(session: Session, clientIp: string, clientPort: number 
     hostname: config.externalAddress ?? connection.localAddress.hostname,
     port: 0,
   }, fromClient);
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
   try {
     await session.reply.success(endpointToHostPort(clientSocket.address));
-    let idle = false;
-    const check = () => {
-      const quiet = Date.now() - lastActivity;
-      if (quiet >= config.udpIdleTimeoutMs) {
-        idle = true;
-        connection.close();
-      } else idleTimer = setTimeout(check, config.udpIdleTimeoutMs - quiet);
-    };
-    idleTimer = setTimeout(check, config.udpIdleTimeoutMs);
+    idle = startIdleTimer(config.udpIdleTimeoutMs, () => {
+      timedOut = true;
+      connection.close();
+    });
     const onAbort = () => connection.close();
     session.signal.addEventListener("abort", onAbort, { once: true });
     // The association lives as long as its TCP connection: read (and discard) until it ends.
     const client = session.clientEnd();
-    const reader = client.reader ?? client.readable.getReader();
+    const reader = client.reader ?? openReader(client.readable);
     try {
       let scratch = new Uint8Array(512);
       for (;;) {
@@ -135,13 +132,14 @@ async function associate(session: Session, clientIp: string, clientPort: number 
         } else if ((await reader.read()).done) break;
       }
     } catch (error) {
-      if (!idle && !(error instanceof SocksError && error.code === "closed")) throw error;
+      const gone = error instanceof SocksError && (error.code === "closed" || error.code === "reset");
+      if (!timedOut && !gone) throw error;
     } finally {
       session.signal.removeEventListener("abort", onAbort);
     }
-    if (idle) record.outcome = "udp-idle-timeout";
+    if (timedOut) record.outcome = "udp-idle-timeout";
   } finally {
-    clearTimeout(idleTimer);
+    idle?.stop();
     clientSocket.close();
     for (const socket of outbound.values()) socket.then((s) => s.close(), () => {});
     if (dropped > 0) record.error = `${dropped} datagrams dropped`;

@@ -1,0 +1,51 @@
+/**
+ * An idle timeout that costs one timer per period, not one per byte: activity only stamps the time, and the timer,
+ * when it fires, either reports idleness or sleeps for what is left of the period.
+ *
+ * @module
+ */
+
+/** The longest delay setTimeout takes as it is (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A running idle timeout. */
+export interface IdleTimer {
+  /** Notes activity now. */
+  touch(): void;
+  /** Stops the timer; `onIdle` will not be called. */
+  stop(): void;
+}
+
+/**
+ * Calls `onIdle` once, after `timeoutMs` without a {@link IdleTimer.touch}; 0 or less means never.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startIdleTimer } from "./idle_timer.ts";
+ * let idle = false;
+ * const timer = startIdleTimer(10, () => (idle = true));
+ * timer.touch();
+ * await new Promise((resolve) => setTimeout(resolve, 50));
+ * assert.equal(idle, true);
+ * timer.stop();
+ * ```
+ */
+export function startIdleTimer(timeoutMs: number, onIdle: () => void): IdleTimer {
+  let last = Date.now();
+  // setTimeout fires at once past 2^31-1 ms; a longer period is slept in pieces.
+  const sleep = (ms: number) => (timer = setTimeout(check, Math.min(ms, MAX_TIMER_MS)));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  function check() {
+    const quiet = Date.now() - last;
+    if (quiet >= timeoutMs) {
+      timer = undefined;
+      onIdle();
+    } else sleep(timeoutMs - quiet);
+  }
+  if (timeoutMs > 0) sleep(timeoutMs);
+  return {
+    touch: () => void (last = Date.now()),
+    stop: () => clearTimeout(timer),
+  };
+}
