@@ -29,6 +29,7 @@ import { FileDescriptorBudget, outOfFilesNow, throttledReporter } from "./file_d
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
 import { endpoint, SocketSource } from "./socket_source.ts";
+import { BunNativeSocket, type BunRelayHandler } from "./bun_relay.ts";
 
 /**
  * The state of one socket, reached from the shared handlers through `socket.data`. It exists before the socket
@@ -43,6 +44,8 @@ class SocketState {
   #counted = false;
   #closedLocally = false;
   #drained: { resolve: () => void; reject: (error: SocksError) => void } | undefined;
+  /** Set once a native relay owns the socket (bun_relay.ts): the handlers go there, not to the stream. */
+  #relay: BunRelayHandler | undefined;
 
   constructor() {
     this.#source = new SocketSource({
@@ -78,15 +81,18 @@ class SocketState {
   }
 
   onData(data: Uint8Array): void {
-    this.#source.push(data);
+    if (this.#relay) this.#relay.onData(data);
+    else this.#source.push(data);
   }
 
   /** The peer's FIN. */
   onEnd(): void {
-    this.#source.end();
+    if (this.#relay) this.#relay.onEnd();
+    else this.#source.end();
   }
 
   onDrain(): void {
+    if (this.#relay) return this.#relay.onDrain();
     const waiter = this.#drained;
     this.#drained = undefined;
     waiter?.resolve();
@@ -94,7 +100,19 @@ class SocketState {
 
   /** The socket is gone: after both FINs (no error), a reset or failure (an error), or our own close. */
   onClose(error?: Error): void {
+    this.#relay?.onClose(error);
     this.#onClose(error);
+  }
+
+  /** This socket as the native relay sees it. */
+  native(): BunNativeSocket {
+    return new BunNativeSocket({
+      socket: () => this.socket as BunSocket<unknown>,
+      busy: () => this.#closed || this.#source.busy || this.#drained !== undefined,
+      takeOver: (handler) => void (this.#relay = handler),
+      close: () => this.close(),
+      reset: () => this.reset(),
+    });
   }
 
   /** Counts the socket as open (see liveSockets). */
@@ -138,6 +156,7 @@ class SocketState {
       remoteAddress: endpoint(socket.remoteAddress, socket.remotePort),
       close: () => this.close(),
       reset: () => this.reset(),
+      native: this.native(),
     };
   }
 }

@@ -21,6 +21,7 @@ import { SocksError } from "../wire/socks_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
 import { endpoint, SocketSource } from "./socket_source.ts";
+import { NodeNativeSocket } from "./node_relay.ts";
 import { isOutOfFiles, throttledReporter } from "./file_descriptors.ts";
 
 /**
@@ -60,7 +61,8 @@ export function socketConnection(socket: net.Socket): Connection {
     cancel: () => closeLocally((s) => s.destroy()),
   });
   const closed = () => new SocksError("closed", "connection closed");
-  socket.on("data", (chunk: Uint8Array) => source.push(chunk));
+  const onData = (chunk: Uint8Array) => source.push(chunk);
+  socket.on("data", onData);
   socket.on("end", () => (closedLocally ? source.fail(closed()) : source.end()));
   socket.on("error", (error) => source.fail(toSocksError(error, "read")));
   socket.on("close", () => source.fail(closed()));
@@ -84,6 +86,10 @@ export function socketConnection(socket: net.Socket): Connection {
     close: () => closeLocally((s) => s.destroy()),
     // RST instead of FIN (SO_LINGER 0): the peer learns that the stream was cut, not finished.
     reset: () => closeLocally((s) => s.resetAndDestroy()),
+    native: new NodeNativeSocket(socket, {
+      busy: () => source.busy || socket.destroyed,
+      detach: () => void socket.off("data", onData),
+    }),
   };
 
   /**

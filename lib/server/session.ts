@@ -123,6 +123,7 @@ export async function serveConnection(
           writer,
           close: () => connection.close(),
           reset: () => connection.reset(),
+          native: connection.native,
         };
       },
     };
