@@ -39,7 +39,7 @@ async function pairs(): Promise<{ user: Connection; target: Connection; a: Conne
 
 for (const mode of ["streams", "native"] as const) {
   /** Starts the relay in this suite's mode, and checks that the native path was taken exactly when asked for. */
-  function start(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> {
+  const start = (a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> => {
     let used = false;
     const spy: NativeSocket | undefined = a.native && {
       relayWith: (other, nativeOptions) => {
@@ -51,13 +51,13 @@ for (const mode of ["streams", "native"] as const) {
     const running = relay({ ...a, close: () => a.close(), native: spy }, b, { ...options, native: mode === "native" });
     assert.equal(used, mode === "native", `the ${mode} path was taken (${runtimeName()} adapter)`);
     return running;
-  }
+  };
 
   /** user <-> [a] relay [b] <-> target. */
-  async function relayed(options: RelayOptions = {}) {
+  const relayed = async (options: RelayOptions = {}) => {
     const { user, target, a, b } = await pairs();
     return { user, target, running: start(a, b, options) };
-  }
+  };
 
   describe(`relay contract, ${mode} path, ${runtimeName()} sockets`, () => {
     it("moves bytes both ways, counts them (leftover included), and ends 'done' after both FINs", async () => {
