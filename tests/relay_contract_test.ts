@@ -5,6 +5,7 @@
  * (tests/relay_unit_test.ts covers the streams relay on the in-memory network, where timing is exact.)
  */
 import assert from "node:assert/strict";
+import net from "node:net";
 import { describe, it } from "node:test";
 import { ByteReader } from "../lib/io/byte_reader.ts";
 import type { NativeSocket } from "../lib/native_relay.ts";
@@ -19,8 +20,13 @@ import { payload, sameBytes } from "./helpers/targets.ts";
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Connects user and target to one listener; returns them and the two accepted ends, user's first. */
-async function pairs(): Promise<{ user: Connection; target: Connection; a: Connection; b: Connection }> {
+/**
+ * Connects user and target to one listener; returns them and the two accepted ends, user's first. The target is
+ * opened by `connectTarget` when given (a node:net socket for the reset case: Deno's own cannot send a reset).
+ */
+async function pairs<T = Connection>(
+  connectTarget?: (port: number) => T,
+): Promise<{ user: Connection; target: T; a: Connection; b: Connection }> {
   const accepted: Connection[] = [];
   let arrived!: () => void;
   const both = new Promise<void>((resolve) => (arrived = resolve));
@@ -31,7 +37,7 @@ async function pairs(): Promise<{ user: Connection; target: Connection; a: Conne
   const user = await network.connect(listener.address);
   // The first accepted connection must be the user's: connect the target only once it is in.
   while (accepted.length < 1) await sleep(1);
-  const target = await network.connect(listener.address);
+  const target = connectTarget ? connectTarget(listener.address.port) : await network.connect(listener.address) as T;
   await both;
   await listener.close();
   return { user, target, a: accepted[0], b: accepted[1] };
@@ -192,12 +198,12 @@ for (const mode of ["streams", "native"] as const) {
     });
 
     it("a reset by the target ends the relay with a reset error and reaches the user as a reset", async () => {
-      const { user, target, running } = await relayed();
-      const userWriter = user.writable.getWriter();
-      await userWriter.write(text("up"));
-      await sleep(20);
-      // A reset where the runtime can send one; under Deno a close with "up" unread, which the kernel turns into one.
-      target.reset();
+      const { user, target, a, b } = await pairs((port) => net.connect({ host: "127.0.0.1", port }));
+      const arrived = new Promise((resolve) => target.once("data", resolve));
+      const running = start(a, b);
+      await user.writable.getWriter().write(text("up"));
+      await arrived;
+      target.resetAndDestroy();
       const result = await running;
       assert.equal(result.outcome, "error");
       assert.ok(result.error instanceof SocksError);

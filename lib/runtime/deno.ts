@@ -19,6 +19,7 @@ export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
+import { DenoNativeSocket } from "./deno_relay.ts";
 import { isOutOfFiles, throttledReporter } from "./file_descriptors.ts";
 
 /** How long the accept loop waits after a failed accept (EMFILE and friends) before it tries again. */
@@ -72,6 +73,9 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
       // Closing twice is harmless; Deno throws BadResource.
     }
   };
+  // What the native relay must know: a read in flight or the end seen means the stream still owns the read side.
+  let reading = false;
+  let readEnded = false;
   const readable: ReadableStream<Uint8Array> = new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: AUTO_CHUNK_SIZE,
@@ -79,13 +83,18 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
       const request = controller.byobRequest!;
       const view = request.view!;
       let n: number | null;
+      reading = true;
       try {
         n = await conn.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
       } catch (error) {
+        readEnded = true;
         controller.error(toSocksError(error, "read"));
         return;
+      } finally {
+        reading = false;
       }
       if (n === null) {
+        readEnded = true;
         controller.close();
         request.respond(0);
       } else {
@@ -120,6 +129,7 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
     // Deno cannot send a reset: Deno.TcpConn has no SO_LINGER (setNoDelay and setKeepAlive are its only socket
     // options), so the peer of a Deno server sees a FIN where Node and Bun pass the reset on.
     reset: close,
+    native: new DenoNativeSocket({ conn, busy: () => closed || reading || readEnded, close }),
   };
 }
 
