@@ -127,6 +127,8 @@ class SocketState {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#counted) liveSockets--;
+    // Made only when someone will see it: a SocksError captures a stack trace, and most sockets close idle.
+    if (this.#drained === undefined && (this.#source.ended || this.#relay !== undefined)) return;
     const reason = error !== undefined ? toSocksError(error, "read") : new SocksError("closed", "connection closed");
     this.#drained?.reject(reason);
     this.#drained = undefined;
