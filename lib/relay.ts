@@ -7,7 +7,7 @@
  * @module
  */
 import { startIdleTimer } from "./idle_timer.ts";
-import { type AnyReader, openReader } from "./io/open_reader.ts";
+import { openReader } from "./io/open_reader.ts";
 import { toSocksError } from "./net_error.ts";
 import type { SocksError } from "./wire/socks_error.ts";
 import type { NativeSocket } from "./native_relay.ts";
@@ -21,7 +21,7 @@ export interface RelayEnd {
   /** Bytes read from `readable` before the relay started (e.g. data the client sent behind its request). */
   readonly leftover?: Uint8Array;
   /** A reader already holding `readable`'s lock (e.g. from a handshake), used instead of taking a new one. */
-  readonly reader?: AnyReader;
+  readonly reader?: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   /** A writer already holding `writable`'s lock, used instead of taking a new one. */
   readonly writer?: WritableStreamDefaultWriter<Uint8Array>;
   /** Closes this end at once (on an error, an abort or the idle timeout). */
@@ -33,7 +33,7 @@ export interface RelayEnd {
 }
 
 /** The default largest read buffer of a direction. */
-export const DEFAULT_MAX_CHUNK_SIZE = 128 * 1024;
+export const DEFAULT_MAX_CHUNK_SIZE: number = 128 * 1024;
 
 /** Options of {@link relay}. */
 export interface RelayOptions {

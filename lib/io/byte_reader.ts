@@ -6,7 +6,7 @@
  */
 import type { Decoder } from "../wire/decoded.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { type AnyReader, openReader } from "./open_reader.ts";
+import { openReader } from "./open_reader.ts";
 
 /** What {@link ByteReader.release} hands over: bytes already read past the last message, then the stream itself. */
 export interface ReleasedStream {
@@ -21,7 +21,7 @@ export interface DetachedReader {
   /** Bytes read from the stream but not consumed; they come before anything the reader still yields. */
   readonly leftover: Uint8Array;
   /** The reader the ByteReader used: BYOB on a byte stream, default otherwise. */
-  readonly reader: AnyReader;
+  readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
 }
 
 /** Options of a {@link ByteReader}. */

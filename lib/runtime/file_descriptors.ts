@@ -2,12 +2,13 @@
  * Running out of file descriptors (EMFILE, ENFILE): recognising it, reporting it at most once per interval, and,
  * for Bun, seeing it coming. Bun retries a failed accept() at once, in native code, with no event for JavaScript:
  * under `ulimit -n` exhaustion it uses a whole core for as long as the shortage lasts. The Bun adapter therefore
- * stops listening before the table is full ({@link FileDescriptorBudget}); Node (libuv closes a reserve descriptor
- * to accept and drop) and Deno (its accept loop sleeps) only need the report.
+ * stops listening before the table is full ({@link FileDescriptorBudget}). Node does not spin (libuv closes a spare
+ * descriptor to accept and drop the connection) but says nothing either, so its listener looks at the table once a
+ * second when someone wants the report; Deno's accept loop sees the error itself and sleeps.
  *
  * @module
  */
-import { openSync, closeSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { ACCEPT_REPORT_INTERVAL_MS } from "../net.ts";
 
 /** True for an error that says the process or the system is out of file descriptors. */
@@ -83,14 +84,20 @@ export class FileDescriptorBudget {
   inUse(): number {
     try {
       return readdirSync("/proc/self/fd").length;
-    } catch {
-      return 0;
+    } catch (error) {
+      // Listing the table takes a descriptor: failing for want of one means it is full.
+      return isOutOfFiles(error) ? this.#limit : 0;
     }
   }
 
   /** True when accepting one more connection would eat into the reserve. */
   tight(inUse: number = this.inUse()): boolean {
     return inUse >= this.#limit - this.#reserve();
+  }
+
+  /** True when the table is full (libuv keeps one spare descriptor open for its EMFILE trick). */
+  full(inUse: number = this.inUse()): boolean {
+    return inUse >= this.#limit - 1;
   }
 
   /** True when enough was freed to accept again (a margin below {@link tight}, so that it does not flap). */

@@ -22,7 +22,7 @@ import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
 import { endpoint, SocketSource } from "./socket_source.ts";
 import { NodeNativeSocket } from "./node_relay.ts";
-import { isOutOfFiles, throttledReporter } from "./file_descriptors.ts";
+import { FileDescriptorBudget, throttledReporter } from "./file_descriptors.ts";
 
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}.
@@ -170,21 +170,31 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
     socket.on("error", () => {});
     onConnection(socketConnection(socket));
   });
+  let watch: ReturnType<typeof setInterval> | undefined;
   return new Promise((done, fail) => {
     server.once("error", (error) => fail(toSocksError(error, `listen ${options.hostname}:${options.port}`)));
     server.listen({ host: options.hostname, port: options.port, ipv6Only: true }, () => {
       server.removeAllListeners("error");
-      // Out of descriptors, libuv drops the waiting connection (it keeps a spare descriptor for that) and the
-      // server reports EMFILE here; it keeps listening.
+      server.on("error", () => {});
+      // Out of descriptors, libuv accepts and drops each waiting connection (it keeps a spare descriptor for that)
+      // and tells nobody: the table is looked at once a second, only when someone wants the report.
       const report = throttledReporter(options.onAcceptError);
-      server.on("error", (error) => {
-        if (isOutOfFiles(error)) report(toSocksError(error, "accept"));
-      });
+      const budget = options.onAcceptError ? FileDescriptorBudget.read() : undefined;
+      watch = budget && setInterval(() => {
+        const inUse = budget.inUse();
+        if (budget.full(inUse)) {
+          report(new SocksError("failed", `accept: too many open files (EMFILE, ${inUse} of ${budget.limit})`));
+        }
+      }, 1000);
+      (watch as { unref?: () => void } | undefined)?.unref?.();
       const address = server.address() as net.AddressInfo;
       // Node stops listening at once; server.close()'s callback waits for every connection, so don't wait for it.
       done({
         address: { hostname: address.address, port: address.port },
-        close: () => Promise.resolve(void server.close()),
+        close: () => {
+          clearInterval(watch);
+          return Promise.resolve(void server.close());
+        },
       });
     });
   });

@@ -80,13 +80,15 @@ export class SocketSource {
       this.#controller.byobRequest !== null;
   }
 
-  /** Queues a chunk the socket delivered, and pauses the socket once nobody waits for more. */
+  /** Queues a chunk the socket delivered; the socket stays paused until the stream pulls again. */
   push(chunk: Uint8Array): void {
     if (this.#ended) return;
+    // Pause first: enqueue() calls pull() at once if a read still waits (a BYOB read with `min` that this chunk
+    // did not fill), and that resume must win.
+    this.#socket.pause();
     // A byte stream takes ownership of the chunk's ArrayBuffer; copy unless the chunk owns all of it.
     const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
     this.#controller.enqueue(owned ? new Uint8Array(chunk.buffer as ArrayBuffer) : new Uint8Array(chunk));
-    if ((this.#controller.desiredSize ?? 0) <= 0) this.#socket.pause();
   }
 
   /** The peer's FIN: the stream ends after what is queued. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { HostPort } from "../wire/address.ts";
-import { Socks4Reply, Socks5Reply } from "../wire/constants.ts";
+import { Socks4Reply, type Socks4ReplyCode, Socks5Reply } from "../wire/constants.ts";
 import { encodeSocks4Reply } from "../wire/socks4.ts";
 import { encodeSocks5Reply } from "../wire/socks5_request.ts";
 import { socks4ReplyFor, socks5ReplyFor } from "./reply_codes.ts";
@@ -32,7 +32,7 @@ export function socks4Replier(writer: WritableStreamDefaultWriter<Uint8Array>): 
     writer,
     (code, bound) =>
       encodeSocks4Reply({
-        reply: code as 90,
+        reply: code as Socks4ReplyCode,
         bound: bound.address.type === "ipv4"
           ? { address: bound.address, port: bound.port }
           : { address: { type: "ipv4", host: "0.0.0.0" }, port: bound.port },

@@ -30,6 +30,9 @@ export function socks5ReplyFor(error: unknown): Socks5ReplyCode {
 
 /** The SOCKS4 CD for a failure: 92 or 93 when the error says so, 91 otherwise. */
 export function socks4ReplyFor(error: unknown): Socks4ReplyCode {
-  if (error instanceof SocksError && (error.reply === 92 || error.reply === 93)) return error.reply;
+  if (
+    error instanceof SocksError &&
+    (error.reply === Socks4Reply.IdentUnreachable || error.reply === Socks4Reply.IdentMismatch)
+  ) return error.reply;
   return Socks4Reply.Rejected;
 }

@@ -136,9 +136,11 @@ export async function serveConnection(
     const failure = toSocksError(error);
     record.outcome = timedOut && !handshakeDone ? "handshake-timeout" : failure.code;
     record.error = failure.message;
-    // Every request read gets its reply, whatever failed (a destination that reset is not a client gone away);
-    // a client that did go away makes the write fail, which is harmless. One that timed out was closed already.
-    if (replier?.armed && !replier.final && !timedOut) {
+    // A client that went away mid-request (or timed out) is not answered: there is nobody to read it. Once the
+    // request is read, every failure is answered, whatever it was: a destination that reset the connection is not
+    // the client gone away (if the client did go, the write fails, which is harmless).
+    const clientGone = !handshakeDone && (failure.code === "closed" || failure.code === "reset");
+    if (replier?.armed && !replier.final && !timedOut && !clientGone) {
       await replier.failure(failure).catch(() => {});
     }
   } finally {

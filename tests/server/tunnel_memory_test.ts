@@ -6,12 +6,24 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, it } from "node:test";
+import { DEFAULT_MAX_CHUNK_SIZE } from "../../lib/relay.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { mb, rssOf } from "../helpers/proc.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
 
-/** The bound per stalled tunnel, in bytes: see README ("Memory"). */
-const BOUND_PER_TUNNEL = 256 * 1024;
+const KiB = 1024;
+/**
+ * What one socket read can hold besides the relay's window: Deno reads into the relay's own buffer; Node keeps up
+ * to one 64 KiB read in the stream and up to 80 KiB in the socket's own buffer; Bun reads up to 512 KiB (its
+ * receive buffer) at once.
+ */
+const SOCKET_READ = { deno: 0, node: 144 * KiB, bun: 512 * KiB } as const;
+/**
+ * The bound per stalled tunnel, as the README states it: the cost of any open tunnel (two sockets, their streams,
+ * the session; 96 KiB measured as RSS), the relay's window and the buffers it outgrew on the way to it (48 KiB),
+ * and one socket read.
+ */
+const BOUND_PER_TUNNEL = 96 * KiB + DEFAULT_MAX_CHUNK_SIZE + 48 * KiB + SOCKET_READ[runtimeName()];
 const TUNNELS = 120;
 
 /** A destination that sends as fast as each connection lets it, forever. */
@@ -77,7 +89,7 @@ async function settledRss(pid: number): Promise<number> {
 }
 
 describe("memory held by clients that never read", () => {
-  it(`stays under ${BOUND_PER_TUNNEL / 1024} KiB per tunnel`, async () => {
+  it(`stays under ${BOUND_PER_TUNNEL / KiB} KiB per tunnel`, async () => {
     const destination = await firehose();
     const server = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--quiet"]);
     const port = Number(server.proxy.split(":").pop());
@@ -89,8 +101,9 @@ describe("memory held by clients that never read", () => {
       for (let i = 0; i < TUNNELS; i++) sockets.push(await stalledTunnel(port, destination.port));
       const after = await settledRss(server.pid);
       const perTunnel = (after - before) / TUNNELS;
-      console.log(`${runtimeName()}: ${TUNNELS} stalled tunnels: +${mb(after - before)}, ${(perTunnel / 1024).toFixed(0)} KiB each`);
-      assert.ok(perTunnel < BOUND_PER_TUNNEL, `${(perTunnel / 1024).toFixed(0)} KiB per tunnel`);
+      const each = `${(perTunnel / KiB).toFixed(0)} KiB per tunnel (bound ${BOUND_PER_TUNNEL / KiB} KiB)`;
+      console.log(`${runtimeName()}: ${TUNNELS} stalled tunnels: +${mb(after - before)}, ${each}`);
+      assert.ok(perTunnel < BOUND_PER_TUNNEL, each);
     } finally {
       for (const s of sockets) s.destroy();
       destination.close();

@@ -13,7 +13,7 @@ import { SocksError } from "../../wire/socks_error.ts";
 import { checkAllowed, resolveAllowed } from "../destination.ts";
 import { endpointToHostPort, isUnspecified, sameIp } from "../../endpoint.ts";
 import type { Session } from "../session_context.ts";
-import { relaySession } from "./relay_session.ts";
+import { replyAndRelay } from "./relay_session.ts";
 
 /** Serves BIND. */
 export async function bindCommand(session: Session): Promise<void> {
@@ -67,11 +67,5 @@ export async function bindCommand(session: Session): Promise<void> {
     deadline?.clear();
     await listener.close();
   }
-  try {
-    await session.reply.success(endpointToHostPort(peer.remoteAddress));
-  } catch (error) {
-    peer.close();
-    throw error;
-  }
-  await relaySession(session, peer);
+  await replyAndRelay(session, peer, endpointToHostPort(peer.remoteAddress));
 }

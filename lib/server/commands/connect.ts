@@ -8,7 +8,7 @@ import { openRoute } from "../route.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { endpointToHostPort } from "../../endpoint.ts";
 import type { Session } from "../session_context.ts";
-import { relaySession } from "./relay_session.ts";
+import { replyAndRelay } from "./relay_session.ts";
 
 /** Serves CONNECT. */
 export async function connectCommand(session: Session): Promise<void> {
@@ -20,11 +20,5 @@ export async function connectCommand(session: Session): Promise<void> {
   }
   // Directly or through the upstream chain (route.ts), after the rules.
   const outbound = await openRoute(session);
-  try {
-    await session.reply.success(endpointToHostPort(outbound.localAddress));
-  } catch (error) {
-    outbound.close();
-    throw error;
-  }
-  await relaySession(session, outbound);
+  await replyAndRelay(session, outbound, endpointToHostPort(outbound.localAddress));
 }
