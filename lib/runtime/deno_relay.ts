@@ -64,6 +64,15 @@ async function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOpt
     b.close();
   };
   const counts = { aToB: 0, bToA: 0 };
+  let ended = 0;
+  // Set once both directions ended: a closeWrite still under way may then fail, and that is no error.
+  let finished = false;
+  const finish = () => {
+    if (outcome !== undefined) return;
+    finished = true;
+    a.close();
+    b.close();
+  };
   const idle = startIdleTimer(options.idleTimeoutMs, () => stop("idle-timeout"));
   const { signal } = options;
   const onAbort = () => stop("aborted");
@@ -94,9 +103,11 @@ async function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOpt
           buffer = new Uint8Array(Math.min(DEFAULT_MAX_CHUNK_SIZE, n * 4));
         }
       }
-      await to.closeWrite();
+      // The last direction to end closes both connections next, which sends its FIN anyway: one op fewer.
+      if (ended++ === 0) await to.closeWrite();
+      else finish();
     } catch (error) {
-      stop("error", error);
+      if (!finished) stop("error", error);
     }
   };
   await Promise.all([
