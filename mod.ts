@@ -144,6 +144,7 @@ export type {
 export { defaultNetwork, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
 // The relay.
 export { relay, type RelayEnd, type RelayOptions, type RelayResult } from "./lib/relay.ts";
+export type { NativeRelayOptions, NativeSocket } from "./lib/native_relay.ts";
 export { VERSION } from "./lib/version.ts";
 
 async function withNetwork(options: ClientOptions): Promise<NetworkClientOptions> {

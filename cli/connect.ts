@@ -99,7 +99,11 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
       // NO_PROXY excludes this host: go direct, as curl does.
       const addresses = await network.resolve(host.replace(/^\[|\]$/g, ""));
       const connection = await network.connect({ hostname: addresses[0], port });
-      tunnel = { ...connection, bound: { address: target.address, port } };
+      tunnel = {
+        ...connection,
+        reset: () => (connection.reset ?? connection.close).call(connection),
+        bound: { address: target.address, port },
+      };
     } else {
       tunnel = await connect(proxies, target, {
         network,

@@ -17,7 +17,8 @@ export async function connectAny(
   signal: AbortSignal,
 ): Promise<Connection> {
   const { signal: deadline, clear } = startDeadline(timeoutMs, signal);
-  let lastError: unknown = new SocksError("host-unreachable", "no address to connect to");
+  // Made only when needed: an error captures a stack trace, a real cost on every tunnel.
+  let lastError: unknown;
   try {
     for (const hostname of addresses) {
       try {
@@ -33,5 +34,5 @@ export async function connectAny(
   if (deadline.aborted && !signal.aborted) {
     throw new SocksError("timeout", `no connection within ${timeoutMs} ms`, { cause: lastError });
   }
-  throw lastError;
+  throw lastError ?? new SocksError("host-unreachable", "no address to connect to");
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { NativeSocket } from "./native_relay.ts";
 
 /** An IP endpoint: `hostname` is always an IP literal (no brackets), never a name. */
 export interface Endpoint {
@@ -34,6 +35,11 @@ export interface Connection {
    * an aborted transfer from looking complete. Safe to call more than once, and after `close()`.
    */
   reset?(): void;
+  /**
+   * Present when the adapter can relay this connection natively with another of its own (see native_relay.ts);
+   * {@link relay} uses it when both ends have it, no lock or queued byte is in the way, and it is not turned off.
+   */
+  readonly native?: NativeSocket;
 }
 
 /** Where and how to open an outbound TCP connection. */

@@ -10,6 +10,10 @@ import { startIdleTimer } from "./idle_timer.ts";
 import { openReader } from "./io/open_reader.ts";
 import { toSocksError } from "./net_error.ts";
 import type { SocksError } from "./wire/socks_error.ts";
+import type { NativeSocket } from "./native_relay.ts";
+import type { RelayResult } from "./relay_result.ts";
+// RelayResult lives in its own file so that native_relay.ts can name it without importing the relay back.
+export type { RelayResult } from "./relay_result.ts";
 
 /** One end of a relay: a byte-stream pair, with bytes already read from it, and a way to close it at once. */
 export interface RelayEnd {
@@ -27,6 +31,8 @@ export interface RelayEnd {
   close(): void;
   /** Closes at once with a reset (RST) where the runtime can; without it, a reset is passed on as `close()`. */
   reset?(): void;
+  /** The socket under these streams, when its adapter can relay it natively (see native_relay.ts). */
+  readonly native?: NativeSocket;
 }
 
 /** The default largest read buffer of a direction. */
@@ -45,18 +51,11 @@ export interface RelayOptions {
   readonly maxChunkSize?: number;
   /** Aborting closes both ends (a server shutting down). */
   readonly signal?: AbortSignal;
-}
-
-/** How a relay ended and what it moved. */
-export interface RelayResult {
-  /** Bytes from `a` to `b` (leftover included). */
-  readonly aToB: number;
-  /** Bytes from `b` to `a` (leftover included). */
-  readonly bToA: number;
-  /** "done" when both directions ended with a FIN; otherwise why it stopped. */
-  readonly outcome: "done" | "idle-timeout" | "aborted" | "error";
-  /** The first error, when outcome is "error". */
-  readonly error?: SocksError;
+  /**
+   * False: always relay through the streams, even when both ends are sockets their adapter could relay natively
+   * (see native_relay.ts). Default true. The native path ignores the chunk sizes: the runtime picks its own.
+   */
+  readonly native?: boolean;
 }
 
 /**
@@ -79,7 +78,20 @@ export interface RelayResult {
  * assert.deepEqual(sink.flatMap((c) => [...c]), [1, 2]);
  * ```
  */
-export async function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> {
+export function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> {
+  if (options.native !== false && a.native && b.native) {
+    const native = a.native.relayWith(b.native, {
+      leftover: a.leftover,
+      otherLeftover: b.leftover,
+      idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      signal: options.signal,
+    });
+    if (native) return native;
+  }
+  return streamsRelay(a, b, options);
+}
+
+async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Promise<RelayResult> {
   const initial = options.initialChunkSize ?? 2 * 1024;
   const max = options.maxChunkSize ?? DEFAULT_MAX_CHUNK_SIZE;
   let stopReason: RelayResult["outcome"] | undefined;

@@ -95,6 +95,7 @@ export function chainNetwork(
           localAddress: tunnel.localAddress,
           remoteAddress: tunnel.remoteAddress,
           close: () => tunnel.close(),
+          reset: () => tunnel.reset(),
         };
       } catch (error) {
         const e = error instanceof SocksError ? error : new SocksError("failed", String(error), { cause: error });

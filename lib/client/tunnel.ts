@@ -21,6 +21,8 @@ export interface Tunnel {
   readonly bound: HostPort;
   /** Ends both directions at once. */
   close(): void;
+  /** Ends both directions at once with a reset (RST) to the first proxy where the runtime can. */
+  reset(): void;
 }
 
 /**
@@ -65,5 +67,6 @@ export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortS
     remoteAddress: connection.remoteAddress,
     bound,
     close: () => connection.close(),
+    reset: () => (connection.reset ?? connection.close).call(connection),
   };
 }

@@ -29,6 +29,7 @@ import { FileDescriptorBudget, outOfFilesNow, throttledReporter } from "./file_d
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
 import { endpoint, SocketSource } from "./socket_source.ts";
+import { BunNativeSocket, type BunRelayHandler } from "./bun_relay.ts";
 
 /**
  * The state of one socket, reached from the shared handlers through `socket.data`. It exists before the socket
@@ -43,6 +44,8 @@ class SocketState {
   #counted = false;
   #closedLocally = false;
   #drained: { resolve: () => void; reject: (error: SocksError) => void } | undefined;
+  /** Set once a native relay owns the socket (bun_relay.ts): the handlers go there, not to the stream. */
+  #relay: BunRelayHandler | undefined;
 
   constructor() {
     this.#source = new SocketSource({
@@ -78,15 +81,18 @@ class SocketState {
   }
 
   onData(data: Uint8Array): void {
-    this.#source.push(data);
+    if (this.#relay) this.#relay.onData(data);
+    else this.#source.push(data);
   }
 
   /** The peer's FIN. */
   onEnd(): void {
-    this.#source.end();
+    if (this.#relay) this.#relay.onEnd();
+    else this.#source.end();
   }
 
   onDrain(): void {
+    if (this.#relay) return this.#relay.onDrain();
     const waiter = this.#drained;
     this.#drained = undefined;
     waiter?.resolve();
@@ -94,7 +100,19 @@ class SocketState {
 
   /** The socket is gone: after both FINs (no error), a reset or failure (an error), or our own close. */
   onClose(error?: Error): void {
+    this.#relay?.onClose(error);
     this.#onClose(error);
+  }
+
+  /** This socket as the native relay sees it. */
+  native(): BunNativeSocket {
+    return new BunNativeSocket({
+      socket: () => this.socket as BunSocket<unknown>,
+      busy: () => this.#closed || this.#source.busy || this.#drained !== undefined,
+      takeOver: (handler) => void (this.#relay = handler),
+      close: () => this.close(),
+      reset: () => this.reset(),
+    });
   }
 
   /** Counts the socket as open (see liveSockets). */
@@ -109,6 +127,8 @@ class SocketState {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#counted) liveSockets--;
+    // Made only when someone will see it: a SocksError captures a stack trace, and most sockets close idle.
+    if (this.#drained === undefined && (this.#source.ended || this.#relay !== undefined)) return;
     const reason = error !== undefined ? toSocksError(error, "read") : new SocksError("closed", "connection closed");
     this.#drained?.reject(reason);
     this.#drained = undefined;
@@ -138,6 +158,7 @@ class SocketState {
       remoteAddress: endpoint(socket.remoteAddress, socket.remotePort),
       close: () => this.close(),
       reset: () => this.reset(),
+      native: this.native(),
     };
   }
 }
@@ -182,7 +203,8 @@ async function connect(options: ConnectOptions): Promise<Connection> {
     signal?.removeEventListener("abort", onAbort!);
   }
   state.attach(state.socket);
-  state.socket.setNoDelay(true);
+  // No setNoDelay here or at accept: Bun sets TCP_NODELAY on every socket it connects or accepts (strace, Bun
+  // 1.4.5), so a call of ours is one more system call per socket.
   return state.connection();
 }
 
@@ -221,7 +243,6 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
           const state = new SocketState();
           state.attach(socket);
           socket.data = state;
-          socket.setNoDelay(true);
           onConnection(state.connection());
           if (nearlyFull()) pause();
         },

@@ -19,6 +19,7 @@ export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
+import { DenoNativeSocket } from "./deno_relay.ts";
 import { isOutOfFiles, throttledReporter } from "./file_descriptors.ts";
 
 /** How long the accept loop waits after a failed accept (EMFILE and friends) before it tries again. */
@@ -72,54 +73,79 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
       // Closing twice is harmless; Deno throws BadResource.
     }
   };
-  const readable: ReadableStream<Uint8Array> = new ReadableStream({
-    type: "bytes",
-    autoAllocateChunkSize: AUTO_CHUNK_SIZE,
-    async pull(controller: ReadableByteStreamController) {
-      const request = controller.byobRequest!;
-      const view = request.view!;
-      let n: number | null;
-      try {
-        n = await conn.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-      } catch (error) {
-        controller.error(toSocksError(error, "read"));
-        return;
-      }
-      if (n === null) {
-        controller.close();
-        request.respond(0);
-      } else {
-        request.respond(n);
-      }
-    },
-    cancel: close,
-  });
-  const writable = new WritableStream<Uint8Array>({
-    async write(chunk) {
-      try {
-        for (let done = 0; done < chunk.length;) done += await conn.write(chunk.subarray(done));
-      } catch (error) {
-        throw toSocksError(error, "write");
-      }
-    },
-    async close() {
-      try {
-        await conn.closeWrite();
-      } catch (error) {
-        throw toSocksError(error, "close write");
-      }
-    },
-    abort: close,
-  });
+  // What the native relay must know: a read in flight or the end seen means the stream still owns the read side.
+  let reading = false;
+  let readEnded = false;
+  // The streams are made on first use: the outbound side of a tunnel that the native relay (deno_relay.ts) carries
+  // never needs them, and an idle tunnel then holds two stream objects fewer.
+  const makeReadable = (): ReadableStream<Uint8Array> =>
+    new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: AUTO_CHUNK_SIZE,
+      async pull(controller: ReadableByteStreamController) {
+        const request = controller.byobRequest!;
+        const view = request.view!;
+        let n: number | null;
+        reading = true;
+        try {
+          n = await conn.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+        } catch (error) {
+          readEnded = true;
+          controller.error(toSocksError(error, "read"));
+          return;
+        } finally {
+          reading = false;
+        }
+        if (n === null) {
+          readEnded = true;
+          controller.close();
+          request.respond(0);
+        } else {
+          request.respond(n);
+        }
+      },
+      cancel: close,
+    });
+  const makeWritable = () =>
+    new WritableStream<Uint8Array>({
+      async write(chunk) {
+        try {
+          for (let done = 0; done < chunk.length;) done += await conn.write(chunk.subarray(done));
+        } catch (error) {
+          throw toSocksError(error, "write");
+        }
+      },
+      async close() {
+        try {
+          await conn.closeWrite();
+        } catch (error) {
+          throw toSocksError(error, "close write");
+        }
+      },
+      abort: close,
+    });
+  let readable: ReadableStream<Uint8Array> | undefined;
+  let writable: WritableStream<Uint8Array> | undefined;
+  let local: Endpoint | undefined;
+  let remote: Endpoint | undefined;
   return {
-    readable,
-    writable,
-    localAddress: endpoint(conn.localAddr),
-    remoteAddress: endpoint(conn.remoteAddr),
+    get readable() {
+      return readable ??= makeReadable();
+    },
+    get writable() {
+      return writable ??= makeWritable();
+    },
+    get localAddress() {
+      return local ??= endpoint(conn.localAddr);
+    },
+    get remoteAddress() {
+      return remote ??= endpoint(conn.remoteAddr);
+    },
     close,
     // Deno cannot send a reset: Deno.TcpConn has no SO_LINGER (setNoDelay and setKeepAlive are its only socket
     // options), so the peer of a Deno server sees a FIN where Node and Bun pass the reset on.
     reset: close,
+    native: new DenoNativeSocket({ conn, busy: () => closed || reading || readEnded, close }),
   };
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 import net from "node:net";
-import type { Connection, ConnectOptions, Listener, ListenOptions, Network } from "../net.ts";
+import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../net.ts";
 // The Network contract this adapter implements, so that this entry point documents what it returns.
 export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
@@ -21,6 +21,7 @@ import { SocksError } from "../wire/socks_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
 import { endpoint, SocketSource } from "./socket_source.ts";
+import { NodeNativeSocket } from "./node_relay.ts";
 import { FileDescriptorBudget, throttledReporter } from "./file_descriptors.ts";
 
 /**
@@ -54,36 +55,71 @@ export function socketConnection(socket: net.Socket): Connection {
     closedLocally = true;
     if (!socket.destroyed) how(socket);
   };
-  const source = new SocketSource({
-    resume: () => socket.resume(),
-    pause: () => socket.pause(),
-    cancel: () => closeLocally((s) => s.destroy()),
-  });
   const closed = () => new SocksError("closed", "connection closed");
-  socket.on("data", (chunk: Uint8Array) => source.push(chunk));
-  socket.on("end", () => (closedLocally ? source.fail(closed()) : source.end()));
-  socket.on("error", (error) => source.fail(toSocksError(error, "read")));
-  socket.on("close", () => source.fail(closed()));
-  socket.pause();
-  const readable = source.readable;
-
-  const writable = new WritableStream<Uint8Array>({
-    // Resolve only once Node has handed the chunk to the kernel: the relay reuses its buffer after each write.
-    write: (chunk) => settled((done) => socket.write(chunk, done), "write"),
-    close: () => settled((done) => socket.end(done), "close write"),
-    abort() {
-      socket.destroy();
-    },
+  // The streams are made on first use: Node's WHATWG streams cost a tenth of a short tunnel's CPU time, and the
+  // outbound side of a tunnel that a native relay (node_relay.ts) carries never needs them. Until then the socket
+  // stays paused, and its first error is kept for a stream made after it.
+  let failure: SocksError | undefined;
+  let source: SocketSource | undefined;
+  let writable: WritableStream<Uint8Array> | undefined;
+  let detached = false;
+  socket.on("error", (error) => {
+    const reason = toSocksError(error, "read");
+    failure ??= reason;
+    source?.fail(reason);
   });
+  socket.pause();
+  const onData = (chunk: Uint8Array) => source!.push(chunk);
+  const readable = (): ReadableStream<Uint8Array> => {
+    if (source) return source.readable;
+    const made = source = new SocketSource({
+      resume: () => socket.resume(),
+      pause: () => socket.pause(),
+      cancel: () => closeLocally((s) => s.destroy()),
+    });
+    socket.on("data", onData);
+    socket.on("end", () => (closedLocally ? detached || made.fail(closed()) : made.end()));
+    // Checked first: a SocksError captures a stack trace, and most sockets close after their stream ended.
+    socket.on("close", () => made.ended || detached || made.fail(closed()));
+    if (socket.destroyed) made.fail(failure ?? closed());
+    return made.readable;
+  };
+  const makeWritable = () =>
+    new WritableStream<Uint8Array>({
+      // Resolve only once Node has handed the chunk to the kernel: the relay reuses its buffer after each write.
+      write: (chunk) => settled((done) => socket.write(chunk, done), "write"),
+      close: () => settled((done) => socket.end(done), "close write"),
+      abort() {
+        socket.destroy();
+      },
+    });
+  let local: Endpoint | undefined;
+  let remote: Endpoint | undefined;
 
   return {
-    readable,
-    writable,
-    localAddress: endpoint(socket.localAddress, socket.localPort),
-    remoteAddress: endpoint(socket.remoteAddress, socket.remotePort),
+    get readable() {
+      return readable();
+    },
+    get writable() {
+      return writable ??= makeWritable();
+    },
+    // Asked for once, when needed: each is a system call (getsockname, getpeername).
+    get localAddress() {
+      return local ??= endpoint(socket.localAddress, socket.localPort);
+    },
+    get remoteAddress() {
+      return remote ??= endpoint(socket.remoteAddress, socket.remotePort);
+    },
     close: () => closeLocally((s) => s.destroy()),
     // RST instead of FIN (SO_LINGER 0): the peer learns that the stream was cut, not finished.
     reset: () => closeLocally((s) => s.resetAndDestroy()),
+    native: new NodeNativeSocket(socket, {
+      busy: () => socket.destroyed || (source !== undefined && source.busy),
+      detach: () => {
+        detached = true;
+        socket.off("data", onData);
+      },
+    }),
   };
 
   /**

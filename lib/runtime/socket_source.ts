@@ -71,6 +71,15 @@ export class SocketSource {
     return this.#ended;
   }
 
+  /**
+   * True while the stream holds bytes nobody read, waits on a read, or has ended: a native relay (see
+   * native_relay.ts) can take the socket over only when the stream is none of these.
+   */
+  get busy(): boolean {
+    return this.#ended || (this.#controller.desiredSize ?? 0) < READ_HIGH_WATER_MARK ||
+      this.#controller.byobRequest !== null;
+  }
+
   /** Queues a chunk the socket delivered; the socket stays paused until the stream pulls again. */
   push(chunk: Uint8Array): void {
     if (this.#ended) return;

@@ -161,6 +161,7 @@ export async function serveConnection(
           writer,
           close: () => connection.close(),
           reset: () => (connection.reset ?? connection.close).call(connection),
+          native: connection.native,
         };
       },
     };
