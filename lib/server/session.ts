@@ -161,7 +161,8 @@ export async function serveConnection(
           writer,
           close: () => connection.close(),
           reset: () => (connection.reset ?? connection.close).call(connection),
-          native: connection.native,
+          // Only the connection's own streams may be relayed natively: a GSS-API channel must wrap every byte.
+          native: streams === connection ? connection.native : undefined,
         };
       },
     };
