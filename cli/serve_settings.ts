@@ -228,7 +228,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     help: "reach destinations through this proxy (repeatable: a chain, first hop first):\n" +
       "socks4, socks4a, socks5, socks5h, socks or http URLs, user:pass@ allowed. With socks4a,\n" +
       "socks5h, socks or http last, names are passed on, never resolved here.\n" +
-      "BIND goes through one SOCKS5 upstream; UDP ASSOCIATE and RESOLVE are refused (0x07)",
+      "BIND and UDP ASSOCIATE go through one SOCKS5 upstream (else 0x07); RESOLVE is refused (0x07)",
     to: (upstream) => ({ options: { upstream } }),
   }),
   setting({

@@ -201,7 +201,8 @@ export interface ServerOptions {
   /**
    * Reach destinations through these proxies (a chain, first hop first: `socks5h://127.0.0.1:9050`, `http://...`)
    * instead of directly. With a socks4a, socks5h, socks or http last hop, destination names are passed on, never
-   * resolved here. BIND goes through a chain of one SOCKS5 proxy; UDP ASSOCIATE, RESOLVE and BIND through any other chain are refused ("command not supported").
+   * resolved here. BIND and UDP ASSOCIATE go through a chain of one SOCKS5 proxy; through any other chain they are
+   * refused ("command not supported"), as RESOLVE always is.
    */
   readonly upstream?: readonly ProxyInput[];
   /**

@@ -16,6 +16,7 @@ import { bindsThrough, bindThroughUpstream } from "./commands/bind_upstream.ts";
 import { connectCommand } from "./commands/connect.ts";
 import { resolveCommand } from "./commands/resolve.ts";
 import { udpAssociateCommand } from "./commands/udp_associate.ts";
+import { associatesThrough, udpAssociateThroughUpstream } from "./commands/udp_upstream.ts";
 import type { ServerConfig } from "./config.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import type { AdmissionControl } from "./limits.ts";
@@ -167,13 +168,15 @@ export async function serveConnection(
       },
     };
     if (request.command !== "connect" && config.upstream.length > 0) {
-      // With an upstream, CONNECT goes through it, and BIND too when it is one SOCKS5 proxy; UDP and RESOLVE would
-      // not (they would leave this machine directly, or look a name up here), so they are refused.
-      if (request.command !== "bind" || !bindsThrough(config.upstream)) {
-        throw new SocksError("unsupported", `${request.command} is not available through the upstream proxies`);
+      // With an upstream, CONNECT goes through it, and BIND and UDP ASSOCIATE too when it is one SOCKS5 proxy. Any
+      // other chain cannot carry them, and RESOLVE would look a name up here: refused, never served directly.
+      if (request.command === "bind" && bindsThrough(config.upstream)) {
+        return await bindThroughUpstream(session, config.upstream[0]);
       }
-      await bindThroughUpstream(session, config.upstream[0]);
-      return;
+      if (request.command === "udp-associate" && associatesThrough(config.upstream)) {
+        return await udpAssociateThroughUpstream(session, config.upstream[0]);
+      }
+      throw new SocksError("unsupported", `${request.command} is not available through the upstream proxies`);
     }
     await COMMANDS[request.command as Exclude<typeof request.command, "http">](session);
   } catch (error) {

@@ -6,9 +6,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { associate } from "../../lib/client/associate.ts";
 import { connect } from "../../lib/client/connect.ts";
-import type { Network } from "../../lib/net.ts";
-import { closedPort, loopbackOnly, network, rawClient, testServer, waitForPort } from "../helpers/net.ts";
+import type { Network, UdpSocket } from "../../lib/net.ts";
+import { closedPort, loopbackOnly, network, rawClient, sleep, testServer, waitForPort } from "../helpers/net.ts";
 import { concat } from "../helpers/bytes.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
@@ -80,7 +81,7 @@ describe("upstream interop", () => {
     }
   });
 
-  it("Dante: socks5h:// by name, socks4:// with the name resolved by tabi, and BIND through it", async () => {
+  it("Dante: socks5h:// by name, socks4:// with the name resolved by tabi, BIND and UDP through it", async () => {
     const port = await closedPort();
     const config = join(dir, "danted.conf");
     writeFileSync(
@@ -95,7 +96,12 @@ describe("upstream interop", () => {
         "user.unprivileged: nobody",
         "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: bind connect }",
-        "socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: bindreply }",
+        // Logged, so the test can see that the datagrams went through Dante.
+        "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0",
+        "  command: udpassociate",
+        "  log: connect",
+        "}",
+        "socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: bindreply udpreply }",
         "",
       ].join("\n"),
     );
@@ -125,6 +131,31 @@ describe("upstream interop", () => {
       assert.equal(new TextDecoder().decode(await client.reader.readExactly(9)), "via dante");
       client.close();
       peer.close();
+      // UDP ASSOCIATE goes through it too: tabi's relay for the client, Dante's beyond; the name stays a name.
+      const udpEcho: UdpSocket = await network.bindUdp(
+        { hostname: "127.0.0.1", port: 0 },
+        (d) => void udpEcho.send(d.data, d.from),
+      );
+      const association = await associate(`socks5h://127.0.0.1:${byName.endpoint.port}`, { network });
+      try {
+        const datagrams = association.datagrams.getReader();
+        for (const [i, host] of ["127.0.0.1", "localhost"].entries()) {
+          const sent = payload(700 + i, i + 1);
+          await association.send(sent, `${host}:${udpEcho.address.port}`);
+          const answer = await datagrams.read();
+          assert.ok(answer.value && sameBytes(answer.value.data, sent), `datagram to ${host}`);
+          assert.deepEqual(answer.value.from, {
+            address: { type: "ipv4", host: "127.0.0.1" },
+            port: udpEcho.address.port,
+          });
+        }
+        // Dante logged the association (its stderr may lag behind the datagrams a moment).
+        for (let i = 0; i < 100 && !dante.output().includes("udp/udpassociate"); i++) await sleep(50);
+        assert.match(dante.output(), /udp\/udpassociate/);
+      } finally {
+        association.close();
+        udpEcho.close();
+      }
     } finally {
       await byName.close();
       await socks4.close();

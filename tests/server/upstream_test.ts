@@ -238,12 +238,14 @@ describe("upstream chains", () => {
     }
   });
 
-  it("UDP ASSOCIATE always, and BIND through a chain or an HTTP upstream, are refused with 0x07", async () => {
+  it("BIND and UDP ASSOCIATE through a chain, an HTTP or a SOCKS4 upstream are refused with 0x07", async () => {
     const cases: [string[], 2 | 3][] = [
-      [[url("socks5h", socks5Hop)], 3],
       [[url("socks5h", socks5Hop), url("socks5h", authHop, "u:pw@")], 2],
+      [[url("socks5h", socks5Hop), url("socks5h", authHop, "u:pw@")], 3],
       [[url("http", httpHop)], 2],
+      [[url("http", httpHop)], 3],
       [[url("socks4a", socks4Hop)], 2],
+      [[url("socks4a", socks4Hop)], 3],
     ];
     for (const [chain, command] of cases) {
       const server = await front(chain);

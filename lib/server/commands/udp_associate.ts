@@ -4,7 +4,9 @@
  * sent on to their DST from a socket of the right family; answers come back wrapped with their sender's address.
  * FRAG != 0 is dropped (section 7 lets an implementation without reassembly drop fragments) unless reassembly is
  * on, when one queue per association puts fragments together (udp_fragments.ts). The association ends
- * when its TCP connection closes, or after the idle timeout.
+ * when its TCP connection closes, or after the idle timeout. Through an upstream SOCKS5 proxy (udp_upstream.ts), all
+ * of this stays, and only the far side changes: datagrams go on through the upstream's relay instead of this
+ * machine's own sockets.
  *
  * @module
  */
@@ -19,8 +21,25 @@ import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../../endp
 import type { Session } from "../session_context.ts";
 import { reassembler } from "./udp_fragments.ts";
 
-/** Serves UDP ASSOCIATE until the control connection closes or the association goes idle. */
-export async function udpAssociateCommand(session: Session): Promise<void> {
+/** The far side of an association when it is not this machine's own sockets: an upstream proxy's relay. */
+export interface UdpOutbound {
+  /** Sends one datagram on, once the rules allow its destination; a rejection counts it as dropped. */
+  send(destination: HostPort, data: Uint8Array): Promise<void>;
+  /** Ends it: the association is over. */
+  close(): void;
+}
+
+/** Opens a {@link UdpOutbound}: `deliver` passes a datagram from `from` to the client; `end` ends the association. */
+export type OpenUdpOutbound = (
+  deliver: (data: Uint8Array, from: HostPort) => void,
+  end: () => void,
+) => Promise<UdpOutbound>;
+
+/**
+ * Serves UDP ASSOCIATE until the control connection closes or the association goes idle; datagrams go out directly,
+ * or through what `openOutbound` opens once the client's relay socket exists.
+ */
+export async function udpAssociateCommand(session: Session, openOutbound?: OpenUdpOutbound): Promise<void> {
   const { config, request, connection } = session;
   const clientIp = connection.remoteAddress.hostname;
   // The request names where the client will send from; 0 means it does not know yet.
@@ -35,7 +54,7 @@ export async function udpAssociateCommand(session: Session): Promise<void> {
     throw new SocksError("failed", `UDP ASSOCIATE: over the limit ${refusal} (${config.limits[refusal]})`);
   }
   try {
-    await associate(session, clientIp, clientPort);
+    await associate(session, clientIp, clientPort, openOutbound);
   } finally {
     session.admission.releaseUdp(clientIp);
   }
@@ -44,7 +63,12 @@ export async function udpAssociateCommand(session: Session): Promise<void> {
 /** How many destinations an association remembers resolved; past it, the memory starts over. */
 const RESOLVED_CACHE_SIZE = 256;
 
-async function associate(session: Session, clientIp: string, clientPort: number | undefined): Promise<void> {
+async function associate(
+  session: Session,
+  clientIp: string,
+  clientPort: number | undefined,
+  openOutbound: OpenUdpOutbound | undefined,
+): Promise<void> {
   const { config, connection, record } = session;
   const network = config.network;
   let idle: IdleTimer | undefined;
@@ -52,22 +76,20 @@ async function associate(session: Session, clientIp: string, clientPort: number 
   let inFlight = 0;
   const resolved = new Map<string, Promise<string[]>>();
   const outbound = new Map<"ipv4" | "ipv6", Promise<UdpSocket>>();
+  let upstream: UdpOutbound | undefined;
   const fragments = config.udpReassembly
     ? reassembler(config.udpReassemblyTimeoutMs, (n) => void (dropped += n))
     : undefined;
 
-  const fromRemote = (datagram: Datagram) => {
+  const toClient = (data: Uint8Array, from: HostPort) => {
     // Until the client's port is known there is nowhere to send an answer.
     if (clientPort === undefined) return void dropped++;
     idle?.touch();
-    const wrapped = encodeSocks5UdpDatagram({
-      fragment: 0,
-      destination: endpointToHostPort(datagram.from),
-      data: datagram.data,
-    });
-    record.bytesDown += datagram.data.length;
+    const wrapped = encodeSocks5UdpDatagram({ fragment: 0, destination: from, data });
+    record.bytesDown += data.length;
     clientSocket.send(wrapped, { hostname: clientIp, port: clientPort }).catch(() => dropped++);
   };
+  const fromRemote = (datagram: Datagram) => toClient(datagram.data, endpointToHostPort(datagram.from));
   const socketFor = (family: "ipv4" | "ipv6") => {
     let socket = outbound.get(family);
     if (socket === undefined) {
@@ -77,6 +99,13 @@ async function associate(session: Session, clientIp: string, clientPort: number 
     return socket;
   };
   const forward = async (destination: HostPort, data: Uint8Array) => {
+    if (openOutbound !== undefined) {
+      // Never directly: a datagram that comes before the upstream's association is open is dropped.
+      if (upstream === undefined) throw new SocksError("failed", "the upstream association is not open yet");
+      await upstream.send(destination, data);
+      record.bytesUp += data.length;
+      return;
+    }
     const key = `${destination.address.type}:${destination.address.host}:${destination.port}`;
     let addresses = resolved.get(key);
     if (addresses === undefined) {
@@ -123,6 +152,7 @@ async function associate(session: Session, clientIp: string, clientPort: number 
   }, fromClient);
   let timedOut = false;
   try {
+    upstream = await openOutbound?.(toClient, () => connection.close());
     await session.reply.success(endpointToHostPort(clientSocket.address));
     idle = startIdleTimer(config.udpIdleTimeoutMs, () => {
       timedOut = true;
@@ -153,6 +183,7 @@ async function associate(session: Session, clientIp: string, clientPort: number 
     idle?.stop();
     fragments?.close();
     clientSocket.close();
+    upstream?.close();
     for (const socket of outbound.values()) socket.then((s) => s.close(), () => {});
     if (dropped > 0) record.error = `${dropped} datagrams dropped`;
   }
