@@ -116,7 +116,18 @@ export async function auditCli(args: string[], output: CliOutput): Promise<numbe
     return 0;
   }
   if (process.env[INSIDE_ENV] === "1") return await runAudit(parsed, output, true);
-  if (!await namespaceAvailable()) return await runAudit(parsed, output, false);
+  if (!await namespaceAvailable()) {
+    if (parsed.browser !== undefined) {
+      // A browser makes background requests to the internet through any proxy and resolves names itself: it only
+      // ever runs inside the loopback-only namespace (`unshare --net`), never on the machine's own network.
+      output.err(
+        "tabi audit: --browser needs a private network namespace (unshare --net, as root or through user " +
+          "namespaces), which is not available here: a browser would send its background requests to the network\n",
+      );
+      return USAGE_EXIT_CODE;
+    }
+    return await runAudit(parsed, output, false);
+  }
   return await runInNamespace(args, parsed.timeoutMs, output);
 }
 

@@ -130,6 +130,26 @@ describe("tabi audit", () => {
     }
   });
 
+  it("without namespaces, --browser is refused (exit 2) and no browser is started", async () => {
+    requirePeer("chromium");
+    const dir = mkdtempSync(join(tmpdir(), "tabi-nons-"));
+    try {
+      // The browser is on the PATH, unshare is not: the audit must not run it on the machine's own network.
+      symlinkSync(requirePeer("chromium"), join(dir, "chromium"));
+      const [command, prefix] = cliCommand();
+      const before = new Set(processesWith("chromium"));
+      const result = await run(command, [...prefix, "audit", "--browser", "chromium"], {
+        timeoutMs: 60_000,
+        env: { PATH: dir },
+      });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /--browser needs a private network namespace/);
+      assert.deepEqual(processesWith("chromium").filter((p) => !before.has(p)), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   for (
     const [args, pattern] of [
       [[], /either a command after -- or --browser/],
