@@ -154,10 +154,12 @@ describe(`flood against tabi serve (${runtimeName()})`, () => {
       // a major collection (Deno: 138, 183, 200, 240, 266, 219, 247 MB over eight), hence the slack.
       const flooders = IDLE + SLOWLORIS;
       assert.ok(peak - baseline < flooders * 96 * 1024, `peaks ${peaks.map(mb)} over a baseline of ${mb(baseline)}`);
-      // Node 20's heap keeps growing for more floods before it levels (one run of five: 204, 267, 336, 292, 374 MB:
-      // not a leak, which would add its share every time), so it gets more room; the peak bound above still holds.
-      const slack = runtimeName() === "node" ? 0.6 : 0.35;
-      assert.ok(peaks[2] <= peaks[1] + Math.max(48 << 20, (peaks[1] - baseline) * slack), `peaks ${peaks.map(mb)}`);
+      // V8 (Deno, Node) grows its heap for a few floods before a major collection, by more when the machine is busy
+      // (seen: Deno 180, 198, 253 MB; Node 204, 267, 336, 292, 374 MB over five, which is not a leak: a leak adds
+      // its share every time). The room below still catches a leak of about 25 KB per connection per flood; the
+      // peak bound above holds whatever the collector does.
+      const slack = runtimeName() === "node" ? 0.6 : 0.5;
+      assert.ok(peaks[2] <= peaks[1] + Math.max(64 << 20, (peaks[1] - baseline) * slack), `peaks ${peaks.map(mb)}`);
       // Bun gives the memory back to the system. V8 under Deno and Node 20 keeps the heap pages it grew (Deno runs
       // no V8 memory reducer), to be reused, as the second flood shows: there the figure is printed, not asserted.
       if (runtimeName() === "bun") {
