@@ -1,6 +1,8 @@
 /**
  * `tabi audit --browser`: the installed browser, headless, with a fresh profile configured for the audit proxy the
- * way a user would configure it, loading the audit URL once and exiting.
+ * way a user would configure it, loading the audit URL once and exiting. A recipe is only ever run by cli/audit.ts
+ * inside the audit's loopback-only namespace (`unshare --net --mount --pid`): a browser makes background requests
+ * through any proxy and resolves names itself, so where no namespace can be made `--browser` refuses to run.
  *
  * @module
  */

@@ -5,31 +5,14 @@ import net from "node:net";
 import { describe, it } from "node:test";
 import { cliCommand, daemon, requireTool, run } from "../helpers/process.ts";
 import { closedPort, waitForPort } from "../helpers/net.ts";
+import { tcpServer as tcpServerOf } from "../helpers/tcp_server.ts";
+
+/** A destination that keeps its half open after the client's FIN (as the tests of half-close need). */
+const tcpServer = (behave: Parameters<typeof tcpServerOf>[0]) => tcpServerOf(behave, { allowHalfOpen: true });
 
 const [command, prefix] = cliCommand();
 const tabi = (args: string[], input?: Uint8Array) => run(command, [...prefix, ...args], { input, timeoutMs: 20_000 });
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-
-/** A TCP server on 127.0.0.1 that runs `behave` on each connection (node:net, which every runtime has). */
-function tcpServer(behave: (socket: net.Socket) => void): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-    behave(socket);
-  });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () =>
-      resolve({
-        port: (server.address() as net.AddressInfo).port,
-        close: () => {
-          for (const s of sockets) s.destroy();
-          server.close();
-        },
-      }));
-  });
-}
 
 /**
  * A SOCKS5 proxy that accepts any CONNECT, says it succeeded, sends `data`, then cuts the tunnel with a reset: the

@@ -1,34 +1,13 @@
 // How the server ends a tunnel that the destination cut, and what it answers when the destination resets or the
 // request names port 0. Destinations use node:net, whose resetAndDestroy() sends RST under every runtime.
 import assert from "node:assert/strict";
-import net from "node:net";
 import { describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import type { HostPort } from "../../lib/wire/address.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import { socks5Connect, testServer } from "../helpers/net.ts";
 import { untrackedSleep } from "../helpers/timers.ts";
-
-/** A destination on 127.0.0.1 that runs `behave` on each connection. */
-function destination(behave: (socket: net.Socket) => void): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-    behave(socket);
-  });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () =>
-      resolve({
-        port: (server.address() as net.AddressInfo).port,
-        close: () => {
-          for (const s of sockets) s.destroy();
-          server.close();
-        },
-      }));
-  });
-}
+import { tcpServer as destination } from "../helpers/tcp_server.ts";
 
 const at = (port: number): HostPort => ({ address: { type: "ipv4", host: "127.0.0.1" }, port });
 
