@@ -64,6 +64,17 @@ const parsers = {
   }),
 };
 
+// The names of the failed tests, so the end of the output says which ones without scrolling back.
+const failures = {
+  deno: (t) => {
+    const section = t.split(/^ FAILURES $/m)[1] ?? "";
+    return section.split("\n").filter((line) => line.includes(" => ")).map((line) => line.trim());
+  },
+  denoDoc: (t) => failures.deno(t),
+  bun: (t) => t.split("\n").filter((line) => line.startsWith("(fail) ")).map((line) => line.slice(7).trim()),
+  node: (t) => t.split("\n").filter((line) => /^\s*not ok \d+ - /.test(line)).map((line) => line.trim()),
+};
+
 const files = testFiles("tests");
 const suites = [
   ["checks", "deno fmt --check", bin("deno"), ["fmt", "--check"], null],
@@ -108,7 +119,7 @@ for (const [, name, command, args, parser] of suites) {
   const counts = parsers[parser](text);
   // A runner that exits non-zero, or ran nothing, fails even if its summary was not what we parse.
   if ((code !== 0 && counts.failed === 0) || counts.passed + counts.failed === 0) counts.failed += 1;
-  rows.push({ name, ...counts });
+  rows.push({ name, ...counts, failedTests: failures[parser](text) });
 }
 
 console.log("\n== summary ==");
@@ -123,6 +134,10 @@ const total = rows.reduce(
     skipped: 0,
   },
 );
+for (const r of rows.filter((row) => (row.failedTests ?? []).length > 0)) {
+  console.log(`\n${r.name} failed:`);
+  for (const line of r.failedTests) console.log(`  ${line}`);
+}
 if (peersMessage !== "") console.log(`\n${peersMessage}\n`);
 console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ""}`);
 process.exitCode = total.failed === 0 ? 0 : 1;
