@@ -146,9 +146,34 @@ export function httpRequestHeadDecoder(limit: number = HTTP_HEAD_LIMIT): Decoder
   const split = headSplitter(limit);
   return (bytes) => {
     const head = split(bytes);
-    if (head === undefined) return needMore(1);
-    return requestFrom(head.lines, head.consumed);
+    if (head !== undefined) return requestFrom(head.lines, head.consumed);
+    judgeMethodSoFar(bytes);
+    return needMore(1);
   };
+}
+
+/** How far into a head still being read the method is judged: no registered method is anywhere near as long. */
+const METHOD_JUDGED_WITHIN = 64;
+
+/**
+ * Judges the method of a request line still being read, so that bytes that cannot start an HTTP request (a TLS
+ * hello, an RFC 1929 message, binary noise) are answered at once, not when the handshake timeout ends a wait for a
+ * CRLF that never comes. Only the first bytes are looked at: a head dripped in byte by byte costs no rescans.
+ */
+function judgeMethodSoFar(bytes: Uint8Array): void {
+  let from = 0;
+  // The empty lines a client may send first (as headSplitter skips them).
+  while (from < 8 && bytes[from] === 0x0d && bytes[from + 1] === 0x0a) from += 2;
+  const end = Math.min(bytes.length, from + METHOD_JUDGED_WITHIN);
+  for (let i = from; i < end; i++) {
+    const byte = bytes[i];
+    if (byte === 0x20 && i > from) return;
+    // A lone CR at the very end may be the first half of an empty line.
+    if (byte === 0x0d && i === from && i === bytes.length - 1) return;
+    if (byte >= 0x80 || !TOKEN.test(String.fromCharCode(byte))) {
+      throw malformed(`bad method: byte 0x${byte.toString(16).padStart(2, "0")} cannot start an HTTP request line`);
+    }
+  }
 }
 
 function requestFrom(lines: string[], consumed: number): Decoded<HttpRequestHead> {

@@ -67,6 +67,16 @@ describe("HTTP request head", () => {
     it(`refuses ${what} (${status})`, () => assert.throws(() => request(text), { reply: status }));
   }
 
+  it("refuses a first byte that cannot start a method before the head is whole; waits on a good start", () => {
+    // A TLS hello, an RFC 1929 message, a request line starting with a space, a NUL after a method's letters.
+    for (const start of ["\x16\x03\x01", "\x01\x05alice", " GET", "GE\x00T", "\r\n\x01"]) {
+      assert.throws(() => request(start), { reply: 400, message: /cannot start an HTTP request line/ }, start);
+    }
+    for (const start of ["", "\r", "\r\n", "\r\n\r", "C", "CONNECT", "CONNECT ", "GET http://a/ HTTP/1.1\r\n"]) {
+      assert.equal(request(start).done, false, JSON.stringify(start));
+    }
+  });
+
   it(`refuses a head over ${HTTP_HEAD_LIMIT} bytes with 431, and takes one just under`, () => {
     const start = "GET http://a/ HTTP/1.1\r\nX: ";
     const under = start + "v".repeat(HTTP_HEAD_LIMIT - start.length - 4) + "\r\n\r\n";
