@@ -50,7 +50,7 @@ const EMPTY = new Uint8Array(0);
  * ```
  */
 export class ByteReader {
-  #stream: ReadableStream<Uint8Array>;
+  #stream: ReadableStream<Uint8Array> | undefined;
   #byob: ReadableStreamBYOBReader | undefined;
   #default: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #buffer: Uint8Array = EMPTY;
@@ -139,7 +139,9 @@ export class ByteReader {
     this.#released = true;
     (this.#byob ?? this.#default)!.releaseLock();
     const leftover = this.#leftover();
-    return { leftover, readable: this.#stream };
+    const readable = this.#stream!;
+    this.#forget();
+    return { leftover, readable };
   }
 
   /**
@@ -151,7 +153,19 @@ export class ByteReader {
     if (this.#released) throw new SocksError("failed", "ByteReader already released");
     this.#released = true;
     const leftover = this.#leftover();
-    return { leftover, reader: (this.#byob ?? this.#default)! };
+    const reader = (this.#byob ?? this.#default)!;
+    this.#forget();
+    return { leftover, reader };
+  }
+
+  /**
+   * Drops the stream and its reader once handed over: a session keeps its ByteReader for as long as its tunnel
+   * lives, and the stream objects are the new owner's to keep or to let go (a native relay lets them go).
+   */
+  #forget(): void {
+    this.#stream = undefined;
+    this.#byob = undefined;
+    this.#default = undefined;
   }
 
   /** The unconsumed bytes, copied: a view would pin the whole read buffer for as long as a tunnel lives. */

@@ -145,7 +145,15 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
     // Deno cannot send a reset: Deno.TcpConn has no SO_LINGER (setNoDelay and setKeepAlive are its only socket
     // options), so the peer of a Deno server sees a FIN where Node and Bun pass the reset on.
     reset: close,
-    native: new DenoNativeSocket({ conn, busy: () => closed || reading || readEnded, close }),
+    native: new DenoNativeSocket({
+      conn,
+      busy: () => closed || reading || readEnded,
+      close,
+      release: () => {
+        readable = undefined;
+        writable = undefined;
+      },
+    }),
   };
 }
 

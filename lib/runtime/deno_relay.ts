@@ -25,6 +25,8 @@ export interface DenoConnHooks {
   busy(): boolean;
   /** Closes the connection (both directions). */
   close(): void;
+  /** The relay reads and writes the connection itself from now on: the adapter lets its stream objects go. */
+  release(): void;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface DenoConnHooks {
  * ```ts
  * import assert from "node:assert/strict";
  * import { DenoNativeSocket } from "./deno_relay.ts";
- * const native = new DenoNativeSocket({ conn: undefined as never, busy: () => true, close() {} });
+ * const native = new DenoNativeSocket({ conn: undefined as never, busy: () => true, close() {}, release() {} });
  * const options = { leftover: undefined, otherLeftover: undefined, idleTimeoutMs: 0, signal: undefined };
  * // A busy stream (or a socket of another adapter) is left to the streams relay.
  * assert.equal(native.relayWith(native, options), undefined);
@@ -52,6 +54,8 @@ export class DenoNativeSocket implements NativeSocket {
   relayWith(other: NativeSocket, options: NativeRelayOptions): Promise<RelayResult> | undefined {
     if (!(other instanceof DenoNativeSocket) || other === this) return undefined;
     if (this.#hooks.busy() || other.#hooks.busy()) return undefined;
+    this.#hooks.release();
+    other.#hooks.release();
     return loops(this.#hooks, other.#hooks, options);
   }
 }

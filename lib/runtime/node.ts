@@ -62,7 +62,6 @@ export function socketConnection(socket: net.Socket): Connection {
   let failure: SocksError | undefined;
   let source: SocketSource | undefined;
   let writable: WritableStream<Uint8Array> | undefined;
-  let detached = false;
   socket.on("error", (error) => {
     const reason = toSocksError(error, "read");
     failure ??= reason;
@@ -70,6 +69,9 @@ export function socketConnection(socket: net.Socket): Connection {
   });
   socket.pause();
   const onData = (chunk: Uint8Array) => source!.push(chunk);
+  // The stream's end and close listeners, taken off when a native relay takes the socket over.
+  let onEnd: (() => void) | undefined;
+  let onClose: (() => void) | undefined;
   const readable = (): ReadableStream<Uint8Array> => {
     if (source) return source.readable;
     const made = source = new SocketSource({
@@ -78,9 +80,11 @@ export function socketConnection(socket: net.Socket): Connection {
       cancel: () => closeLocally((s) => s.destroy()),
     });
     socket.on("data", onData);
-    socket.on("end", () => (closedLocally ? detached || made.fail(closed()) : made.end()));
+    onEnd = () => closedLocally ? made.fail(closed()) : made.end();
     // Checked first: a SocksError captures a stack trace, and most sockets close after their stream ended.
-    socket.on("close", () => made.ended || detached || made.fail(closed()));
+    onClose = () => made.ended || made.fail(closed());
+    socket.on("end", onEnd);
+    socket.on("close", onClose);
     if (socket.destroyed) made.fail(failure ?? closed());
     return made.readable;
   };
@@ -116,8 +120,13 @@ export function socketConnection(socket: net.Socket): Connection {
     native: new NodeNativeSocket(socket, {
       busy: () => socket.destroyed || (source !== undefined && source.busy),
       detach: () => {
-        detached = true;
         socket.off("data", onData);
+        if (onEnd) socket.off("end", onEnd);
+        if (onClose) socket.off("close", onClose);
+        onEnd = onClose = undefined;
+        // The relay reads and writes the socket itself from now on: the stream objects (a few KB on Node) go.
+        source = undefined;
+        writable = undefined;
       },
     }),
   };

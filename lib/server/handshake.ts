@@ -111,7 +111,10 @@ export async function socks5Handshake(
     const offered = greeting.methods.map((m) => `0x${m.toString(16).padStart(2, "0")}`).join(", ");
     await refuse(new SocksError("auth-failed", `no acceptable method among ${offered}`));
   }
-  await writer.write(encodeSocks5MethodSelection({ method: authenticator!.method }));
+  // Not waited for before the next read: the client answers only once it has the selection, so the read can be
+  // posted now (the writer keeps the order of later writes; a failed write is thrown below, or fails the read).
+  const selectionSent = writer.write(encodeSocks5MethodSelection({ method: authenticator!.method }));
+  selectionSent.catch(() => {});
   const result = await authenticator!.authenticate({ reader, writer, client });
   const { user, label } = result;
   const switched = onAuthenticated?.(result);
@@ -119,6 +122,7 @@ export async function socks5Handshake(
   else if (result.channel) throw new SocksError("failed", "the method's protected channel has no taker");
   replier.armed = true;
   const message = await reader.read(decodeSocks5Request);
+  await selectionSent;
   const command = SOCKS5_COMMAND_NAMES[message.command];
   return { version: 5, command, destination: message.destination, user, label };
 }

@@ -9,6 +9,7 @@ import { Socks4Reply, type Socks4ReplyCode, Socks5Reply } from "../wire/constant
 import { encodeSocks4Reply } from "../wire/socks4.ts";
 import { encodeSocks5Reply } from "../wire/socks5_request.ts";
 import { socks4ReplyFor, socks5ReplyFor } from "./reply_codes.ts";
+import { SocksError } from "../wire/socks_error.ts";
 
 const NO_ADDRESS: HostPort = { address: { type: "ipv4", host: "0.0.0.0" }, port: 0 };
 
@@ -53,12 +54,20 @@ export function socks5Replier(writer: WritableStreamDefaultWriter<Uint8Array>): 
 }
 
 function makeReplier(
-  writer: WritableStreamDefaultWriter<Uint8Array>,
+  stream: WritableStreamDefaultWriter<Uint8Array>,
   encode: (code: number, bound: HostPort) => Uint8Array,
   successCode: number,
   failureCode: (error: unknown) => number,
 ): Replier {
   const state = { armed: false, final: false, lastCode: undefined as number | undefined };
+  // Let go of once the final reply is written: nothing is sent after it, and a tunnel lives long past it.
+  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined = stream;
+  const send = async (bytes: Uint8Array, final: boolean) => {
+    if (writer === undefined) throw new SocksError("failed", "a reply after the final one");
+    const written = writer.write(bytes);
+    if (final) writer = undefined;
+    await written;
+  };
   return {
     get armed() {
       return state.armed;
@@ -75,13 +84,13 @@ function makeReplier(
     async success(bound, final = true) {
       state.lastCode = successCode;
       state.final = final;
-      await writer.write(encode(successCode, bound));
+      await send(encode(successCode, bound), final);
     },
     async failure(error) {
       const code = failureCode(error);
       state.lastCode = code;
       state.final = true;
-      await writer.write(encode(code, NO_ADDRESS));
+      await send(encode(code, NO_ADDRESS), true);
       return code;
     },
   };

@@ -57,7 +57,8 @@ export async function serveConnection(
     durationMs: 0,
   };
   let reader = new ByteReader(connection.readable);
-  let writer = connection.writable.getWriter();
+  // Undefined once a command took the client's streams over (see clientEnd).
+  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined = connection.writable.getWriter();
   // The client's streams: the connection's, or the protected pair a GSS-API method (RFC 1961) hands over.
   let streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } = connection;
   let replier: Replier | undefined;
@@ -154,12 +155,15 @@ export async function serveConnection(
         if (released) throw new SocksError("failed", "client streams already handed over");
         released = true;
         const { leftover, reader: locked } = reader.detach();
+        const handedOver = writer!;
+        // The session keeps no stream object past this point: a tunnel relayed natively then holds none at all.
+        writer = undefined;
         return {
           readable: streams.readable,
           writable: streams.writable,
           leftover,
           reader: locked,
-          writer,
+          writer: handedOver,
           close: () => connection.close(),
           reset: () => (connection.reset ?? connection.close).call(connection),
           // Only the connection's own streams may be relayed natively: a GSS-API channel must wrap every byte.
