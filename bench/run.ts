@@ -32,6 +32,9 @@ if (absent.length > 0) {
   process.exit(1);
 }
 
+// tabi under Node runs as Node users run it: the npm bin, dist/tabi.mjs, built fresh from this tree.
+execFileSync("node", ["scripts/build.mjs"], { stdio: "ignore" });
+
 const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },

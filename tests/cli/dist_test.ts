@@ -50,9 +50,9 @@ describe("the bundled CLI for Node (dist/tabi.mjs)", () => {
     assert.match(pkg.scripts?.build ?? "", /scripts\/build\.mjs/);
   });
 
-  it("is plain JavaScript for node: a node shebang, and it imports only node: built-ins", () => {
+  it("is plain JavaScript for node: a node shebang (young generation capped), and it imports only node: built-ins", () => {
     const text = readFileSync(bundle, "utf8");
-    assert.ok(text.startsWith("#!/usr/bin/env node\n"), text.slice(0, 40));
+    assert.ok(text.startsWith("#!/usr/bin/env -S node --max-semi-space-size=1\n"), text.slice(0, 60));
     const specifiers = [...text.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
     assert.ok(specifiers.length > 0);
     assert.deepEqual(specifiers.filter((s) => !s.startsWith("node:")), []);
