@@ -47,18 +47,24 @@ export function cliCommand(): [string, string[]] {
 
 /**
  * The command and leading arguments that run `cli/main.ts` under `runtime`: Deno and Bun from node_modules (npm
- * installs both), Node 20 with tsx, since it cannot strip types itself.
+ * installs both), Node 20 with tsx, since it cannot strip types itself. Deno and Node get V8's young generation
+ * capped as `npm start` and the npm bin run them (`--max-semi-space-size=1`).
  */
 export function cliCommandFor(runtime: RuntimeName): [string, string[]] {
   const main = join("cli", "main.ts");
   const bin = (name: string) => (runtimeName() === name ? process.execPath : join("node_modules", ".bin", name));
   switch (runtime) {
     case "deno":
-      return [bin("deno"), ["run", "-A", main]];
+      return [bin("deno"), ["run", "-A", "--v8-flags=--max-semi-space-size=1", main]];
     case "bun":
       return [bin("bun"), [main]];
     default:
-      return [runtimeName() === "node" ? process.execPath : "node", ["--import", "tsx", main]];
+      return [runtimeName() === "node" ? process.execPath : "node", [
+        "--max-semi-space-size=1",
+        "--import",
+        "tsx",
+        main,
+      ]];
   }
 }
 

@@ -154,11 +154,13 @@ describe(`flood against tabi serve (${runtimeName()})`, () => {
       // a major collection (Deno: 138, 183, 200, 240, 266, 219, 247 MB over eight), hence the slack.
       const flooders = IDLE + SLOWLORIS;
       assert.ok(peak - baseline < flooders * 96 * 1024, `peaks ${peaks.map(mb)} over a baseline of ${mb(baseline)}`);
-      // V8 (Deno, Node) grows its heap for a few floods before a major collection, by more when the machine is busy
-      // (seen: Deno 180, 198, 253 MB; Node 204, 267, 336, 292, 374 MB over five, which is not a leak: a leak adds
-      // its share every time). The room below still catches a leak of about 35 KB per connection per flood; the
-      // peak bound above holds whatever the collector does.
-      assert.ok(peaks[2] <= peaks[1] + Math.max(96 << 20, (peaks[1] - baseline) * 0.6), `peaks ${peaks.map(mb)}`);
+      // V8 (Deno, Node) grows its heap for a few floods before a major collection, by more when the machine is busy,
+      // and not steadily (seen: Deno 180, 198, 253 MB; Node 204, 267, 336, 292, 374 MB over five; 240, 228, 324 MB),
+      // which is not a leak: a leak adds its share every time. So the third flood is held to the higher of the first
+      // two; the room still catches a leak of about 35 KB per connection per flood, and the peak bound above holds
+      // whatever the collector does.
+      const earlier = Math.max(peaks[0], peaks[1]);
+      assert.ok(peaks[2] <= earlier + Math.max(96 << 20, (earlier - baseline) * 0.6), `peaks ${peaks.map(mb)}`);
       // Bun gives the memory back to the system. V8 under Deno and Node 20 keeps the heap pages it grew (Deno runs
       // no V8 memory reducer), to be reused, as the second flood shows: there the figure is printed, not asserted.
       if (runtimeName() === "bun") {
