@@ -99,8 +99,13 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
       // NO_PROXY excludes this host: go direct, as curl does.
       const addresses = await network.resolve(host.replace(/^\[|\]$/g, ""));
       const connection = await network.connect({ hostname: addresses[0], port });
+      // Named one by one: an adapter's Connection may keep its members on a prototype, which a spread leaves out.
       tunnel = {
-        ...connection,
+        readable: connection.readable,
+        writable: connection.writable,
+        localAddress: connection.localAddress,
+        remoteAddress: connection.remoteAddress,
+        close: () => connection.close(),
         reset: () => (connection.reset ?? connection.close).call(connection),
         bound: { address: target.address, port },
       };

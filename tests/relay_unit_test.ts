@@ -50,7 +50,11 @@ describe("relay on the memory network", () => {
     const handshake = new ByteReader(accepted[0].readable);
     assert.equal(decode(await handshake.readExactly(6)), "hello ");
     const { leftover, reader } = handshake.detach();
-    const running = relay({ ...accepted[0], close: accepted[0].close, leftover, reader }, accepted[1]);
+    const end = accepted[0];
+    const running = relay(
+      { readable: end.readable, writable: end.writable, close: () => end.close(), leftover, reader },
+      accepted[1],
+    );
 
     const targetWriter = target.writable.getWriter();
     await targetWriter.write(text("answer"));

@@ -21,7 +21,7 @@ import { SocksError } from "../wire/socks_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
 import { endpoint, SocketSource } from "./socket_source.ts";
-import { NodeNativeSocket } from "./node_relay.ts";
+import { NodeNativeSocket, type NodeStreamHooks } from "./node_relay.ts";
 import { FileDescriptorBudget, throttledReporter } from "./file_descriptors.ts";
 
 /**
@@ -48,94 +48,117 @@ import { FileDescriptorBudget, throttledReporter } from "./file_descriptors.ts";
  * ```
  */
 export function socketConnection(socket: net.Socket): Connection {
-  socket.setNoDelay(true);
+  return new SocketConnection(socket);
+}
+
+const closed = () => new SocksError("closed", "connection closed");
+
+/**
+ * The Connection over one socket. A class, not an object literal of closures: a proxy holds two per tunnel for as
+ * long as the tunnel lives, and per-instance getters and closures cost about 2 KB a tunnel on V8.
+ */
+class SocketConnection implements Connection, NodeStreamHooks {
+  readonly native: NodeNativeSocket;
+  readonly #socket: net.Socket;
   // Bun emits "end" when we destroy a socket ourselves; that is not the peer's FIN.
-  let closedLocally = false;
-  const closeLocally = (how: (socket: net.Socket) => void) => {
-    closedLocally = true;
-    if (!socket.destroyed) how(socket);
-  };
-  const closed = () => new SocksError("closed", "connection closed");
+  #closedLocally = false;
   // The streams are made on first use: Node's WHATWG streams cost a tenth of a short tunnel's CPU time, and the
   // outbound side of a tunnel that a native relay (node_relay.ts) carries never needs them. Until then the socket
   // stays paused, and its first error is kept for a stream made after it.
-  let failure: SocksError | undefined;
-  let source: SocketSource | undefined;
-  let writable: WritableStream<Uint8Array> | undefined;
-  socket.on("error", (error) => {
-    const reason = toSocksError(error, "read");
-    failure ??= reason;
-    source?.fail(reason);
-  });
-  socket.pause();
-  const onData = (chunk: Uint8Array) => source!.push(chunk);
-  // The stream's end and close listeners, taken off when a native relay takes the socket over.
-  let onEnd: (() => void) | undefined;
-  let onClose: (() => void) | undefined;
-  const readable = (): ReadableStream<Uint8Array> => {
-    if (source) return source.readable;
-    const made = source = new SocketSource({
+  #failure: SocksError | undefined;
+  #source: SocketSource | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+  // The stream's listeners, taken off when a native relay takes the socket over.
+  #listeners: { data(chunk: Uint8Array): void; end(): void; close(): void } | undefined;
+  #local: Endpoint | undefined;
+  #remote: Endpoint | undefined;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on("error", (error) => {
+      const reason = toSocksError(error, "read");
+      this.#failure ??= reason;
+      this.#source?.fail(reason);
+    });
+    socket.pause();
+    this.native = new NodeNativeSocket(socket, this);
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    if (this.#source) return this.#source.readable;
+    const socket = this.#socket;
+    const made = this.#source = new SocketSource({
       resume: () => socket.resume(),
       pause: () => socket.pause(),
-      cancel: () => closeLocally((s) => s.destroy()),
+      cancel: () => this.close(),
     });
-    socket.on("data", onData);
-    onEnd = () => closedLocally ? made.fail(closed()) : made.end();
-    // Checked first: a SocksError captures a stack trace, and most sockets close after their stream ended.
-    onClose = () => made.ended || made.fail(closed());
-    socket.on("end", onEnd);
-    socket.on("close", onClose);
-    if (socket.destroyed) made.fail(failure ?? closed());
+    this.#listeners = {
+      data: (chunk) => made.push(chunk),
+      end: () => this.#closedLocally ? made.fail(closed()) : made.end(),
+      // Checked first: a SocksError captures a stack trace, and most sockets close after their stream ended.
+      close: () => made.ended || made.fail(closed()),
+    };
+    socket.on("data", this.#listeners.data);
+    socket.on("end", this.#listeners.end);
+    socket.on("close", this.#listeners.close);
+    if (socket.destroyed) made.fail(this.#failure ?? closed());
     return made.readable;
-  };
-  const makeWritable = () =>
-    new WritableStream<Uint8Array>({
-      // Resolve only once Node has handed the chunk to the kernel: the relay reuses its buffer after each write.
-      write: (chunk) => settled((done) => socket.write(chunk, done), "write"),
-      close: () => settled((done) => socket.end(done), "close write"),
-      abort() {
-        socket.destroy();
-      },
-    });
-  let local: Endpoint | undefined;
-  let remote: Endpoint | undefined;
+  }
 
-  return {
-    get readable() {
-      return readable();
-    },
-    get writable() {
-      return writable ??= makeWritable();
-    },
-    // Asked for once, when needed: each is a system call (getsockname, getpeername).
-    get localAddress() {
-      return local ??= endpoint(socket.localAddress, socket.localPort);
-    },
-    get remoteAddress() {
-      return remote ??= endpoint(socket.remoteAddress, socket.remotePort);
-    },
-    close: () => closeLocally((s) => s.destroy()),
-    // RST instead of FIN (SO_LINGER 0): the peer learns that the stream was cut, not finished.
-    reset: () => closeLocally((s) => s.resetAndDestroy()),
-    native: new NodeNativeSocket(socket, {
-      busy: () => socket.destroyed || (source !== undefined && source.busy),
-      detach: () => {
-        socket.off("data", onData);
-        if (onEnd) socket.off("end", onEnd);
-        if (onClose) socket.off("close", onClose);
-        onEnd = onClose = undefined;
-        // The relay reads and writes the socket itself from now on: the stream objects (a few KB on Node) go.
-        source = undefined;
-        writable = undefined;
-      },
-    }),
-  };
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      // Resolve only once Node has handed the chunk to the kernel: the relay reuses its buffer after each write.
+      write: (chunk) => this.#settled((done) => this.#socket.write(chunk, done), "write"),
+      close: () => this.#settled((done) => this.#socket.end(done), "close write"),
+      abort: () => void this.#socket.destroy(),
+    });
+  }
+
+  // Asked for once, when needed: each is a system call (getsockname, getpeername).
+  get localAddress(): Endpoint {
+    return this.#local ??= endpoint(this.#socket.localAddress, this.#socket.localPort);
+  }
+
+  get remoteAddress(): Endpoint {
+    return this.#remote ??= endpoint(this.#socket.remoteAddress, this.#socket.remotePort);
+  }
+
+  close(): void {
+    this.#closedLocally = true;
+    if (!this.#socket.destroyed) this.#socket.destroy();
+  }
+
+  /** RST instead of FIN (SO_LINGER 0): the peer learns that the stream was cut, not finished. */
+  reset(): void {
+    this.#closedLocally = true;
+    if (!this.#socket.destroyed) this.#socket.resetAndDestroy();
+  }
+
+  /** For the native relay: the stream holds bytes, waits on a read or has ended. */
+  busy(): boolean {
+    return this.#socket.destroyed || (this.#source !== undefined && this.#source.busy);
+  }
+
+  /** For the native relay: it reads and writes the socket itself from now on, so the stream objects go. */
+  detach(): void {
+    const listeners = this.#listeners;
+    if (listeners) {
+      this.#socket.off("data", listeners.data);
+      this.#socket.off("end", listeners.end);
+      this.#socket.off("close", listeners.close);
+    }
+    this.#listeners = undefined;
+    this.#source = undefined;
+    this.#writable = undefined;
+  }
 
   /**
    * Runs a write-side call and settles when its callback runs or the socket closes first: Bun never calls back
    * `end()` on a destroyed socket, and neither runtime promises a callback after a reset.
    */
-  function settled(start: (done: (error?: Error | null) => void) => void, what: string): Promise<void> {
+  #settled(start: (done: (error?: Error | null) => void) => void, what: string): Promise<void> {
+    const socket = this.#socket;
     if (socket.destroyed) return Promise.reject(new SocksError("closed", `${what}: connection closed`));
     return new Promise<void>((resolve, reject) => {
       const onClose = () => reject(new SocksError("closed", `${what}: connection closed`));
