@@ -19,7 +19,7 @@ export type * from "../net.ts";
 import { toSocksError } from "../net_error.ts";
 import { bindUdp } from "./node_dgram.ts";
 import { resolve, reverse } from "./node_dns.ts";
-import { DenoNativeSocket } from "./deno_relay.ts";
+import { type DenoConnHooks, DenoNativeSocket } from "./deno_relay.ts";
 import { isOutOfFiles, throttledReporter } from "./file_descriptors.ts";
 
 /** How long the accept loop waits after a failed accept (EMFILE and friends) before it tries again. */
@@ -58,56 +58,116 @@ function endpoint(addr: Deno.Addr): Endpoint {
  * ```
  */
 export function denoConnection(conn: Deno.TcpConn): Connection {
-  try {
-    conn.setNoDelay(true);
-  } catch {
-    // Already closed by the peer: the first read will say so.
-  }
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
+  return new DenoConnection(conn);
+}
+
+/**
+ * The Connection over one `Deno.TcpConn`. A class, not an object literal of closures: a proxy holds two per tunnel for
+ * as long as the tunnel lives, and per-instance getters and closures cost about 2 KB a tunnel on V8.
+ */
+class DenoConnection implements Connection, DenoConnHooks {
+  readonly conn: Deno.TcpConn;
+  readonly native: DenoNativeSocket;
+  #closed = false;
+  // What the native relay must know: a read in flight or the end seen means the stream still owns the read side.
+  #reading = false;
+  #readEnded = false;
+  // The streams are made on first use: the outbound side of a tunnel that the native relay (deno_relay.ts) carries
+  // never needs them, and an idle tunnel then holds two stream objects fewer.
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+  #local: Endpoint | undefined;
+  #remote: Endpoint | undefined;
+
+  constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
     try {
-      conn.close();
+      conn.setNoDelay(true);
+    } catch {
+      // Already closed by the peer: the first read will say so.
+    }
+    this.native = new DenoNativeSocket(this);
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#readable ??= this.#makeReadable();
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= this.#makeWritable();
+  }
+
+  get localAddress(): Endpoint {
+    return this.#local ??= endpoint(this.conn.localAddr);
+  }
+
+  get remoteAddress(): Endpoint {
+    return this.#remote ??= endpoint(this.conn.remoteAddr);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
     } catch {
       // Closing twice is harmless; Deno throws BadResource.
     }
-  };
-  // What the native relay must know: a read in flight or the end seen means the stream still owns the read side.
-  let reading = false;
-  let readEnded = false;
-  // The streams are made on first use: the outbound side of a tunnel that the native relay (deno_relay.ts) carries
-  // never needs them, and an idle tunnel then holds two stream objects fewer.
-  const makeReadable = (): ReadableStream<Uint8Array> =>
-    new ReadableStream({
+  }
+
+  /**
+   * Deno cannot send a reset: Deno.TcpConn has no SO_LINGER (setNoDelay and setKeepAlive are its only socket
+   * options), so the peer of a Deno server sees a FIN where Node and Bun pass the reset on.
+   */
+  reset(): void {
+    this.close();
+  }
+
+  /** For the native relay: the stream reads or has ended, or the connection is closed. */
+  busy(): boolean {
+    return this.#closed || this.#reading || this.#readEnded;
+  }
+
+  /** For the native relay: it reads and writes the connection itself from now on, so the stream objects go. */
+  release(): void {
+    this.#readable = undefined;
+    this.#writable = undefined;
+  }
+
+  #makeReadable(): ReadableStream<Uint8Array> {
+    const conn = this.conn;
+    return new ReadableStream({
       type: "bytes",
       autoAllocateChunkSize: AUTO_CHUNK_SIZE,
-      async pull(controller: ReadableByteStreamController) {
+      pull: async (controller: ReadableByteStreamController) => {
         const request = controller.byobRequest!;
         const view = request.view!;
         let n: number | null;
-        reading = true;
+        this.#reading = true;
         try {
           n = await conn.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
         } catch (error) {
-          readEnded = true;
+          this.#readEnded = true;
           controller.error(toSocksError(error, "read"));
           return;
         } finally {
-          reading = false;
+          this.#reading = false;
         }
         if (n === null) {
-          readEnded = true;
+          this.#readEnded = true;
           controller.close();
           request.respond(0);
         } else {
           request.respond(n);
         }
       },
-      cancel: close,
+      cancel: () => this.close(),
     });
-  const makeWritable = () =>
-    new WritableStream<Uint8Array>({
+  }
+
+  #makeWritable(): WritableStream<Uint8Array> {
+    const conn = this.conn;
+    return new WritableStream<Uint8Array>({
       async write(chunk) {
         try {
           for (let done = 0; done < chunk.length;) done += await conn.write(chunk.subarray(done));
@@ -122,39 +182,9 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
           throw toSocksError(error, "close write");
         }
       },
-      abort: close,
+      abort: () => this.close(),
     });
-  let readable: ReadableStream<Uint8Array> | undefined;
-  let writable: WritableStream<Uint8Array> | undefined;
-  let local: Endpoint | undefined;
-  let remote: Endpoint | undefined;
-  return {
-    get readable() {
-      return readable ??= makeReadable();
-    },
-    get writable() {
-      return writable ??= makeWritable();
-    },
-    get localAddress() {
-      return local ??= endpoint(conn.localAddr);
-    },
-    get remoteAddress() {
-      return remote ??= endpoint(conn.remoteAddr);
-    },
-    close,
-    // Deno cannot send a reset: Deno.TcpConn has no SO_LINGER (setNoDelay and setKeepAlive are its only socket
-    // options), so the peer of a Deno server sees a FIN where Node and Bun pass the reset on.
-    reset: close,
-    native: new DenoNativeSocket({
-      conn,
-      busy: () => closed || reading || readEnded,
-      close,
-      release: () => {
-        readable = undefined;
-        writable = undefined;
-      },
-    }),
-  };
+  }
 }
 
 async function connect(options: ConnectOptions): Promise<Connection> {

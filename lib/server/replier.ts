@@ -27,71 +27,73 @@ export interface Replier {
   failure(error: unknown): Promise<number>;
 }
 
+/** How a version writes its replies. */
+interface ReplyFormat {
+  readonly encode: (code: number, bound: HostPort) => Uint8Array;
+  readonly successCode: number;
+  readonly failureCode: (error: unknown) => number;
+}
+
+const SOCKS4_REPLIES: ReplyFormat = {
+  encode: (code, bound) =>
+    encodeSocks4Reply({
+      reply: code as Socks4ReplyCode,
+      bound: bound.address.type === "ipv4"
+        ? { address: bound.address, port: bound.port }
+        : { address: { type: "ipv4", host: "0.0.0.0" }, port: bound.port },
+    }),
+  successCode: Socks4Reply.Granted,
+  failureCode: socks4ReplyFor,
+};
+
+const SOCKS5_REPLIES: ReplyFormat = {
+  encode: (code, bound) => encodeSocks5Reply({ reply: code, bound }),
+  successCode: Socks5Reply.Succeeded,
+  failureCode: socks5ReplyFor,
+};
+
 /** A replier for a SOCKS4 client. Its replies can carry only IPv4; others become 0.0.0.0. */
 export function socks4Replier(writer: WritableStreamDefaultWriter<Uint8Array>): Replier {
-  return makeReplier(
-    writer,
-    (code, bound) =>
-      encodeSocks4Reply({
-        reply: code as Socks4ReplyCode,
-        bound: bound.address.type === "ipv4"
-          ? { address: bound.address, port: bound.port }
-          : { address: { type: "ipv4", host: "0.0.0.0" }, port: bound.port },
-      }),
-    Socks4Reply.Granted,
-    socks4ReplyFor,
-  );
+  return new StreamReplier(writer, SOCKS4_REPLIES);
 }
 
 /** A replier for a SOCKS5 client. */
 export function socks5Replier(writer: WritableStreamDefaultWriter<Uint8Array>): Replier {
-  return makeReplier(
-    writer,
-    (code, bound) => encodeSocks5Reply({ reply: code, bound }),
-    Socks5Reply.Succeeded,
-    socks5ReplyFor,
-  );
+  return new StreamReplier(writer, SOCKS5_REPLIES);
 }
 
-function makeReplier(
-  stream: WritableStreamDefaultWriter<Uint8Array>,
-  encode: (code: number, bound: HostPort) => Uint8Array,
-  successCode: number,
-  failureCode: (error: unknown) => number,
-): Replier {
-  const state = { armed: false, final: false, lastCode: undefined as number | undefined };
+/** A class, not an object literal of closures: every tunnel's session keeps its replier for as long as it lives. */
+class StreamReplier implements Replier {
+  armed = false;
+  final = false;
+  lastCode: number | undefined;
   // Let go of once the final reply is written: nothing is sent after it, and a tunnel lives long past it.
-  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined = stream;
-  const send = async (bytes: Uint8Array, final: boolean) => {
-    if (writer === undefined) throw new SocksError("failed", "a reply after the final one");
-    const written = writer.write(bytes);
-    if (final) writer = undefined;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  readonly #format: ReplyFormat;
+
+  constructor(writer: WritableStreamDefaultWriter<Uint8Array>, format: ReplyFormat) {
+    this.#writer = writer;
+    this.#format = format;
+  }
+
+  async success(bound: HostPort, final = true): Promise<void> {
+    this.lastCode = this.#format.successCode;
+    this.final = final;
+    await this.#send(this.#format.encode(this.#format.successCode, bound), final);
+  }
+
+  async failure(error: unknown): Promise<number> {
+    const code = this.#format.failureCode(error);
+    this.lastCode = code;
+    this.final = true;
+    await this.#send(this.#format.encode(code, NO_ADDRESS), true);
+    return code;
+  }
+
+  async #send(bytes: Uint8Array, final: boolean): Promise<void> {
+    if (this.#writer === undefined) throw new SocksError("failed", "a reply after the final one");
+    const written = this.#writer.write(bytes);
+    if (final) this.#writer = undefined;
     await written;
-  };
-  return {
-    get armed() {
-      return state.armed;
-    },
-    set armed(value: boolean) {
-      state.armed = value;
-    },
-    get final() {
-      return state.final;
-    },
-    get lastCode() {
-      return state.lastCode;
-    },
-    async success(bound, final = true) {
-      state.lastCode = successCode;
-      state.final = final;
-      await send(encode(successCode, bound), final);
-    },
-    async failure(error) {
-      const code = failureCode(error);
-      state.lastCode = code;
-      state.final = true;
-      await send(encode(code, NO_ADDRESS), true);
-      return code;
-    },
-  };
+  }
 }
