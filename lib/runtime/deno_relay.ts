@@ -13,9 +13,9 @@ import type { SocksError } from "../wire/socks_error.ts";
 
 /**
  * The first read buffer of a direction: small, since an idle tunnel holds one per direction while its read waits;
- * it grows fourfold on every full read (512 B, 2 KiB, 8 KiB ... 128 KiB), so a bulk transfer reaches it in 5 reads.
+ * it grows fourfold on every full read (64 B, 256 B, 1 KiB ... 128 KiB), so a bulk transfer reaches it in 7 reads.
  */
-const INITIAL_CHUNK_SIZE = 512;
+const INITIAL_CHUNK_SIZE = 64;
 
 /** What the Deno adapter lets the native relay do with one connection. */
 export interface DenoConnHooks {
