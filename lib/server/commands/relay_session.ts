@@ -6,7 +6,7 @@
  */
 import type { Connection } from "../../net.ts";
 import type { HostPort } from "../../wire/address.ts";
-import { relay } from "../../relay.ts";
+import { relay, type RelayResult } from "../../relay.ts";
 import type { Session } from "../session_context.ts";
 
 /** Sends the final success reply (closing `other` if that fails), then relays; see {@link relaySession}. */
@@ -17,19 +17,25 @@ export async function replyAndRelay(session: Session, other: Connection, bound: 
     other.close();
     throw error;
   }
-  await relaySession(session, other);
+  // Returned, not awaited: this function's frame need not live as long as the tunnel.
+  return relaySession(session, other);
 }
 
 /** Relays until both directions end; records bytes each way and any abnormal end. */
-export async function relaySession(session: Session, other: Connection): Promise<void> {
-  const result = await relay(session.clientEnd(), other, {
-    idleTimeoutMs: session.config.idleTimeoutMs,
-    signal: session.signal,
-  });
-  session.record.bytesUp = result.aToB;
-  session.record.bytesDown = result.bToA;
-  if (result.outcome !== "done") {
-    session.record.outcome = result.outcome;
-    if (result.error) session.record.error = result.error.message;
+export function relaySession(session: Session, other: Connection): Promise<void> {
+  // A callback, not an async function: an idle tunnel then holds no suspended frame here for its whole life.
+  const recordResult = (result: RelayResult): void => {
+    session.record.bytesUp = result.aToB;
+    session.record.bytesDown = result.bToA;
+    if (result.outcome !== "done") {
+      session.record.outcome = result.outcome;
+      if (result.error) session.record.error = result.error.message;
+    }
+  };
+  try {
+    const { idleTimeoutMs } = session.config;
+    return relay(session.clientEnd(), other, { idleTimeoutMs, signal: session.signal }).then(recordResult);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
