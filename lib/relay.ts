@@ -8,10 +8,8 @@
  */
 import { startIdleTimer } from "./idle_timer.ts";
 import { openReader } from "./io/open_reader.ts";
-import { toSocksError } from "./net_error.ts";
-import type { SocksError } from "./wire/socks_error.ts";
 import type { NativeSocket } from "./native_relay.ts";
-import type { RelayResult } from "./relay_result.ts";
+import { type RelayResult, RelayStop } from "./relay_result.ts";
 // RelayResult lives in its own file so that native_relay.ts can name it without importing the relay back.
 export type { RelayResult } from "./relay_result.ts";
 
@@ -94,13 +92,10 @@ export function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Pro
 async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Promise<RelayResult> {
   const initial = options.initialChunkSize ?? 2 * 1024;
   const max = options.maxChunkSize ?? DEFAULT_MAX_CHUNK_SIZE;
-  let stopReason: RelayResult["outcome"] | undefined;
-  let firstError: SocksError | undefined;
+  const stopped = new RelayStop();
   const stop = (reason: RelayResult["outcome"], error?: unknown) => {
-    if (stopReason !== undefined) return;
-    stopReason = reason;
-    if (error !== undefined) firstError = toSocksError(error, "relay");
-    if (firstError?.code === "reset") {
+    if (!stopped.record(reason, error)) return;
+    if (stopped.reset) {
       // One side reset: the other learns it the same way (the side that reset is gone; resetting it is harmless).
       (a.reset ?? a.close).call(a);
       (b.reset ?? b.close).call(b);
@@ -163,9 +158,9 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
   idle.stop();
   options.signal?.removeEventListener("abort", onAbort);
   // A stop closed both ends already; a clean end closes them here.
-  if (stopReason === undefined) {
+  if (!stopped.stopped) {
     a.close();
     b.close();
   }
-  return { ...counts, outcome: stopReason ?? "done", ...(firstError ? { error: firstError } : {}) };
+  return stopped.result(counts.aToB, counts.bToA);
 }

@@ -8,8 +8,8 @@
  */
 import { startIdleTimer } from "../idle_timer.ts";
 import type { NativeRelayOptions, NativeSocket } from "../native_relay.ts";
-import { toSocksError } from "../net_error.ts";
 import type { RelayResult } from "../relay.ts";
+import { RelayStop } from "../relay_result.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import type { BunSocket } from "./bun_socket.ts";
 
@@ -99,8 +99,7 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
     });
     const a = side(aHooks);
     const b = side(bHooks);
-    let outcome: RelayResult["outcome"] | undefined;
-    let firstError: SocksError | undefined;
+    const stopped = new RelayStop();
     let settled = false;
     const idle = startIdleTimer(options.idleTimeoutMs, () => stop("idle-timeout"));
     const { signal } = options;
@@ -110,18 +109,11 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
       settled = true;
       idle.stop();
       signal?.removeEventListener("abort", onAbort);
-      resolve({
-        aToB: b.written,
-        bToA: a.written,
-        outcome: outcome ?? "done",
-        ...(firstError ? { error: firstError } : {}),
-      });
+      resolve(stopped.result(b.written, a.written));
     };
     const stop = (reason: RelayResult["outcome"], error?: unknown) => {
-      if (outcome !== undefined || settled) return;
-      outcome = reason;
-      if (error !== undefined) firstError = toSocksError(error, "relay");
-      const reset = firstError?.code === "reset";
+      if (settled || !stopped.record(reason, error)) return;
+      const reset = stopped.reset;
       for (const s of [a, b]) {
         if (s.closed) continue;
         s.closed = true;
@@ -144,7 +136,7 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
     };
     /** Passes `from`'s FIN on to `to` once nothing waits to be written there; the relay ends after both. */
     const passFin = (from: Side, to: Side) => {
-      if (!from.readEnded || to.pending !== undefined || to.finSent || outcome !== undefined) return;
+      if (!from.readEnded || to.pending !== undefined || to.finSent || stopped.stopped) return;
       to.finSent = true;
       if (!to.closed) to.socket.shutdown();
       if (a.finSent && b.finSent) {
@@ -157,7 +149,7 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
     };
     const handler = (me: Side, other: Side): BunRelayHandler => ({
       onData(data) {
-        if (outcome !== undefined) return;
+        if (stopped.stopped) return;
         idle.touch();
         if (other.pending !== undefined) {
           // Bun delivered one more chunk before the pause took effect: queue it behind the rest.
@@ -175,7 +167,7 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
       },
       onDrain() {
         const rest = me.pending;
-        if (rest === undefined || outcome !== undefined) return;
+        if (rest === undefined || stopped.stopped) return;
         me.pending = undefined;
         idle.touch();
         send(other, me, rest);

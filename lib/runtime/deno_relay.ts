@@ -7,9 +7,8 @@
  */
 import { startIdleTimer } from "../idle_timer.ts";
 import type { NativeRelayOptions, NativeSocket } from "../native_relay.ts";
-import { toSocksError } from "../net_error.ts";
 import { DEFAULT_MAX_CHUNK_SIZE, type RelayResult } from "../relay.ts";
-import type { SocksError } from "../wire/socks_error.ts";
+import { RelayStop } from "../relay_result.ts";
 
 /**
  * The first read buffer of a direction: small, since an idle tunnel holds one per direction while its read waits;
@@ -62,12 +61,9 @@ export class DenoNativeSocket implements NativeSocket {
 
 // Not an async function: an idle tunnel then holds no suspended frame here, only the two pumps' (about 0.3 KB less).
 function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOptions): Promise<RelayResult> {
-  let outcome: RelayResult["outcome"] | undefined;
-  let firstError: SocksError | undefined;
+  const stopped = new RelayStop();
   const stop = (reason: RelayResult["outcome"], error?: unknown) => {
-    if (outcome !== undefined) return;
-    outcome = reason;
-    if (error !== undefined) firstError = toSocksError(error, "relay");
+    if (!stopped.record(reason, error)) return;
     a.close();
     b.close();
   };
@@ -76,7 +72,7 @@ function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOptions):
   // Set once both directions ended: a closeWrite still under way may then fail, and that is no error.
   let finished = false;
   const finish = () => {
-    if (outcome !== undefined) return;
+    if (stopped.stopped) return;
     finished = true;
     a.close();
     b.close();
@@ -121,11 +117,11 @@ function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOptions):
   const ends = (): RelayResult => {
     idle.stop();
     signal?.removeEventListener("abort", onAbort);
-    if (outcome === undefined) {
+    if (!stopped.stopped) {
       a.close();
       b.close();
     }
-    return { ...counts, outcome: outcome ?? "done", ...(firstError ? { error: firstError } : {}) };
+    return stopped.result(counts.aToB, counts.bToA);
   };
   return Promise.all([
     pump(a.conn, b.conn, options.leftover, (n) => (counts.aToB += n)),

@@ -10,8 +10,8 @@
  */
 import type net from "node:net";
 import type { NativeRelayOptions, NativeSocket } from "../native_relay.ts";
-import { toSocksError } from "../net_error.ts";
 import type { RelayResult } from "../relay.ts";
+import { RelayStop } from "../relay_result.ts";
 import { SocksError } from "../wire/socks_error.ts";
 
 /** What the adapter tells the native relay about the stream it built over a socket. */
@@ -66,8 +66,7 @@ function pipeBothWays(a: net.Socket, b: net.Socket, options: NativeRelayOptions)
     const sentToA = a.bytesWritten;
     const sentToB = b.bytesWritten;
     const { signal, idleTimeoutMs } = options;
-    let outcome: RelayResult["outcome"] | undefined;
-    let firstError: SocksError | undefined;
+    const stopped = new RelayStop();
     let settled = false;
     // A socket is done when its read side ended (the peer's FIN, passed on by pipe) and its FIN went out.
     const state = new Map<net.Socket, { ended: boolean; finished: boolean }>([
@@ -81,25 +80,16 @@ function pipeBothWays(a: net.Socket, b: net.Socket, options: NativeRelayOptions)
       a.setTimeout(0);
       signal?.removeEventListener("abort", onAbort);
       // A clean end closes both here (they are closing already: both FINs went both ways).
-      if (outcome === undefined) {
+      if (!stopped.stopped) {
         a.destroy();
         b.destroy();
       }
-      resolve({
-        aToB: b.bytesWritten - sentToB,
-        bToA: a.bytesWritten - sentToA,
-        outcome: outcome ?? "done",
-        ...(firstError ? { error: firstError } : {}),
-      });
+      resolve(stopped.result(b.bytesWritten - sentToB, a.bytesWritten - sentToA));
     };
     const stop = (reason: RelayResult["outcome"], error?: unknown) => {
-      if (outcome !== undefined || settled) return;
-      outcome = reason;
-      if (error !== undefined) firstError = toSocksError(error, "relay");
+      if (settled || !stopped.record(reason, error)) return;
       // One side reset: the other learns it the same way.
-      const how = firstError?.code === "reset"
-        ? (s: net.Socket) => s.resetAndDestroy()
-        : (s: net.Socket) => s.destroy();
+      const how = stopped.reset ? (s: net.Socket) => s.resetAndDestroy() : (s: net.Socket) => s.destroy();
       if (!a.destroyed) how(a);
       if (!b.destroyed) how(b);
       settle();
