@@ -142,7 +142,6 @@ export async function serveConnection(
     recordRequest(record, request, config);
     judgeSafety(record, request, config);
     if (request.identUser !== undefined) record.ident = request.identUser;
-    let released = false;
     const session: Session = {
       config,
       connection,
@@ -152,12 +151,11 @@ export async function serveConnection(
       signal,
       admission,
       clientEnd: () => {
-        if (released) throw new SocksError("failed", "client streams already handed over");
-        released = true;
-        const { leftover, reader: locked } = reader.detach();
-        const handedOver = writer!;
+        const handedOver = writer;
+        if (handedOver === undefined) throw new SocksError("failed", "client streams already handed over");
         // The session keeps no stream object past this point: a tunnel relayed natively then holds none at all.
         writer = undefined;
+        const { leftover, reader: locked } = reader.detach();
         return {
           readable: streams.readable,
           writable: streams.writable,
