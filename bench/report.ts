@@ -27,7 +27,10 @@ const PEERS = ["microsocks", "dante", "socksv5"] as const;
 const TABIS = ["tabi-deno", "tabi-bun", "tabi-node"] as const;
 /** tabi with `--workers 2` and `--workers auto` (bench/servers.ts): columns of their own, no targets. */
 const WORKER_TABIS = ["-w2", "-wauto"].flatMap((suffix) => TABIS.map((t) => `${t}${suffix}`));
-const COLUMNS: readonly string[] = ["direct", ...PEERS, ...TABIS, ...WORKER_TABIS];
+/** Each runtime's floor (bench/servers.ts): the same tunnels with nothing of tabi's, for the speed figures. */
+const BARES = ["bare-deno", "bare-bun", "bare-node"] as const;
+const bareOf = (tabi: string) => `bare-${tabi.split("-")[1]}`;
+const COLUMNS: readonly string[] = ["direct", ...PEERS, ...TABIS, ...BARES, ...WORKER_TABIS];
 
 /** The median of each figure for each server. */
 export function medians(measurements: Measurements): Medians {
@@ -70,11 +73,24 @@ const IDLE_KB_TARGET: Readonly<Record<string, number>> = { "tabi-deno": 10, "tab
  */
 function targets(table: Medians): string[] {
   const lines: string[] = [];
-  const check = (what: string, tabi: string, value: number | undefined, bound: number | undefined, floor: boolean) => {
+  const check = (
+    what: string,
+    tabi: string,
+    value: number | undefined,
+    bound: number | undefined,
+    floor: boolean,
+    bare?: number,
+  ) => {
     const known = value !== undefined && bound !== undefined && bound !== 0;
     const pass = known ? (floor ? value >= bound : value <= bound) : undefined;
     const vsTarget = known ? `${(value / bound).toFixed(2)}x target` : "not measured";
-    lines.push(`${pass === undefined ? "  ?   " : pass ? "  ok  " : "  MISS"}  ${tabi.padEnd(9)} ${what}: ${vsTarget}`);
+    // What the runtime itself reaches on the same figure: a target its bare server misses is the runtime's.
+    const floorNote = known && bare !== undefined ? ` (${bareOf(tabi)}: ${(bare / bound).toFixed(2)}x)` : "";
+    lines.push(
+      `${pass === undefined ? "  ?   " : pass ? "  ok  " : "  MISS"}  ${
+        tabi.padEnd(9)
+      } ${what}: ${vsTarget}${floorNote}`,
+    );
   };
   for (const tabi of TABIS) {
     if (!FIGURES.some((f) => table[f.key]?.[tabi] !== undefined)) continue;
@@ -87,9 +103,10 @@ function targets(table: Medians): string[] {
       tput,
       peerTput && 1.25 * peerTput.value,
       true,
+      table.tput_1_gbps?.[bareOf(tabi)],
     );
     const direct = table.tput_1_gbps?.direct;
-    check("tput 1 tunnel >= 0.5x direct", tabi, tput, direct && 0.5 * direct, true);
+    check("tput 1 tunnel >= 0.5x direct", tabi, tput, direct && 0.5 * direct, true, table.tput_1_gbps?.[bareOf(tabi)]);
     const rateMicro = micro("rate_per_s");
     check(
       `tunnels/s >= ${RATE_TARGET[tabi].toFixed(1)}x microsocks (one process)`,
@@ -97,6 +114,7 @@ function targets(table: Medians): string[] {
       table.rate_per_s?.[tabi],
       rateMicro && RATE_TARGET[tabi] * rateMicro,
       true,
+      table.rate_per_s?.[bareOf(tabi)],
     );
     const latencyMicro = micro("latency_p50_ms");
     check(
@@ -105,6 +123,7 @@ function targets(table: Medians): string[] {
       table.latency_p50_ms?.[tabi],
       latencyMicro && 1.2 * latencyMicro,
       false,
+      table.latency_p50_ms?.[bareOf(tabi)],
     );
     check(
       `KB per idle tunnel <= ${IDLE_KB_TARGET[tabi]}`,
@@ -129,6 +148,7 @@ function targets(table: Medians): string[] {
     );
   }
   lines.push("  (tunnels/s >= 1.2x microsocks with --workers is the scale-out issue's, measured there)");
+  lines.push("  (in parentheses: the runtime's bare server against the same target, where it was measured)");
   return lines;
 }
 
@@ -150,10 +170,12 @@ export function renderReport(
   out.push("");
   const columns = COLUMNS.filter((c) => FIGURES.some((f) => table[f.key]?.[c] !== undefined));
   const tabis = [...TABIS, ...WORKER_TABIS].filter((t) => columns.includes(t));
+  const bared = TABIS.filter((t) => columns.includes(t) && columns.includes(bareOf(t)));
   out.push(
     "figure".padEnd(labelWidth) + columns.map((c) => pad(c, width)).join("") +
       tabis.map((t) => pad(`${t.slice(5)}/peer`, width)).join("") +
-      tabis.map((t) => pad(`${t.slice(5)}/dir`, width)).join(""),
+      tabis.map((t) => pad(`${t.slice(5)}/dir`, width)).join("") +
+      bared.map((t) => pad(`${t.slice(5)}/bare`, width)).join(""),
   );
   for (const figure of FIGURES) {
     const row = table[figure.key];
@@ -163,11 +185,15 @@ export function renderReport(
       figure.label.padEnd(labelWidth) +
         columns.map((c) => pad(row[c] === undefined ? "-" : row[c].toFixed(figure.digits), width)).join("") +
         tabis.map((t) => pad(ratio(row[t], best?.value), width)).join("") +
-        tabis.map((t) => pad(ratio(row[t], row.direct), width)).join(""),
+        tabis.map((t) => pad(ratio(row[t], row.direct), width)).join("") +
+        bared.map((t) => pad(ratio(row[t], row[bareOf(t)]), width)).join(""),
     );
   }
   out.push("");
-  out.push("ratios: tabi's median over the best peer's (peer) and over direct (dir); read them with each row's sense.");
+  out.push(
+    "ratios: tabi's median over the best peer's (peer), over direct (dir) and over its runtime's bare server (bare);",
+  );
+  out.push("read them with each row's sense.");
   out.push("targets:");
   out.push(...targets(table));
   return out.join("\n") + "\n";

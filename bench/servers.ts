@@ -19,6 +19,8 @@ export interface BenchServer {
   readonly address: string;
   /** The process whose tree is measured; undefined for direct. */
   readonly pid?: number;
+  /** The only figures this server is measured for; every figure when absent. */
+  readonly figures?: readonly string[];
 }
 
 /** How to start one kind of server on `port`. */
@@ -27,6 +29,8 @@ interface ServerKind {
   readonly start: (port: number, work: string) => { command: string; args: string[] };
   /** False for a server that logs every connection to stderr with no way to turn it off (microsocks). */
   readonly stderr?: boolean;
+  /** The only figures it is measured for; every figure when absent. */
+  readonly figures?: readonly string[];
 }
 
 const bin = (name: string) => join("node_modules", ".bin", name);
@@ -63,6 +67,26 @@ const TABI_KINDS: readonly ServerKind[] = ["", "2", "auto"].flatMap((workers) =>
   }))
 );
 
+/**
+ * Each runtime's floor (bench/peers/bare_socks5_*): a SOCKS5 server with only what a benchmark tunnel needs, run as
+ * tabi runs under that runtime. Measured for the speed figures only: whatever tabi's figure, the runtime itself
+ * allows no better than this, which tells a cost of tabi's own from one of the runtime.
+ */
+const BARE_KINDS: readonly ServerKind[] = [
+  {
+    name: "bare-deno",
+    command: bin("deno"),
+    args: ["run", "-A", "--v8-flags=--max-semi-space-size=1"],
+    file: "deno.ts",
+  },
+  { name: "bare-bun", command: bin("bun"), args: [], file: "bun.mjs" },
+  { name: "bare-node", command: "node", args: ["--max-semi-space-size=1"], file: "node.mjs" },
+].map(({ name, command, args, file }) => ({
+  name,
+  start: (port: number) => ({ command, args: [...args, `bench/peers/bare_socks5_${file}`, String(port)] }),
+  figures: ["tput1", "tput8", "rate", "latency"],
+}));
+
 /** Every server the bench knows, in the order runs visit them. */
 export const SERVER_KINDS: readonly ServerKind[] = [
   ...TABI_KINDS,
@@ -94,6 +118,7 @@ export const SERVER_KINDS: readonly ServerKind[] = [
     },
   },
   { name: "socksv5", start: (port) => ({ command: "node", args: ["bench/peers/socksv5_server.mjs", String(port)] }) },
+  ...BARE_KINDS,
 ];
 
 /** A free TCP port on 127.0.0.1. */
@@ -160,7 +185,7 @@ export async function startServers(names: readonly string[]): Promise<ServerSet>
       const child = spawn(command, args, { stdio: ["ignore", "ignore", kind.stderr === false ? "ignore" : "inherit"] });
       children.push({ child, exited: new Promise((resolve) => child.once("close", () => resolve())) });
       await waitForPort(port, child, kind.name);
-      servers.push({ name: kind.name, address: `127.0.0.1:${port}`, pid: child.pid });
+      servers.push({ name: kind.name, address: `127.0.0.1:${port}`, pid: child.pid, figures: kind.figures });
     }
   } catch (error) {
     await stop();

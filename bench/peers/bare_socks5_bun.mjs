@@ -1,0 +1,133 @@
+// The floor of Bun for the bench (`bare-bun`): a SOCKS5 server that does only what every tunnel of the `rate` and
+// `tput` figures needs (no-authentication greeting, CONNECT to an IPv4 address, a reply with the bound address, a
+// relay with half-close and drain) on `Bun.listen`/`Bun.connect` handlers, with no rule, limit, log, timer or
+// stream. What tabi adds on top of it is what tabi costs; what this costs is what Bun itself costs, so a target that
+// this misses too is out of reach of any server written for the runtime. Not a product: no IPv6, names, auth or
+// BIND.
+// Usage: bun bench/peers/bare_socks5_bun.mjs PORT
+const port = Number(process.argv[2]);
+const NO_AUTH = new Uint8Array([5, 0]);
+const NO_ACCEPTABLE_METHOD = new Uint8Array([5, 0xff]);
+
+function reply(code, socket) {
+  const out = new Uint8Array(10);
+  out.set([5, code, 0, 1]);
+  if (socket) {
+    out.set(socket.localAddress.split(".").map(Number), 4);
+    out[8] = socket.localPort >> 8;
+    out[9] = socket.localPort & 0xff;
+  }
+  return out;
+}
+
+// One side of a tunnel: its socket, the other side, and what the other side's kernel did not take yet.
+class Side {
+  socket;
+  peer;
+  backlog = [];
+  ended = false;
+  constructor(socket) {
+    this.socket = socket;
+  }
+  // Passes bytes to the peer; what the kernel does not take waits for its drain, and this side stops reading.
+  forward(bytes) {
+    const peer = this.peer;
+    if (peer.backlog.length > 0) return void peer.backlog.push(bytes.slice());
+    const written = peer.socket.write(bytes);
+    if (written < bytes.length) {
+      peer.backlog.push(bytes.slice(written));
+      this.socket.pause();
+    }
+  }
+  // The peer's kernel took more: send what waits, and read again once nothing does.
+  drain() {
+    while (this.backlog.length > 0) {
+      const bytes = this.backlog[0];
+      const written = this.socket.write(bytes);
+      if (written < bytes.length) return void (this.backlog[0] = bytes.subarray(written));
+      this.backlog.shift();
+    }
+    this.peer.socket.resume();
+    if (this.peer.ended) this.peer.passEnd();
+  }
+  // This side's FIN: passed on once the bytes before it are.
+  end() {
+    this.ended = true;
+    if (this.peer.backlog.length === 0) this.passEnd();
+  }
+  // Sends this side's FIN on; once both ways ended, the tunnel is done and both sockets close.
+  passEnd() {
+    if (this.peer.ended) {
+      this.socket.end();
+      this.peer.socket.end();
+    } else {
+      this.peer.socket.shutdown();
+    }
+  }
+}
+
+const relay = {
+  data: (socket, bytes) => socket.data.forward(bytes),
+  drain: (socket) => socket.data.drain(),
+  end: (socket) => socket.data.end(),
+  close: (socket) => socket.data.peer?.socket.end(),
+  error: () => {},
+};
+
+function handshake(socket, bytes) {
+  const state = socket.data;
+  state.pending = state.pending ? new Uint8Array([...state.pending, ...bytes]) : bytes;
+  let pending = state.pending;
+  if (!state.greeted) {
+    if (pending.length < 2 || pending.length < 2 + pending[1]) return;
+    const methods = pending.subarray(2, 2 + pending[1]);
+    if (pending[0] !== 5 || !methods.includes(0)) return void socket.end(NO_ACCEPTABLE_METHOD);
+    pending = state.pending = pending.subarray(2 + pending[1]);
+    state.greeted = true;
+    socket.write(NO_AUTH);
+  }
+  if (pending.length < 4) return;
+  if (pending[1] !== 1 || pending[3] !== 1) return void socket.end(reply(pending[1] !== 1 ? 7 : 8));
+  if (pending.length < 10) return;
+  socket.pause();
+  const client = new Side(socket);
+  const rest = pending.slice(10);
+  Bun.connect({
+    hostname: pending.subarray(4, 8).join("."),
+    port: pending[8] << 8 | pending[9],
+    allowHalfOpen: true,
+    socket: {
+      ...relay,
+      open(target) {
+        const side = target.data = new Side(target);
+        side.peer = client;
+        client.peer = side;
+        socket.data = client;
+        target.setNoDelay(true);
+        socket.write(reply(0, target));
+        if (rest.length > 0) client.forward(rest);
+        socket.resume();
+      },
+    },
+  }).catch((error) => socket.end(reply(error?.code === "ECONNREFUSED" ? 5 : 1)));
+}
+
+Bun.listen({
+  hostname: "127.0.0.1",
+  port,
+  allowHalfOpen: true,
+  socket: {
+    open(socket) {
+      socket.setNoDelay(true);
+      socket.data = { greeted: false, pending: undefined };
+    },
+    data(socket, bytes) {
+      if (socket.data instanceof Side) socket.data.forward(bytes);
+      else handshake(socket, bytes);
+    },
+    drain: (socket) => socket.data instanceof Side && socket.data.drain(),
+    end: (socket) => socket.data instanceof Side ? socket.data.end() : socket.end(),
+    close: (socket) => socket.data instanceof Side && socket.data.peer.socket.end(),
+    error: () => {},
+  },
+});
