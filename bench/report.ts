@@ -27,7 +27,7 @@ const PEERS = ["microsocks", "dante", "socksv5"] as const;
 const TABIS = ["tabi-deno", "tabi-bun", "tabi-node"] as const;
 /** tabi with `--workers 2` and `--workers auto` (bench/servers.ts): columns of their own, no targets. */
 const WORKER_TABIS = ["-w2", "-wauto"].flatMap((suffix) => TABIS.map((t) => `${t}${suffix}`));
-/** Each runtime's floor (bench/servers.ts): the same tunnels with nothing of tabi's, for the speed figures. */
+/** Each runtime's floor (bench/servers.ts): the same tunnels with nothing of tabi's. */
 const BARES = ["bare-deno", "bare-bun", "bare-node"] as const;
 const bareOf = (tabi: string) => `bare-${tabi.split("-")[1]}`;
 const COLUMNS: readonly string[] = ["direct", ...PEERS, ...TABIS, ...BARES, ...WORKER_TABIS];
@@ -131,6 +131,7 @@ function targets(table: Medians): string[] {
       table.idle_kb_per_tunnel?.[tabi],
       IDLE_KB_TARGET[tabi],
       false,
+      table.idle_kb_per_tunnel?.[bareOf(tabi)],
     );
     check(
       "RSS after a flood (3,000 tunnels; --quick 1,000) <= 30 MB over baseline",
@@ -138,6 +139,7 @@ function targets(table: Medians): string[] {
       table.flood_rss_mb?.[tabi],
       30,
       false,
+      table.flood_rss_mb?.[bareOf(tabi)],
     );
     check(
       "CPU per GiB <= Node pipe() (socksv5)",
@@ -145,6 +147,7 @@ function targets(table: Medians): string[] {
       table.cpu_s_per_gib?.[tabi],
       table.cpu_s_per_gib?.socksv5,
       false,
+      table.cpu_s_per_gib?.[bareOf(tabi)],
     );
   }
   lines.push("  (tunnels/s >= 1.2x microsocks with --workers is the scale-out issue's, measured there)");

@@ -150,9 +150,7 @@ try {
     try {
       for (const figure of figures.filter((f) => onlyFigures.length === 0 || onlyFigures.includes(f.key))) {
         log(`run ${run}/${runs}: ${figure.name}`);
-        for (const server of servers) {
-          if (!server.figures || server.figures.includes(figure.key)) await figure.measure(server);
-        }
+        for (const server of servers) await figure.measure(server);
       }
     } finally {
       await stop();
