@@ -5,20 +5,16 @@
 // this misses too is out of reach of any server written for the runtime. Not a product: no IPv6, names, auth or
 // BIND.
 // Usage: bun bench/peers/bare_socks5_bun.mjs PORT
-const port = Number(process.argv[2]);
-const NO_AUTH = new Uint8Array([5, 0]);
-const NO_ACCEPTABLE_METHOD = new Uint8Array([5, 0xff]);
+import {
+  connectFailure,
+  NO_ACCEPTABLE_METHOD,
+  NO_AUTH,
+  readGreeting,
+  readRequest,
+  reply,
+} from "./bare_socks5_wire.mjs";
 
-function reply(code, socket) {
-  const out = new Uint8Array(10);
-  out.set([5, code, 0, 1]);
-  if (socket) {
-    out.set(socket.localAddress.split(".").map(Number), 4);
-    out[8] = socket.localPort >> 8;
-    out[9] = socket.localPort & 0xff;
-  }
-  return out;
-}
+const port = Number(process.argv[2]);
 
 // One side of a tunnel: its socket, the other side, and what the other side's kernel did not take yet.
 class Side {
@@ -76,25 +72,24 @@ const relay = {
 
 function handshake(socket, bytes) {
   const state = socket.data;
-  state.pending = state.pending ? new Uint8Array([...state.pending, ...bytes]) : bytes;
-  let pending = state.pending;
+  let pending = state.pending = state.pending ? new Uint8Array([...state.pending, ...bytes]) : bytes.slice();
   if (!state.greeted) {
-    if (pending.length < 2 || pending.length < 2 + pending[1]) return;
-    const methods = pending.subarray(2, 2 + pending[1]);
-    if (pending[0] !== 5 || !methods.includes(0)) return void socket.end(NO_ACCEPTABLE_METHOD);
-    pending = state.pending = pending.subarray(2 + pending[1]);
+    const greeting = readGreeting(pending);
+    if (greeting === undefined) return;
+    if (!greeting.acceptable) return void socket.end(NO_ACCEPTABLE_METHOD);
+    pending = state.pending = pending.subarray(greeting.length);
     state.greeted = true;
     socket.write(NO_AUTH);
   }
-  if (pending.length < 4) return;
-  if (pending[1] !== 1 || pending[3] !== 1) return void socket.end(reply(pending[1] !== 1 ? 7 : 8));
-  if (pending.length < 10) return;
+  const request = readRequest(pending);
+  if (request === undefined) return;
+  if (request.refusal) return void socket.end(request.refusal);
   socket.pause();
   const client = new Side(socket);
-  const rest = pending.slice(10);
+  const rest = pending.slice(request.length);
   Bun.connect({
-    hostname: pending.subarray(4, 8).join("."),
-    port: pending[8] << 8 | pending[9],
+    hostname: request.host,
+    port: request.port,
     allowHalfOpen: true,
     socket: {
       ...relay,
@@ -104,12 +99,12 @@ function handshake(socket, bytes) {
         client.peer = side;
         socket.data = client;
         target.setNoDelay(true);
-        socket.write(reply(0, target));
+        socket.write(reply(0, target.localAddress, target.localPort));
         if (rest.length > 0) client.forward(rest);
         socket.resume();
       },
     },
-  }).catch((error) => socket.end(reply(error?.code === "ECONNREFUSED" ? 5 : 1)));
+  }).catch((error) => socket.end(connectFailure(error?.code === "ECONNREFUSED")));
 }
 
 Bun.listen({

@@ -4,23 +4,36 @@
 // What tabi adds on top of it is what tabi costs; what this costs is what Deno itself costs, so a target that this
 // misses too is out of reach of any server written for the runtime. Not a product: no IPv6, names, auth or BIND.
 // Usage: deno run -A bench/peers/bare_socks5_deno.ts PORT
+import {
+  connectFailure,
+  NO_ACCEPTABLE_METHOD,
+  NO_AUTH,
+  readGreeting,
+  readRequest,
+  reply,
+} from "./bare_socks5_wire.mjs";
+
 const port = Number(Deno.args[0]);
 const listener = Deno.listen({ hostname: "127.0.0.1", port });
-const NO_AUTH = new Uint8Array([5, 0]);
-const NO_ACCEPTABLE_METHOD = new Uint8Array([5, 0xff]);
 // The relay's buffer per direction starts small (zeroing 64 KiB twice per tunnel costs more than a short tunnel's
 // whole relay) and grows fourfold on every full read, up to what a bulk transfer wants.
 const FIRST_BUFFER = 1024;
 const LAST_BUFFER = 64 * 1024;
 
-/** Reads into `buffer` until it holds `want` bytes; `have` are already there. */
-async function fill(conn: Deno.Conn, buffer: Uint8Array, have: number, want: number): Promise<number> {
-  while (have < want) {
+/** Reads into `buffer` behind the `have` bytes already there until `judge` can tell what they hold. */
+async function readUntil<T>(
+  conn: Deno.Conn,
+  buffer: Uint8Array,
+  have: number,
+  judge: (bytes: Uint8Array) => T | undefined,
+): Promise<{ value: T; have: number }> {
+  for (;;) {
+    const value = judge(buffer.subarray(0, have));
+    if (value !== undefined) return { value, have };
     const n = await conn.read(buffer.subarray(have));
     if (n === null) throw new Error("closed during the handshake");
     have += n;
   }
-  return have;
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -40,49 +53,37 @@ async function pump(from: Deno.TcpConn, to: Deno.TcpConn, first: Uint8Array): Pr
   await to.closeWrite();
 }
 
-function reply(code: number, bound?: Deno.NetAddr): Uint8Array {
-  const out = new Uint8Array(10);
-  out.set([5, code, 0, 1]);
-  if (bound) {
-    out.set(bound.hostname.split(".").map(Number), 4);
-    out[8] = bound.port >> 8;
-    out[9] = bound.port & 0xff;
-  }
-  return out;
-}
-
 async function serve(client: Deno.TcpConn): Promise<void> {
   let target: Deno.TcpConn | undefined;
   try {
     const buffer = new Uint8Array(512);
-    let have = await fill(client, buffer, 0, 2);
-    const greeting = 2 + buffer[1];
-    have = await fill(client, buffer, have, greeting);
-    if (buffer[0] !== 5 || !buffer.subarray(2, greeting).includes(0)) {
+    const greeting = await readUntil(client, buffer, 0, readGreeting);
+    if (!greeting.value.acceptable) {
       await writeAll(client, NO_ACCEPTABLE_METHOD);
       return client.close();
     }
     await writeAll(client, NO_AUTH);
-    have = await fill(client, buffer, have, greeting + 4);
-    const request = buffer.subarray(greeting);
-    if (request[1] !== 1 || request[3] !== 1) {
-      await writeAll(client, reply(request[1] !== 1 ? 7 : 8));
+    const start = greeting.value.length;
+    const { value: request, have } = await readUntil(
+      client,
+      buffer,
+      greeting.have,
+      (bytes) => readRequest(bytes.subarray(start)),
+    );
+    if (request.refusal) {
+      await writeAll(client, request.refusal);
       return client.close();
     }
-    have = await fill(client, buffer, have, greeting + 10);
-    const hostname = request.subarray(4, 8).join(".");
     try {
-      target = await Deno.connect({ hostname, port: request[8] << 8 | request[9] });
+      target = await Deno.connect({ hostname: request.host, port: request.port });
     } catch (error) {
-      await writeAll(client, reply(error instanceof Deno.errors.ConnectionRefused ? 5 : 1));
+      await writeAll(client, connectFailure(error instanceof Deno.errors.ConnectionRefused));
       return client.close();
     }
     target.setNoDelay(true);
-    await writeAll(client, reply(0, target.localAddr));
-    await Promise.all([
-      pump(client, target, buffer.slice(greeting + 10, have)),
-      pump(target, client, new Uint8Array()),
-    ]);
+    await writeAll(client, reply(0, target.localAddr.hostname, target.localAddr.port));
+    const rest = buffer.slice(start + request.length, have);
+    await Promise.all([pump(client, target, rest), pump(target, client, new Uint8Array())]);
   } catch {
     // A reset or an early close: the tunnel is over.
   }

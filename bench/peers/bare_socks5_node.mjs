@@ -6,53 +6,45 @@
 // or BIND.
 // Usage: node bench/peers/bare_socks5_node.mjs PORT
 import net from "node:net";
+import {
+  connectFailure,
+  NO_ACCEPTABLE_METHOD,
+  NO_AUTH,
+  readGreeting,
+  readRequest,
+  reply,
+} from "./bare_socks5_wire.mjs";
 
 const port = Number(process.argv[2]);
-const NO_AUTH = Buffer.from([5, 0]);
-const NO_ACCEPTABLE_METHOD = Buffer.from([5, 0xff]);
-
-function reply(code, socket) {
-  const out = Buffer.alloc(10);
-  out.set([5, code, 0, 1]);
-  if (socket) {
-    out.set(socket.localAddress.split(".").map(Number), 4);
-    out.writeUInt16BE(socket.localPort, 8);
-  }
-  return out;
-}
 
 net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
-  let pending = Buffer.alloc(0);
+  let pending = new Uint8Array(0);
   let greeted = false;
   client.on("error", () => client.destroy());
   const onData = (chunk) => {
     pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
     if (!greeted) {
-      if (pending.length < 2 || pending.length < 2 + pending[1]) return;
-      const methods = pending.subarray(2, 2 + pending[1]);
-      if (pending[0] !== 5 || !methods.includes(0)) return void client.end(NO_ACCEPTABLE_METHOD);
-      pending = pending.subarray(2 + pending[1]);
+      const greeting = readGreeting(pending);
+      if (greeting === undefined) return;
+      if (!greeting.acceptable) return void client.end(NO_ACCEPTABLE_METHOD);
+      pending = pending.subarray(greeting.length);
       greeted = true;
       client.write(NO_AUTH);
     }
-    if (pending.length < 4) return;
-    if (pending[1] !== 1 || pending[3] !== 1) return void client.end(reply(pending[1] !== 1 ? 7 : 8));
-    if (pending.length < 10) return;
+    const request = readRequest(pending);
+    if (request === undefined) return;
+    if (request.refusal) return void client.end(request.refusal);
     client.off("data", onData);
     client.pause();
-    const rest = pending.subarray(10);
-    const target = net.connect({
-      host: pending.subarray(4, 8).join("."),
-      port: pending.readUInt16BE(8),
-      allowHalfOpen: true,
-    });
+    const rest = pending.subarray(request.length);
+    const target = net.connect({ host: request.host, port: request.port, allowHalfOpen: true });
     target.setNoDelay(true);
-    target.once("error", (error) => client.end(reply(error.code === "ECONNREFUSED" ? 5 : 1)));
+    target.once("error", (error) => client.end(connectFailure(error.code === "ECONNREFUSED")));
     target.once("connect", () => {
       target.removeAllListeners("error");
       target.on("error", () => client.destroy());
       client.on("error", () => target.destroy());
-      client.write(reply(0, target));
+      client.write(reply(0, target.localAddress, target.localPort));
       if (rest.length > 0) target.write(rest);
       client.pipe(target);
       target.pipe(client);
