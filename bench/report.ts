@@ -30,7 +30,10 @@ const WORKER_TABIS = ["-w2", "-wauto"].flatMap((suffix) => TABIS.map((t) => `${t
 /** Each runtime's floor (bench/servers.ts): the same tunnels with nothing of tabi's. */
 const BARES = ["bare-deno", "bare-bun", "bare-node"] as const;
 const bareOf = (tabi: string) => `bare-${tabi.split("-")[1]}`;
-const COLUMNS: readonly string[] = ["direct", ...PEERS, ...TABIS, ...BARES, ...WORKER_TABIS];
+/** Each runtime's streams floor (bench/servers.ts, asked for by name): the bare server's work on tabi's own I/O. */
+const STREAMS = ["streams-deno", "streams-bun", "streams-node"] as const;
+const streamsOf = (tabi: string) => `streams-${tabi.split("-")[1]}`;
+const COLUMNS: readonly string[] = ["direct", ...PEERS, ...TABIS, ...BARES, ...STREAMS, ...WORKER_TABIS];
 
 /** The median of each figure for each server. */
 export function medians(measurements: Measurements): Medians {
@@ -174,11 +177,16 @@ export function renderReport(
   const columns = COLUMNS.filter((c) => FIGURES.some((f) => table[f.key]?.[c] !== undefined));
   const tabis = [...TABIS, ...WORKER_TABIS].filter((t) => columns.includes(t));
   const bared = TABIS.filter((t) => columns.includes(t) && columns.includes(bareOf(t)));
+  // With a streams floor: tabi over it, and it over the bare server (the handshake on WHATWG streams).
+  const streamed = TABIS.filter((t) => columns.includes(t) && columns.includes(streamsOf(t)));
+  const streamedBare = streamed.filter((t) => columns.includes(bareOf(t)));
   out.push(
     "figure".padEnd(labelWidth) + columns.map((c) => pad(c, width)).join("") +
       tabis.map((t) => pad(`${t.slice(5)}/peer`, width)).join("") +
       tabis.map((t) => pad(`${t.slice(5)}/dir`, width)).join("") +
-      bared.map((t) => pad(`${t.slice(5)}/bare`, width)).join(""),
+      bared.map((t) => pad(`${t.slice(5)}/bare`, width)).join("") +
+      streamed.map((t) => pad(`${t.slice(5)}/strm`, width)).join("") +
+      streamedBare.map((t) => pad(`s-${t.slice(5)}/bare`, width)).join(""),
   );
   for (const figure of FIGURES) {
     const row = table[figure.key];
@@ -189,13 +197,20 @@ export function renderReport(
         columns.map((c) => pad(row[c] === undefined ? "-" : row[c].toFixed(figure.digits), width)).join("") +
         tabis.map((t) => pad(ratio(row[t], best?.value), width)).join("") +
         tabis.map((t) => pad(ratio(row[t], row.direct), width)).join("") +
-        bared.map((t) => pad(ratio(row[t], row[bareOf(t)]), width)).join(""),
+        bared.map((t) => pad(ratio(row[t], row[bareOf(t)]), width)).join("") +
+        streamed.map((t) => pad(ratio(row[t], row[streamsOf(t)]), width)).join("") +
+        streamedBare.map((t) => pad(ratio(row[streamsOf(t)], row[bareOf(t)]), width)).join(""),
     );
   }
   out.push("");
   out.push(
     "ratios: tabi's median over the best peer's (peer), over direct (dir) and over its runtime's bare server (bare);",
   );
+  if (streamed.length > 0) {
+    out.push(
+      "tabi's over its runtime's streams floor (strm), and the streams floor's over the bare server (s-*/bare);",
+    );
+  }
   out.push("read them with each row's sense.");
   out.push("targets:");
   out.push(...targets(table));

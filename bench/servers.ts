@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -27,6 +27,8 @@ interface ServerKind {
   readonly start: (port: number, work: string) => { command: string; args: string[] };
   /** False for a server that logs every connection to stderr with no way to turn it off (microsocks). */
   readonly stderr?: boolean;
+  /** Run only when `--only` names it. */
+  readonly optIn?: boolean;
 }
 
 const bin = (name: string) => join("node_modules", ".bin", name);
@@ -84,6 +86,46 @@ const BARE_KINDS: readonly ServerKind[] = [
   start: (port: number) => ({ command, args: [...args, `bench/peers/bare_socks5_${file}`, String(port)] }),
 }));
 
+/**
+ * Each runtime's streams floor (bench/peers/streams_socks5.ts): the bare server's work done on tabi's own I/O (the
+ * adapter, the handshake through the connection's WHATWG streams and a ByteReader, the relay with its native path)
+ * and nothing else. It tells the cost of the handshake on streams (streams over bare) from that of the rest of tabi
+ * (tabi over streams). Not in a default run (`--only streams-deno,...` asks for it): it answers a question about
+ * tabi's design, not one of the targets. Node runs a bundle of it, as it runs tabi.
+ */
+const STREAMS_KINDS: readonly ServerKind[] = [
+  {
+    name: "streams-deno",
+    start: (port) => ({
+      command: bin("deno"),
+      args: ["run", "-A", "--v8-flags=--max-semi-space-size=1", "bench/peers/streams_socks5.ts", String(port)],
+    }),
+    optIn: true,
+  },
+  {
+    name: "streams-bun",
+    start: (port) => ({ command: bin("bun"), args: ["bench/peers/streams_socks5.ts", String(port)] }),
+    optIn: true,
+  },
+  {
+    name: "streams-node",
+    start: (port, work) => {
+      const bundle = join(work, "streams_socks5.mjs");
+      execFileSync(bin("esbuild"), [
+        "bench/peers/streams_socks5.ts",
+        "--bundle",
+        "--platform=node",
+        "--format=esm",
+        "--target=node20",
+        "--log-level=warning",
+        `--outfile=${bundle}`,
+      ]);
+      return { command: "node", args: ["--max-semi-space-size=1", bundle, String(port)] };
+    },
+    optIn: true,
+  },
+];
+
 /** Every server the bench knows, in the order runs visit them. */
 export const SERVER_KINDS: readonly ServerKind[] = [
   ...TABI_KINDS,
@@ -116,6 +158,7 @@ export const SERVER_KINDS: readonly ServerKind[] = [
   },
   { name: "socksv5", start: (port) => ({ command: "node", args: ["bench/peers/socksv5_server.mjs", String(port)] }) },
   ...BARE_KINDS,
+  ...STREAMS_KINDS,
 ];
 
 /** A free TCP port on 127.0.0.1. */
@@ -176,7 +219,7 @@ export async function startServers(names: readonly string[]): Promise<ServerSet>
   };
   try {
     for (const kind of SERVER_KINDS) {
-      if (names.length > 0 && !names.includes(kind.name)) continue;
+      if (names.length > 0 ? !names.includes(kind.name) : kind.optIn) continue;
       const port = await freePort();
       const { command, args } = kind.start(port, work);
       const child = spawn(command, args, { stdio: ["ignore", "ignore", kind.stderr === false ? "ignore" : "inherit"] });

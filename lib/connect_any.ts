@@ -5,18 +5,27 @@
  * @module
  */
 import { startDeadline } from "./deadline.ts";
+import { SLOTTED_FROM_MS, slottedDeadline } from "./timer_slots.ts";
 import type { Connection, Network } from "./net.ts";
 import { SocksError } from "./wire/socks_error.ts";
 
-/** Connects to the first of `addresses` that answers, within one overall deadline. */
+/**
+ * Connects to the first of `addresses` that answers, within one overall deadline. `shareDeadline`: `signal` is a
+ * long-lived one that many connects share (a server's stop signal), so the deadline may be a slotted one.
+ */
 export async function connectAny(
   network: Network,
   addresses: readonly string[],
   port: number,
   timeoutMs: number,
   signal: AbortSignal,
+  shareDeadline = false,
 ): Promise<Connection> {
-  const { signal: deadline, clear } = startDeadline(timeoutMs, signal);
+  // A server's long connect timeout (2 minutes by default) shares one deadline signal per slot with its other
+  // connects (`signal` is the server's own, the same for all); a short one gets its own exact timer.
+  const { signal: deadline, clear } = shareDeadline && timeoutMs >= SLOTTED_FROM_MS
+    ? slottedDeadline(timeoutMs, signal)
+    : startDeadline(timeoutMs, signal);
   // Made only when needed: an error captures a stack trace, a real cost on every tunnel.
   let lastError: unknown;
   try {

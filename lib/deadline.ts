@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { afterSlotted, SLOTTED_FROM_MS } from "./timer_slots.ts";
 
 /** A deadline: `signal` aborts with a TimeoutError after the time, or with the reason of a linked signal. */
 export interface Deadline {
@@ -67,6 +68,9 @@ export function startDeadline(ms: number, ...linked: (AbortSignal | undefined)[]
  */
 export function afterTimeout(ms: number, onTimeout: () => void): () => void {
   if (ms <= 0) return () => {};
+  // A server's handshake timeout (30 s by default) is set and cleared once per connection: slotted, it costs no
+  // runtime timer of its own.
+  if (ms >= SLOTTED_FROM_MS) return afterSlotted(ms, onTimeout);
   const timer = setTimeout(onTimeout, ms);
   return () => clearTimeout(timer);
 }

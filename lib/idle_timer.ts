@@ -16,6 +16,9 @@ export interface IdleTimer {
   stop(): void;
 }
 
+/** The timer of a relay with no idle timeout: one object for all of them. */
+const NEVER_IDLE: IdleTimer = { touch() {}, stop() {} };
+
 /**
  * Calls `onIdle` once, after `timeoutMs` without a {@link IdleTimer.touch}; 0 or less means never.
  *
@@ -32,6 +35,8 @@ export interface IdleTimer {
  * ```
  */
 export function startIdleTimer(timeoutMs: number, onIdle: () => void): IdleTimer {
+  // No timeout (the default): nothing to note, not even the time of every chunk a relay moves.
+  if (timeoutMs <= 0) return NEVER_IDLE;
   let last = Date.now();
   // setTimeout fires at once past 2^31-1 ms; a longer period is slept in pieces.
   const sleep = (ms: number) => (timer = setTimeout(check, Math.min(ms, MAX_TIMER_MS)));

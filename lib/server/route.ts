@@ -60,7 +60,7 @@ export async function openRoute(
   const chain = routeFor(context, destination);
   if (chain.length === 0) {
     const addresses = await resolveAllowed(context, destination);
-    return await connectAny(config.network, addresses, destination.port, config.connectTimeoutMs, signal);
+    return await connectAny(config.network, addresses, destination.port, config.connectTimeoutMs, signal, true);
   }
   const last = chain[chain.length - 1];
   let target = destination;

@@ -73,18 +73,29 @@ export function checkPort(port: number): number {
  * ```
  */
 export function ipv4ToBytes(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
+  // A scan of character codes, not split() and a regular expression per part: every CONNECT reply encodes an
+  // address, and a server encodes thousands a second.
   const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i];
-    // Leading zeros are refused: inet_aton reads them as octal, so "010" is ambiguous.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
-    const value = Number(part);
-    if (value > 255) return undefined;
-    bytes[i] = value;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : 0x2e;
+    if (code === 0x2e) {
+      // "." (or the end): a part of 1 to 3 digits; leading zeros are refused, since inet_aton reads them as octal.
+      if (digits === 0 || part === 4 || value > 255) return undefined;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (code >= 0x30 && code <= 0x39) {
+      if (digits === 3 || (digits === 1 && value === 0)) return undefined;
+      value = value * 10 + code - 0x30;
+      digits++;
+    } else {
+      return undefined;
+    }
   }
-  return bytes;
+  return part === 4 ? bytes : undefined;
 }
 
 /**
