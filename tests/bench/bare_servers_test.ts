@@ -23,7 +23,8 @@ const commands: Record<string, Record<string, string[]>> = {
   streams: {
     deno: [process.execPath, "run", "-A", "bench/peers/streams_socks5.ts"],
     bun: [process.execPath, "bench/peers/streams_socks5.ts"],
-    node: ["node_modules/.bin/tsx", "bench/peers/streams_socks5.ts"],
+    // tsx as a loader of node itself: a tsx wrapper process would leave its child behind when killed.
+    node: [process.execPath, "--import", "tsx", "bench/peers/streams_socks5.ts"],
   },
 };
 
