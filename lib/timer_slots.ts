@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { setMaxListeners } from "node:events";
 
 /** The width of a slot: a slotted timer fires at the end of the slot its time falls in. */
 export const SLOT_MS = 100;
@@ -155,6 +156,8 @@ export function slottedDeadline(ms: number, linked: AbortSignal): SlottedDeadlin
   let shared = slot.get(end);
   if (shared === undefined) {
     const controller = new AbortController();
+    // Every connect of the slot listens on it at once: Node would warn of a leak past 10 listeners on one signal.
+    setMaxListeners(0, controller.signal);
     // Once aborted (time up, or the linked signal) or unused, the slot's deadline goes: no timer, no link stays.
     const drop = () => {
       if (slot.get(end) === made) slot.delete(end);
