@@ -4,7 +4,6 @@
  * These wait about a second each: a slotted timer is at least SLOTTED_FROM_MS long.
  */
 import assert from "node:assert/strict";
-import { getMaxListeners } from "node:events";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { afterSlotted, SLOT_MS, SLOTTED_FROM_MS, slottedDeadline } from "../lib/timer_slots.ts";
@@ -101,19 +100,20 @@ describe("slottedDeadline", () => {
     for (const deadline of [a, b, c]) deadline.clear();
   });
 
-  it("takes any number of listeners without a leak warning (every connect of the slot listens at once)", () => {
+  it("takes any number of listeners without a leak warning (every connect of the slot listens at once)", async () => {
     const server = new AbortController();
     const deadline = slottedDeadline(60_000, server.signal);
-    const warnings: unknown[] = [];
-    const onWarning = (warning: unknown) => warnings.push(warning);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
     process.on("warning", onWarning);
     const listeners = Array.from({ length: 50 }, () => () => {});
     for (const listener of listeners) deadline.signal.addEventListener("abort", listener);
+    // Node emits its leak warning on a later tick.
+    await guarded(new Promise((resolve) => setTimeout(resolve, 20)));
     for (const listener of listeners) deadline.signal.removeEventListener("abort", listener);
     process.off("warning", onWarning);
     deadline.clear();
-    assert.equal(getMaxListeners(deadline.signal), 0);
-    assert.deepEqual(warnings, []);
+    assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), []);
   });
 
   it("aborts with a TimeoutError naming the time once its slot ends", async () => {
