@@ -143,7 +143,7 @@ describe("slottedDeadline", () => {
     assert.equal(slottedDeadline(60_000, server.signal).signal, server.signal);
   });
 
-  it("once every user of a slot is done, its timer goes: nothing stays pending", async () => {
+  it("once every user of a slot is done, its timer goes: nothing stays pending", () => {
     const timers = trackTimers();
     const server = new AbortController();
     const a = slottedDeadline(60_000, server.signal);
