@@ -4,9 +4,7 @@
  *
  * @module
  */
-
-/** The longest delay setTimeout takes as it is (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from "./timer_slots.ts";
 
 /** A running idle timeout. */
 export interface IdleTimer {

@@ -15,8 +15,11 @@ export const SLOT_MS = 100;
 /** Below this a timer is not slotted: SLOT_MS late would be a large part of it (and tests time short timers). */
 export const SLOTTED_FROM_MS = 1000;
 
-/** The longest delay setTimeout takes as it is (about 24.8 days); a slot further away is reached in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The longest delay setTimeout takes as it is (about 24.8 days): past it, the runtimes fire at once. A longer wait
+ * (a slot further away, an idle timeout) is reached in steps; a longer timeout setting is refused.
+ */
+export const MAX_TIMER_MS: number = 2 ** 31 - 1;
 
 /** Callbacks by the end of their slot (ms since the epoch); one runtime timer for the earliest. */
 const slots = new Map<number, Set<() => void>>();

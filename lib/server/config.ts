@@ -38,11 +38,9 @@ export const DEFAULT_TIMEOUTS = {
   udpIdleMs: 120_000,
 } as const;
 
-/**
- * The longest timeout, in milliseconds: 2^31-1 (about 24.8 days). Every runtime's setTimeout overflows past it and
- * fires after 1 ms instead, so a longer value is refused at start.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+// The longest timeout a setting may have (a longer one is refused at start): setTimeout's own limit.
+import { MAX_TIMER_MS } from "../timer_slots.ts";
+export { MAX_TIMER_MS };
 
 /** The address a server listens on when told nothing: loopback only. */
 export const DEFAULT_LISTEN: { readonly hostname: string; readonly port: number } = {
