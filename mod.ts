@@ -24,7 +24,7 @@
 // The package root is an edge: its entry points fill in the running runtime's Network (and environment), then call
 // the core in lib/, which never picks a runtime itself.
 import { defaultNetwork } from "./lib/runtime/detect.ts";
-import { getEnv } from "./lib/runtime/env.ts";
+import { getEnv } from "./lib/runtime/shared/env.ts";
 import type { ServerOptions } from "./lib/server/config.ts";
 import { type SocksServer, startServer as startServerOn } from "./lib/server/server.ts";
 import { type Audit, type AuditOptions, startAudit as startAuditOn } from "./lib/audit/audit.ts";
@@ -49,8 +49,8 @@ import {
   type SocksFetchInit,
   socksFetchOn,
   type SocksFetchOptions,
-} from "./lib/client/fetch.ts";
-import { defaultFetchRoute } from "./lib/runtime/runtime_fetch.ts";
+} from "./lib/fetch/socks_fetch.ts";
+import { defaultFetchRoute } from "./lib/runtime/fetch_route.ts";
 
 // Server.
 export type { SocksServer } from "./lib/server/server.ts";
@@ -107,8 +107,8 @@ export {
   sumSnapshots,
 } from "./lib/server/metrics.ts";
 // GSS-API (RFC 1961): the system's Kerberos library through the runtime's FFI, the server's method, client options.
-export type { GssApi, GssContext, GssStep, GssUnwrapped } from "./lib/gssapi.ts";
-export { loadGssApi } from "./lib/runtime/gssapi.ts";
+export type { GssApi, GssContext, GssStep, GssUnwrapped } from "./lib/gssapi/mechanism.ts";
+export { loadGssApi } from "./lib/runtime/load_gssapi.ts";
 export {
   GSSAPI_PROTECTION_NAMES,
   gssApiAuthenticator,
@@ -122,7 +122,7 @@ export type { RelayedDatagram, SendOptions, UdpAssociation } from "./lib/client/
 export type { Tunnel } from "./lib/client/tunnel.ts";
 export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
 // fetch through SOCKS: socksFetch and createSocksFetch are defined below.
-export { socksCause, type SocksFetch, type SocksFetchInit, type SocksFetchOptions } from "./lib/client/fetch.ts";
+export { socksCause, type SocksFetch, type SocksFetchInit, type SocksFetchOptions } from "./lib/fetch/socks_fetch.ts";
 // Proxy URLs and the environment.
 export { DEFAULT_SOCKS_PORT, formatProxy, parseProxyUrl, type ProxySpec } from "./lib/client/proxy_url.ts";
 export { type EnvLookup, noProxyMatches } from "./lib/client/env.ts";
@@ -140,11 +140,11 @@ export type {
   ListenOptions,
   Network,
   UdpSocket,
-} from "./lib/net.ts";
+} from "./lib/net/network.ts";
 export { defaultNetwork, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
 // The relay.
 export { relay, type RelayEnd, type RelayOptions, type RelayResult } from "./lib/relay.ts";
-export type { NativeRelayOptions, NativeSocket } from "./lib/native_relay.ts";
+export type { NativeRelayOptions, NativeSocket } from "./lib/net/native_relay.ts";
 export { VERSION } from "./lib/version.ts";
 
 async function withNetwork(options: ClientOptions): Promise<NetworkClientOptions> {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { GssApiClientOptions } from "../lib/client/gssapi_negotiate.ts";
-import { loadGssApi } from "../lib/runtime/gssapi.ts";
+import { loadGssApi } from "../lib/runtime/load_gssapi.ts";
 import { type Authenticator, userPassAuthenticator, type UserTable } from "../lib/server/auth.ts";
 import { GSSAPI_PROTECTION_NAMES, gssApiAuthenticator, type GssApiProtectionName } from "../lib/server/gssapi_auth.ts";
 import { UsageError } from "./usage_error.ts";

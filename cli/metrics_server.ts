@@ -6,7 +6,7 @@
  * @module
  */
 import { ByteReader } from "../lib/io/byte_reader.ts";
-import type { Endpoint, Listener, Network } from "../lib/net.ts";
+import type { Endpoint, Listener, Network } from "../lib/net/network.ts";
 
 /** The longest request head read; a scraper sends a few hundred bytes. */
 const MAX_HEAD_BYTES = 8192;

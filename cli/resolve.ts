@@ -6,7 +6,7 @@
  */
 import { proxyFromEnv } from "../lib/client/env.ts";
 import { defaultNetwork } from "../lib/runtime/detect.ts";
-import { getEnv } from "../lib/runtime/env.ts";
+import { getEnv } from "../lib/runtime/shared/env.ts";
 import { resolve, resolvePtr } from "../lib/client/resolve.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { timeoutFlag } from "./connect.ts";

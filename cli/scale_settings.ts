@@ -5,8 +5,8 @@
  * @module
  */
 import { availableParallelism, cpus } from "node:os";
-import { parseCidr } from "../lib/cidr.ts";
-import { isLoopback } from "../lib/endpoint.ts";
+import { parseCidr } from "../lib/net/cidr.ts";
+import { isLoopback } from "../lib/net/endpoint.ts";
 import { parseHostPort } from "../lib/wire/address.ts";
 import type { FlagValue, Kind } from "./setting_kinds.ts";
 import { UsageError } from "./usage_error.ts";

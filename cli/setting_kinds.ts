@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { type Rule, validateRules } from "../lib/server/rules.ts";
-import { ipAddress } from "../lib/endpoint.ts";
+import { ipAddress } from "../lib/net/endpoint.ts";
 import { ALL_PROTOCOLS, MAX_TIMER_MS, type ServerProtocol } from "../lib/server/config.ts";
 import { parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { parseHostPort } from "../lib/wire/address.ts";

@@ -15,9 +15,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import cluster from "node:cluster";
 import process from "node:process";
 import { runtimeName } from "../lib/runtime/detect.ts";
-import type { Endpoint, Network } from "../lib/net.ts";
+import type { Endpoint, Network } from "../lib/net/network.ts";
 import { emptySnapshot, formatPrometheus, type MetricsSnapshot, sumSnapshots } from "../lib/server/metrics.ts";
-import { formatEndpoint } from "../lib/endpoint.ts";
+import { formatEndpoint } from "../lib/net/endpoint.ts";
 
 /** The environment variable that makes a `tabi serve` process worker number N (from 0). */
 export const WORKER_ENV = "TABI_WORKER";

@@ -6,7 +6,7 @@
  * "@tabi/socks/bun" instead of the relative paths below.
  */
 import { connect, startServer } from "../mod.ts";
-import { bunNetwork } from "../lib/runtime/bun.ts";
+import { bunNetwork } from "../lib/runtime/bun/network.ts";
 
 // A web server to reach through the proxy.
 const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("hello through tabi\n") });

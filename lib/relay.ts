@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { startIdleTimer } from "./idle_timer.ts";
+import { startIdleTimer } from "./time/idle_timer.ts";
 import { openReader } from "./io/open_reader.ts";
-import type { NativeSocket } from "./native_relay.ts";
-import { type RelayResult, RelayStop } from "./relay_result.ts";
+import type { NativeSocket } from "./net/native_relay.ts";
+import { type RelayResult, RelayStop } from "./net/relay_result.ts";
 // RelayResult lives in its own file so that native_relay.ts can name it without importing the relay back.
-export type { RelayResult } from "./relay_result.ts";
+export type { RelayResult } from "./net/relay_result.ts";
 
 /** One end of a relay: a byte-stream pair, with bytes already read from it, and a way to close it at once. */
 export interface RelayEnd {

@@ -1,6 +1,6 @@
 /**
  * The relay contract on real sockets of the running runtime's adapter, run twice: through the WHATWG streams
- * (`native: false`) and through the adapter's native fast path (lib/native_relay.ts), which each case checks was
+ * (`native: false`) and through the adapter's native fast path (lib/net/native_relay.ts), which each case checks was
  * taken. Half-close both ways, byte counts with leftover, backpressure, idle timeout, abort, and a reset passed on.
  * (tests/relay_unit_test.ts covers the streams relay on the in-memory network, where timing is exact.)
  */
@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, it } from "node:test";
 import { ByteReader } from "../lib/io/byte_reader.ts";
-import type { NativeSocket } from "../lib/native_relay.ts";
-import type { Connection } from "../lib/net.ts";
+import type { NativeSocket } from "../lib/net/native_relay.ts";
+import type { Connection } from "../lib/net/network.ts";
 import { relay, type RelayEnd, type RelayOptions, type RelayResult } from "../lib/relay.ts";
 import { runtimeName } from "../lib/runtime/detect.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";

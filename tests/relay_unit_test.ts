@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ByteReader } from "../lib/io/byte_reader.ts";
-import { MemoryNetwork } from "../lib/memory_network.ts";
-import type { Connection } from "../lib/net.ts";
+import { MemoryNetwork } from "../lib/net/memory_network.ts";
+import type { Connection } from "../lib/net/network.ts";
 import { relay, type RelayOptions, type RelayResult } from "../lib/relay.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
 import { readAll } from "./helpers/bytes.ts";

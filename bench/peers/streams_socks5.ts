@@ -7,7 +7,7 @@
 // Usage: deno run -A bench/peers/streams_socks5.ts PORT   (bun runs it as it is; node runs the bench's bundle of it)
 import process from "node:process";
 import { ByteReader } from "../../lib/io/byte_reader.ts";
-import type { Connection } from "../../lib/net.ts";
+import type { Connection } from "../../lib/net/network.ts";
 import { relay } from "../../lib/relay.ts";
 import { defaultNetwork } from "../../lib/runtime/detect.ts";
 import { decodeSocks5Greeting, encodeSocks5MethodSelection } from "../../lib/wire/socks5_greeting.ts";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { ListenOptions, Network } from "../net.ts";
+import type { ListenOptions, Network } from "../net/network.ts";
 import { formatHostPort } from "../wire/address.ts";
-import { endpointToHostPort } from "../endpoint.ts";
+import { endpointToHostPort } from "../net/endpoint.ts";
 import { type AuditSite, newAuditSite } from "./audit_site.ts";
 import { type DnsResponder, startDnsResponder } from "./dns_responder.ts";
 import { type RecordingProxy, startRecordingProxy } from "./recording_proxy.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Connection, Endpoint } from "../net.ts";
+import type { Connection, Endpoint } from "../net/network.ts";
 
 /** The page's HTML. */
 export const AUDIT_PAGE: string = "<!doctype html><title>tabi audit</title>" +

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Endpoint, ListenOptions, Network } from "../net.ts";
+import type { Endpoint, ListenOptions, Network } from "../net/network.ts";
 import { decodeDnsQuery, DnsRcode, DnsType, encodeDnsResponse } from "../wire/dns_message.ts";
 import { type AuditSite, isAuditHost } from "./audit_site.ts";
 

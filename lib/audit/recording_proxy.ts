@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { endpointToHostPort } from "../endpoint.ts";
-import type { Endpoint, Network } from "../net.ts";
+import { endpointToHostPort } from "../net/endpoint.ts";
+import type { Endpoint, Network } from "../net/network.ts";
 import { formatHostPort } from "../wire/address.ts";
 import { anyCredentialsAuthenticator } from "../server/any_credentials.ts";
 import { type Authenticator, noAuth } from "../server/auth.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { endpointToHostPort, ipAddress, isUnspecified } from "../endpoint.ts";
-import type { Endpoint, UdpSocket } from "../net.ts";
+import { endpointToHostPort, ipAddress, isUnspecified } from "../net/endpoint.ts";
+import type { Endpoint, UdpSocket } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../wire/socks5_udp.ts";

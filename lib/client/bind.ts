@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { endpointToHostPort, isUnspecified } from "../endpoint.ts";
+import { endpointToHostPort, isUnspecified } from "../net/endpoint.ts";
 import type { HostPort } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
 import { destination as parseDestination, throughChain } from "./chain.ts";

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { connectAny } from "../connect_any.ts";
+import { connectAny } from "../net/connect_any.ts";
 import { ByteReader } from "../io/byte_reader.ts";
-import type { Connection, Network } from "../net.ts";
-import { startDeadline } from "../deadline.ts";
-import { requireNetwork } from "../require_network.ts";
+import type { Connection, Network } from "../net/network.ts";
+import { startDeadline } from "../time/deadline.ts";
+import { requireNetwork } from "../net/require_network.ts";
 import { type DomainAddress, type HostPort, type Ipv4Address, parseHostPort } from "../wire/address.ts";
 import { Socks4Command, Socks5Command, type Socks5CommandCode } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";

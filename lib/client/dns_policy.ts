@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ipAddress } from "../endpoint.ts";
+import { ipAddress } from "../net/endpoint.ts";
 import type { Address, HostPort } from "../wire/address.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import type { ClientOptions } from "./options.ts";

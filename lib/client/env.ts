@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { ipAddress } from "../endpoint.ts";
-import { cidrContains, parseCidr } from "../cidr.ts";
+import { ipAddress } from "../net/endpoint.ts";
+import { cidrContains, parseCidr } from "../net/cidr.ts";
 
 /** Where variables come from (the package root's `proxyFromEnv` reads the process environment by default). */
 export type EnvLookup = (name: string) => string | undefined;

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { GssApi } from "../gssapi.ts";
-import { type GssChannel, gssChannel } from "../gssapi_channel.ts";
+import type { GssApi } from "../gssapi/mechanism.ts";
+import { type GssChannel, gssChannel } from "../gssapi/channel.ts";
 import type { ByteReader } from "../io/byte_reader.ts";
 import { decodeGssApiMessage, encodeGssApiMessage, GssApiMessageType, GssApiProtection } from "../wire/gssapi.ts";
 import { SocksError } from "../wire/socks_error.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Network } from "../net.ts";
+import type { Network } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import type { ProxySpec } from "./proxy_url.ts";
 import type { GssApiClientOptions } from "./gssapi_negotiate.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Endpoint } from "../net.ts";
+import type { Endpoint } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import type { LastHop } from "./chain.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Network } from "../net.ts";
+import type { Network } from "../net/network.ts";
 
 /** The name of the running runtime. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -41,7 +41,7 @@ export function runtimeName(): RuntimeName {
  */
 export async function defaultNetwork(): Promise<Network> {
   const runtime = runtimeName();
-  if (runtime === "deno") return (await import("./deno.ts")).denoNetwork();
-  if (runtime === "bun") return (await import("./bun.ts")).bunNetwork();
-  return (await import("./node.ts")).nodeNetwork();
+  if (runtime === "deno") return (await import("./deno/network.ts")).denoNetwork();
+  if (runtime === "bun") return (await import("./bun/network.ts")).bunNetwork();
+  return (await import("./node/network.ts")).nodeNetwork();
 }

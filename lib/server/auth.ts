@@ -5,7 +5,7 @@
  * @module
  */
 import type { ByteReader } from "../io/byte_reader.ts";
-import type { Endpoint } from "../net.ts";
+import type { Endpoint } from "../net/network.ts";
 import { Socks5Method, UserPass } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { decodeUserPassRequest, encodeUserPassReply, type UserPassRequest } from "../wire/userpass.ts";

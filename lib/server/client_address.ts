@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { type Cidr, cidrContains } from "../cidr.ts";
+import { type Cidr, cidrContains } from "../net/cidr.ts";
 import type { ByteReader } from "../io/byte_reader.ts";
-import type { Connection, Endpoint } from "../net.ts";
+import type { Connection, Endpoint } from "../net/network.ts";
 import { decodeProxyHeader, startsProxyHeader } from "../wire/proxy_protocol.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { formatEndpoint } from "../endpoint.ts";
+import { formatEndpoint } from "../net/endpoint.ts";
 
 /** True when `peer` is a balancer whose PROXY headers are believed. */
 export function isTrustedPeer(peer: Endpoint, trusted: readonly Cidr[]): boolean {
@@ -27,7 +27,7 @@ export function isTrustedPeer(peer: Endpoint, trusted: readonly Cidr[]): boolean
  * ```ts
  * import assert from "node:assert/strict";
  * import { ByteReader } from "../io/byte_reader.ts";
- * import { parseCidr } from "../cidr.ts";
+ * import { parseCidr } from "../net/cidr.ts";
  * import { readClientAddress } from "./client_address.ts";
  * const bytes = new TextEncoder().encode("PROXY TCP4 192.0.2.7 127.0.0.1 40000 1080\r\n");
  * const reader = new ByteReader(new Blob([bytes]).stream());

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { type Cidr, parseCidr } from "../cidr.ts";
-import { ipAddress, isLoopback } from "../endpoint.ts";
-import type { Network } from "../net.ts";
-import { requireNetwork } from "../require_network.ts";
+import { type Cidr, parseCidr } from "../net/cidr.ts";
+import { ipAddress, isLoopback } from "../net/endpoint.ts";
+import type { Network } from "../net/network.ts";
+import { requireNetwork } from "../net/require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
 import { anyCredentialsAuthenticator } from "./any_credentials.ts";
@@ -39,7 +39,7 @@ export const DEFAULT_TIMEOUTS = {
 } as const;
 
 // The longest timeout a setting may have (a longer one is refused at start): setTimeout's own limit.
-import { MAX_TIMER_MS } from "../timer_slots.ts";
+import { MAX_TIMER_MS } from "../time/timer_slots.ts";
 export { MAX_TIMER_MS };
 
 /** The address a server listens on when told nothing: loopback only. */
@@ -220,7 +220,7 @@ export interface ServerOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { resolveConfig } from "./config.ts";
- * import { MemoryNetwork } from "../memory_network.ts";
+ * import { MemoryNetwork } from "../net/memory_network.ts";
  * const network = new MemoryNetwork();
  * const config = resolveConfig({ idleTimeoutMs: 60_000, network });
  * assert.equal(config.idleTimeoutMs, 60_000);

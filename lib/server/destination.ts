@@ -7,7 +7,7 @@
 import type { HostPort } from "../wire/address.ts";
 import { formatHostPort } from "../wire/address.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { cidrContains } from "../cidr.ts";
+import { cidrContains } from "../net/cidr.ts";
 import { decide, explicitlyAllows, type RequestFacts } from "./rules.ts";
 import type { Session } from "./session_context.ts";
 

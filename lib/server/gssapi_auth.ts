@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { GssApi } from "../gssapi.ts";
-import { gssChannel } from "../gssapi_channel.ts";
+import type { GssApi } from "../gssapi/mechanism.ts";
+import { gssChannel } from "../gssapi/channel.ts";
 import { Socks5Method } from "../wire/constants.ts";
 import { decodeGssApiMessage, encodeGssApiMessage, GssApiMessageType, GssApiProtection } from "../wire/gssapi.ts";
 import { SocksError } from "../wire/socks_error.ts";

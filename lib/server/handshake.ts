@@ -5,7 +5,7 @@
  * @module
  */
 import type { ByteReader } from "../io/byte_reader.ts";
-import type { Endpoint } from "../net.ts";
+import type { Endpoint } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import { Socks4Command, Socks5Command, Socks5Method } from "../wire/constants.ts";
 import { decodeSocks4Request } from "../wire/socks4.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 import { ByteReader } from "../io/byte_reader.ts";
-import { startDeadline } from "../deadline.ts";
-import type { Endpoint, Network } from "../net.ts";
+import { startDeadline } from "../time/deadline.ts";
+import type { Endpoint, Network } from "../net/network.ts";
 import { Socks4Reply } from "../wire/constants.ts";
 import { decodeIdentResponse, encodeIdentQuery, IDENT_PORT } from "../wire/ident.ts";
 import { SocksError } from "../wire/socks_error.ts";

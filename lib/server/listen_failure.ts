@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { Endpoint } from "../net.ts";
+import type { Endpoint } from "../net/network.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { formatEndpoint } from "../endpoint.ts";
+import { formatEndpoint } from "../net/endpoint.ts";
 
 /** The reasons an operator meets, by errno code and by Deno's error class name. */
 const REASONS: Readonly<Record<string, string>> = {

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { cidrContains, parseCidr } from "../cidr.ts";
-import { ipAddress } from "../endpoint.ts";
+import { cidrContains, parseCidr } from "../net/cidr.ts";
+import { ipAddress } from "../net/endpoint.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { parseProxyUrl } from "../client/proxy_url.ts";
 

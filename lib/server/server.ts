@@ -5,12 +5,12 @@
  * @module
  */
 import { setMaxListeners } from "node:events";
-import type { Connection, Endpoint, Listener, Network } from "../net.ts";
+import type { Connection, Endpoint, Listener, Network } from "../net/network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth } from "./auth.ts";
 import { listenAddresses, MAX_TIMER_MS, resolveConfig, type ServerConfig, type ServerOptions } from "./config.ts";
 import { listenFailure } from "./listen_failure.ts";
-import { formatEndpoint, isLoopback } from "../endpoint.ts";
+import { formatEndpoint, isLoopback } from "../net/endpoint.ts";
 import { AdmissionControl, type Limits } from "./limits.ts";
 import { serveConnection } from "./session.ts";
 import type { MetricsSnapshot } from "./metrics.ts";

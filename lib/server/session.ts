@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { afterTimeout } from "../deadline.ts";
+import { afterTimeout } from "../time/deadline.ts";
 import { ByteReader } from "../io/byte_reader.ts";
-import type { Connection } from "../net.ts";
+import type { Connection } from "../net/network.ts";
 import { SocksVersion } from "../wire/constants.ts";
 import { SocksError } from "../wire/socks_error.ts";
-import { toSocksError } from "../net_error.ts";
+import { toSocksError } from "../net/net_error.ts";
 import { bindCommand } from "./commands/bind.ts";
 import { bindsThrough, bindThroughUpstream } from "./commands/bind_upstream.ts";
 import { connectCommand } from "./commands/connect.ts";
@@ -20,7 +20,7 @@ import { associatesThrough, udpAssociateThroughUpstream } from "./commands/udp_u
 import type { ServerConfig } from "./config.ts";
 import type { ConnectionRecord } from "./connection_record.ts";
 import type { AdmissionControl } from "./limits.ts";
-import { formatEndpoint } from "../endpoint.ts";
+import { formatEndpoint } from "../net/endpoint.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
 import { recordRequest } from "./request_record.ts";

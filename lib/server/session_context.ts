@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Connection } from "../net.ts";
+import type { Connection } from "../net/network.ts";
 import type { RelayEnd } from "../relay.ts";
 import type { ServerConfig } from "./config.ts";
 import type { ConnectionRecord } from "./connection_record.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connect, resolve as resolveThroughProxy, type SocksServer, startServer } from "../../mod.ts";
-import type { Listener } from "../../lib/net.ts";
+import type { Listener } from "../../lib/net/network.ts";
 import { type RuntimeName, runtimeName } from "../../lib/runtime/detect.ts";
 import { readAll } from "../helpers/bytes.ts";
 import { echoServer } from "../helpers/net.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { encodeProxyHeader } from "../../lib/wire/proxy_protocol.ts";
-import type { Listener } from "../../lib/net.ts";
+import type { Listener } from "../../lib/net/network.ts";
 import { boundSocks5 } from "../helpers/bound_client.ts";
 import { closedPort, echoServer, sleep } from "../helpers/net.ts";
 import { type Daemon, daemon } from "../helpers/process.ts";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
-import type { Listener } from "../../lib/net.ts";
+import type { Listener } from "../../lib/net/network.ts";
 import { boundSocks5 } from "../helpers/bound_client.ts";
 import { echoServer, sleep } from "../helpers/net.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
-import type { Listener } from "../../lib/net.ts";
+import type { Listener } from "../../lib/net/network.ts";
 import { boundSocks5 } from "../helpers/bound_client.ts";
 import { echoServer, sleep } from "../helpers/net.ts";
 import { requireTool, run } from "../helpers/process.ts";

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { concat } from "./bytes.ts";
-import type { Endpoint, Network } from "../../lib/net.ts";
+import type { Endpoint, Network } from "../../lib/net/network.ts";
 import { decodeSocks4Reply } from "../../lib/wire/socks4.ts";
 import { decodeSocks5MethodSelection } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply } from "../../lib/wire/socks5_request.ts";

@@ -1,6 +1,6 @@
 /** HTTP test helpers: a raw proxy client that reads responses by hand, and origins (node:http, scripted). */
 import http from "node:http";
-import type { Endpoint, Listener } from "../../lib/net.ts";
+import type { Endpoint, Listener } from "../../lib/net/network.ts";
 import { network, type RawClient, rawClient } from "./net.ts";
 
 const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes);

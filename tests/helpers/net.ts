@@ -1,7 +1,7 @@
 /** Test helpers over the running runtime's Network: raw clients, echo targets, servers. */
 import { ByteReader } from "../../lib/io/byte_reader.ts";
-import type { Connection, Endpoint, Listener, Network } from "../../lib/net.ts";
-import { isLoopback } from "../../lib/endpoint.ts";
+import type { Connection, Endpoint, Listener, Network } from "../../lib/net/network.ts";
+import { isLoopback } from "../../lib/net/endpoint.ts";
 import { defaultNetwork } from "../../lib/runtime/detect.ts";
 import type { HostPort } from "../../lib/wire/address.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";

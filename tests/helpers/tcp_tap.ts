@@ -1,7 +1,7 @@
 /**
  * A TCP relay for tests that records every byte crossing it each way, so a test can look at what is on the wire.
  */
-import type { Endpoint } from "../../lib/net.ts";
+import type { Endpoint } from "../../lib/net/network.ts";
 import { concat } from "./bytes.ts";
 import { network } from "./net.ts";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { associate } from "../../lib/client/associate.ts";
 import { connect } from "../../lib/client/connect.ts";
-import type { Network, UdpSocket } from "../../lib/net.ts";
+import type { Network, UdpSocket } from "../../lib/net/network.ts";
 import { closedPort, loopbackOnly, network, rawClient, sleep, testServer, waitForPort } from "../helpers/net.ts";
 import { concat } from "../helpers/bytes.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";

@@ -1,14 +1,14 @@
 /**
  * The contract every Network adapter keeps, run against each adapter the running runtime can use: its own native
  * one (Deno, Bun) and the `node:net` one (which Deno and Bun implement too), with real sockets on loopback; and the
- * in-memory one (lib/memory_network.ts), which must behave the same.
+ * in-memory one (lib/net/memory_network.ts), which must behave the same.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Connection, Network } from "../../lib/net.ts";
+import type { Connection, Network } from "../../lib/net/network.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
-import { MemoryNetwork } from "../../lib/memory_network.ts";
-import { nodeNetwork } from "../../lib/runtime/node.ts";
+import { MemoryNetwork } from "../../lib/net/memory_network.ts";
+import { nodeNetwork } from "../../lib/runtime/node/network.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import { readAll } from "../helpers/bytes.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
@@ -16,8 +16,12 @@ import { payload, sameBytes } from "../helpers/targets.ts";
 async function adaptersOfThisRuntime(): Promise<[string, Network][]> {
   // The in-memory Network keeps the same contract, so it is held to the same tests.
   const adapters: [string, Network][] = [["node", nodeNetwork()], ["memory", new MemoryNetwork()]];
-  if (runtimeName() === "deno") adapters.unshift(["deno", (await import("../../lib/runtime/deno.ts")).denoNetwork()]);
-  if (runtimeName() === "bun") adapters.unshift(["bun", (await import("../../lib/runtime/bun.ts")).bunNetwork()]);
+  if (runtimeName() === "deno") {
+    adapters.unshift(["deno", (await import("../../lib/runtime/deno/network.ts")).denoNetwork()]);
+  }
+  if (runtimeName() === "bun") {
+    adapters.unshift(["bun", (await import("../../lib/runtime/bun/network.ts")).bunNetwork()]);
+  }
   return adapters;
 }
 

@@ -74,7 +74,7 @@ describe("scripts/check_layers.mjs", () => {
     const { code, problems } = await check({
       ...CLEAN,
       "lib/wire/d.ts": 'import { c } from "./c.ts";\nimport type { Network } from "../net.ts";\nexport const d = c;\n',
-      "lib/net.ts": "export interface Network {}\n",
+      "lib/net/network.ts": "export interface Network {}\n",
     });
     assert.equal(code, 1);
     assert.deepEqual(problems, [

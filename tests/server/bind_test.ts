@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { decodeSocks4Reply, encodeSocks4Request } from "../../lib/wire/socks4.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
-import type { Endpoint } from "../../lib/net.ts";
+import type { Endpoint } from "../../lib/net/network.ts";
 import { closesWithin, network, type RawClient, rawClient, testServer } from "../helpers/net.ts";
 import { concat } from "../helpers/bytes.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Network } from "../../lib/net.ts";
-import { toSocksError } from "../../lib/net_error.ts";
+import type { Network } from "../../lib/net/network.ts";
+import { toSocksError } from "../../lib/net/net_error.ts";
 import { decodeSocks4Reply, encodeSocks4Request } from "../../lib/wire/socks4.ts";
 import { decodeSocks5MethodSelection } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply } from "../../lib/wire/socks5_request.ts";

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Connection, Network } from "../../lib/net.ts";
-import { toSocksError } from "../../lib/net_error.ts";
+import type { Connection, Network } from "../../lib/net/network.ts";
+import { toSocksError } from "../../lib/net/net_error.ts";
 import type { HostPort } from "../../lib/wire/address.ts";
 import { loopbackOnly, network, type RawClient, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
 import { openFds } from "../helpers/proc.ts";

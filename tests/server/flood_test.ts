@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connect } from "../../mod.ts";
-import type { Connection } from "../../lib/net.ts";
+import type { Connection } from "../../lib/net/network.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { echoServer, network, sleep } from "../helpers/net.ts";
 import { mb, rssOf } from "../helpers/proc.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Network } from "../../lib/net.ts";
+import type { Network } from "../../lib/net/network.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import { closedPort, closesWithin, echoServer, loopbackOnly, rawClient, sleep, testServer } from "../helpers/net.ts";
 import { payload } from "../helpers/targets.ts";

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { encodeProxyHeader } from "../../lib/wire/proxy_protocol.ts";
 import { concat } from "../helpers/bytes.ts";
 import { closesWithin, echoServer, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
-import type { Listener } from "../../lib/net.ts";
+import type { Listener } from "../../lib/net/network.ts";
 import { encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import { decodeSocks5MethodSelection } from "../../lib/wire/socks5_greeting.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import type { Connection } from "../../lib/net.ts";
+import type { Connection } from "../../lib/net/network.ts";
 import { network, socks5Connect, testServer } from "../helpers/net.ts";
 
 const TOTAL = 256 * 1024 * 1024;

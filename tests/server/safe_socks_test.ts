@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Network } from "../../lib/net.ts";
+import type { Network } from "../../lib/net/network.ts";
 import { formatRecord } from "../../lib/server/connection_record.ts";
 import { UNSAFE_REASON } from "../../lib/server/safe_socks.ts";
 import { startServer } from "../../lib/server/server.ts";

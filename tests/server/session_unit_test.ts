@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ByteReader } from "../../lib/io/byte_reader.ts";
-import { MemoryNetwork } from "../../lib/memory_network.ts";
-import type { Connection, Endpoint, Listener } from "../../lib/net.ts";
+import { MemoryNetwork } from "../../lib/net/memory_network.ts";
+import type { Connection, Endpoint, Listener } from "../../lib/net/network.ts";
 import type { ServerOptions } from "../../lib/server/config.ts";
 import type { ConnectionRecord } from "../../lib/server/connection_record.ts";
 import { type SocksServer, startServer } from "../../lib/server/server.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Datagram } from "../../lib/net.ts";
+import type { Datagram } from "../../lib/net/network.ts";
 import { MAX_TIMER_MS, resolveConfig } from "../../lib/server/config.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";

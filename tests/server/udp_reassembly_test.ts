@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { associate as associateThrough } from "../../lib/client/associate.ts";
-import type { Datagram } from "../../lib/net.ts";
+import type { Datagram } from "../../lib/net/network.ts";
 import type { HostPort } from "../../lib/wire/address.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { associate, type RelayedDatagram, type UdpAssociation } from "../../lib/client/associate.ts";
-import type { Network, UdpSocket } from "../../lib/net.ts";
+import type { Network, UdpSocket } from "../../lib/net/network.ts";
 import type { HostPort } from "../../lib/wire/address.ts";
 import { closedPort, loopbackOnly, network, rawClient, sleep, testServer } from "../helpers/net.ts";
 import { concat } from "../helpers/bytes.ts";

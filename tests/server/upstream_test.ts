@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connect } from "../../lib/client/connect.ts";
-import type { Network } from "../../lib/net.ts";
+import type { Network } from "../../lib/net/network.ts";
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { closedPort, echoServer, loopbackOnly, network, rawClient, socks5Connect, testServer } from "../helpers/net.ts";

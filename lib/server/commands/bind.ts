@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { type Deadline, startDeadline } from "../../deadline.ts";
-import type { Connection } from "../../net.ts";
+import { type Deadline, startDeadline } from "../../time/deadline.ts";
+import type { Connection } from "../../net/network.ts";
 import { formatHostPort } from "../../wire/address.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { checkAllowed, resolveAllowed } from "../destination.ts";
-import { endpointToHostPort, isUnspecified, sameIp } from "../../endpoint.ts";
+import { endpointToHostPort, isUnspecified, sameIp } from "../../net/endpoint.ts";
 import type { Session } from "../session_context.ts";
 import { replyAndRelay } from "./relay_session.ts";
 

@@ -7,7 +7,7 @@
  */
 import { bind } from "../../client/bind.ts";
 import type { ProxySpec } from "../../client/proxy_url.ts";
-import { startDeadline } from "../../deadline.ts";
+import { startDeadline } from "../../time/deadline.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { checkAllowed } from "../destination.ts";
 import type { Session } from "../session_context.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { SocksError } from "../../wire/socks_error.ts";
-import { endpointToHostPort } from "../../endpoint.ts";
+import { endpointToHostPort } from "../../net/endpoint.ts";
 import { openRoute } from "../route.ts";
 import type { Session } from "../session_context.ts";
 import { replyAndRelay } from "./relay_session.ts";

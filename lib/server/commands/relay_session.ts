@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Connection } from "../../net.ts";
+import type { Connection } from "../../net/network.ts";
 import type { HostPort } from "../../wire/address.ts";
 import { relay, type RelayResult } from "../../relay.ts";
 import type { Session } from "../session_context.ts";

@@ -6,7 +6,7 @@
  */
 import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
-import { ipAddress } from "../../endpoint.ts";
+import { ipAddress } from "../../net/endpoint.ts";
 import type { Session } from "../session_context.ts";
 
 /** Serves RESOLVE and RESOLVE_PTR. */

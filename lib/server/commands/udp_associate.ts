@@ -10,14 +10,14 @@
  *
  * @module
  */
-import { type IdleTimer, startIdleTimer } from "../../idle_timer.ts";
+import { type IdleTimer, startIdleTimer } from "../../time/idle_timer.ts";
 import { openReader } from "../../io/open_reader.ts";
-import type { Datagram, UdpSocket } from "../../net.ts";
+import type { Datagram, UdpSocket } from "../../net/network.ts";
 import type { HostPort } from "../../wire/address.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../wire/socks5_udp.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
-import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../../endpoint.ts";
+import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../../net/endpoint.ts";
 import type { Session } from "../session_context.ts";
 import { reassembler } from "./udp_fragments.ts";
 

@@ -12,7 +12,7 @@
  */
 import { associate, type UdpAssociation } from "../../client/associate.ts";
 import type { ProxySpec } from "../../client/proxy_url.ts";
-import { ipAddress } from "../../endpoint.ts";
+import { ipAddress } from "../../net/endpoint.ts";
 import type { HostPort } from "../../wire/address.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { checkAllowed, resolveAllowed } from "../destination.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ByteReader } from "../../io/byte_reader.ts";
-import type { Connection } from "../../net.ts";
+import type { Connection } from "../../net/network.ts";
 import type { HttpRequestHead } from "../../wire/http_head.ts";
 import type { ServerConfig } from "../config.ts";
 import type { ConnectionRecord } from "../connection_record.ts";

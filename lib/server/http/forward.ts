@@ -8,7 +8,7 @@
  * @module
  */
 import { ByteReader } from "../../io/byte_reader.ts";
-import type { Connection } from "../../net.ts";
+import type { Connection } from "../../net/network.ts";
 import { relay } from "../../relay.ts";
 import { type BodyFraming, requestFraming, responseFraming } from "../../wire/http_framing.ts";
 import {

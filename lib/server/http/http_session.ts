@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { afterTimeout } from "../../deadline.ts";
+import { afterTimeout } from "../../time/deadline.ts";
 import { relay } from "../../relay.ts";
 import { requestFraming } from "../../wire/http_framing.ts";
 import { headerTokens, type HttpRequestHead, httpRequestHeadDecoder } from "../../wire/http_head.ts";

@@ -1,0 +1,294 @@
+/**
+ * `fetch` through a SOCKS proxy or chain, the same in Deno, Bun and Node: the runtime's own fetch (its HTTP, TLS,
+ * redirects, streaming and abort) is pointed at an in-process HTTP proxy, the bridge (fetch_bridge.ts), which
+ * reaches each destination through the chain with the client's chain code, names unresolved. What the runtime
+ * needs to be pointed at a proxy is a route (fetch_route.ts) from lib/runtime; the package root supplies it.
+ *
+ * @module
+ */
+import { ipAddress } from "../net/endpoint.ts";
+import type { Network } from "../net/network.ts";
+import type { HostPort } from "../wire/address.ts";
+import { SocksError } from "../wire/socks_error.ts";
+import { proxyList } from "../client/chain.ts";
+import { checkPolicy } from "../client/dns_policy.ts";
+import { type EnvLookup, proxyFromEnv } from "../client/env.ts";
+import { type FetchBridge, startFetchBridge } from "./bridge.ts";
+import { destinationKey } from "./bridge_network.ts";
+import type { FetchRoute, FetchRouteFactory } from "./route.ts";
+import type { ProxyChainInput } from "../client/options.ts";
+import { formatProxy, type ProxySpec } from "../client/proxy_url.ts";
+
+/** Settings of a SOCKS fetch. */
+export interface SocksFetchOptions {
+  /**
+   * The proxy URL, or a list of them for a chain (first hop first). When absent, `ALL_PROXY`/`NO_PROXY` decide per
+   * request as {@link proxyFromEnv} reads them, and no proxy at all means a direct fetch.
+   */
+  readonly proxy?: ProxyChainInput;
+  /** Let `socks4://`/`socks5://` proxies resolve destination names on this machine (a DNS leak); off by default. */
+  readonly allowLocalDns?: boolean;
+  /** PEM text of CA certificates to trust for HTTPS, in addition to the runtime's own store. */
+  readonly ca?: string;
+  /** Time for reaching each destination through the chain (connect and every handshake), in ms. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** The Network the bridge listens and connects with; the package root fills in the running runtime's. */
+  readonly network?: Network;
+}
+
+/** The `fetch` init, plus the settings of {@link SocksFetchOptions} for this one request. */
+export interface SocksFetchInit extends RequestInit, SocksFetchOptions {}
+
+/** A fetch function bound to its settings, holding its bridges and pooled connections until closed. */
+export interface SocksFetch {
+  /** Fetches as the runtime's `fetch` does, through the proxy. */
+  (input: Request | URL | string, init?: RequestInit): Promise<Response>;
+  /** Closes the bridges and the pooled connections; later calls reject. Resolves once nothing listens. */
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** What the package root supplies: the runtime's Network, its fetch route, and the environment. */
+export interface FetchEdge {
+  /** The running runtime's Network (used when the options name none). */
+  network(): Promise<Network>;
+  /** The running runtime's fetch route. */
+  readonly route: FetchRouteFactory;
+  /** Environment variables (ALL_PROXY, NO_PROXY). */
+  readonly env: EnvLookup;
+}
+
+/**
+ * The SocksError in `error`'s `cause` chain (or `error` itself), if any: what a SOCKS fetch's rejection carries.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SocksError } from "../wire/socks_error.ts";
+ * import { socksCause } from "./socks_fetch.ts";
+ * const refused = new SocksError("connection-refused", "the proxy answered 0x05", { reply: 5 });
+ * assert.equal(socksCause(new TypeError("fetch failed", { cause: refused })), refused);
+ * assert.equal(socksCause(new TypeError("fetch failed")), undefined);
+ * ```
+ */
+export function socksCause(error: unknown): SocksError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
+    if (e instanceof SocksError) return e;
+  }
+  return undefined;
+}
+
+/** A rejection as fetch has them: a TypeError, with the SocksError as its cause. */
+function fetchFailed(error: SocksError): TypeError {
+  return new TypeError(`fetch failed: ${error.message}`, { cause: error });
+}
+
+/** The own fields of SocksFetchInit, which the runtime's fetch must not see (Bun's reads `proxy`). */
+function splitInit(init: SocksFetchInit | undefined): { settings: SocksFetchOptions; rest: RequestInit | undefined } {
+  if (init === undefined) return { settings: {}, rest: undefined };
+  const { proxy, allowLocalDns, ca, timeoutMs, network, ...rest } = init;
+  return { settings: { proxy, allowLocalDns, ca, timeoutMs, network }, rest };
+}
+
+/** The destination of a URL, as the SOCKS chain would be asked for it (port defaulted per scheme). */
+function urlDestination(url: URL): HostPort {
+  const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  const address = ipAddress(url.hostname) ?? { type: "domain" as const, host: url.hostname };
+  return { address, port };
+}
+
+/** A URL's destination as the failure log names it. */
+function keyOf(url: URL): string {
+  return destinationKey(url.hostname, urlDestination(url).port);
+}
+
+/** Refuses, before any socket opens, what the chain could only do by resolving a name here ("dns-leak"). */
+function checkChain(chain: readonly ProxySpec[], target: HostPort, settings: SocksFetchOptions): void {
+  chain.forEach((proxy, i) => {
+    const next = chain[i + 1];
+    checkPolicy(proxy, next ? { address: next.address, port: next.port } : target, settings);
+  });
+}
+
+/** One routed fetch: a bridge (absent for a direct route) and the runtime's fetch pointed at it. */
+interface Route {
+  readonly bridge: FetchBridge | undefined;
+  readonly route: FetchRoute;
+}
+
+/**
+ * A fetch function bound to `options`, on the runtime `edge` supplies (the package root's `createSocksFetch`
+ * supplies the running runtime's).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getEnv } from "../runtime/shared/env.ts";
+ * import { defaultNetwork } from "../runtime/detect.ts";
+ * import { defaultFetchRoute } from "../runtime/fetch_route.ts";
+ * import { createSocksFetchOn, socksCause } from "./socks_fetch.ts";
+ * const edge = { network: defaultNetwork, route: defaultFetchRoute, env: getEnv };
+ * const fetch = createSocksFetchOn({ proxy: "socks5://127.0.0.1:1" }, edge);
+ * // socks5:// would resolve the name on this machine: refused before any socket opens.
+ * const error = await fetch("http://example.com/").catch((e) => e);
+ * assert.equal(socksCause(error)?.code, "dns-leak");
+ * await fetch.close();
+ * ```
+ */
+export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge): SocksFetch {
+  const routes = new Map<string, Promise<Route>>();
+  let closed = false;
+  const fixedChain = options.proxy === undefined ? undefined : proxyList(options.proxy);
+
+  const routeFor = (chain: readonly ProxySpec[] | undefined): Promise<Route> => {
+    const key = chain === undefined ? "" : chain.map(formatProxy).join(" ");
+    let route = routes.get(key);
+    if (route === undefined) {
+      route = (async () => {
+        if (chain === undefined) return { bridge: undefined, route: await edge.route({ ca: options.ca }) };
+        const network = options.network ?? await edge.network();
+        const bridge = await startFetchBridge(network, chain, options);
+        try {
+          return { bridge, route: await edge.route({ proxy: bridge.proxy, ca: options.ca }) };
+        } catch (error) {
+          await bridge.close();
+          throw error;
+        }
+      })();
+      routes.set(key, route);
+      route.catch(() => routes.delete(key));
+    }
+    return route;
+  };
+
+  const call = async (input: Request | URL | string, given?: RequestInit): Promise<Response> => {
+    // Settings belong to createSocksFetch; a `proxy` left in a call's init would reach Bun's fetch as its own.
+    const init = splitInit(given).rest;
+    if (closed) throw fetchFailed(new SocksError("closed", "this SOCKS fetch was closed"));
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    let chain = fixedChain;
+    if (chain === undefined) {
+      const fromEnv = proxyFromEnv(url.href, edge.env);
+      if (fromEnv !== undefined) chain = proxyList(fromEnv);
+    }
+    const web = url.protocol === "http:" || url.protocol === "https:";
+    if (chain !== undefined && web) {
+      try {
+        checkChain(chain, urlDestination(url), options);
+      } catch (error) {
+        throw error instanceof SocksError ? fetchFailed(error) : error;
+      }
+    }
+    const { bridge, route } = await routeFor(chain);
+    const since = bridge?.failures.next() ?? 0;
+    let response: Response;
+    try {
+      response = await route.fetch(input, init);
+    } catch (error) {
+      const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+      if (bridge === undefined || signal?.aborted) throw error;
+      const found = bridge.failures.find(since, keyOf(url));
+      throw found === undefined ? error : fetchFailed(found.error);
+    }
+    if (bridge !== undefined && response.status >= 400) {
+      // The bridge answers a failed plain-HTTP request with a status; a failure it recorded for this very
+      // destination during this call tells its answer from the server's.
+      const key = keyOf(new URL(response.url || url.href));
+      const found = bridge.failures.find(since, key);
+      if (found?.destination === key) {
+        await response.body?.cancel().catch(() => {});
+        throw fetchFailed(found.error);
+      }
+    }
+    return response;
+  };
+
+  const close = async (): Promise<void> => {
+    closed = true;
+    const all = [...routes.values()];
+    routes.clear();
+    for (const pending of all) {
+      const opened = await pending.catch(() => undefined);
+      if (opened === undefined) continue;
+      await opened.route.close();
+      await opened.bridge?.close();
+    }
+  };
+  return Object.assign(call, { close, [Symbol.asyncDispose]: close });
+}
+
+/**
+ * One fetch through a SOCKS proxy: `init` takes `proxy`, `allowLocalDns`, `ca` and `timeoutMs` besides fetch's own
+ * fields. Its bridge closes once the response body has been read or cancelled (or at once when there is none, or
+ * on a rejection): read or cancel the body.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getEnv } from "../runtime/shared/env.ts";
+ * import { defaultNetwork } from "../runtime/detect.ts";
+ * import { defaultFetchRoute } from "../runtime/fetch_route.ts";
+ * import { socksCause, socksFetchOn } from "./socks_fetch.ts";
+ * const edge = { network: defaultNetwork, route: defaultFetchRoute, env: getEnv };
+ * const error = await socksFetchOn("http://example.com/", { proxy: "socks4://127.0.0.1:1" }, edge).catch((e) => e);
+ * assert.equal(socksCause(error)?.code, "dns-leak");
+ * ```
+ */
+export async function socksFetchOn(
+  input: Request | URL | string,
+  init: SocksFetchInit | undefined,
+  edge: FetchEdge,
+): Promise<Response> {
+  const { settings, rest } = splitInit(init);
+  const fetch = createSocksFetchOn(settings, edge);
+  let response: Response;
+  try {
+    response = await fetch(input, rest);
+  } catch (error) {
+    await fetch.close();
+    throw error;
+  }
+  if (response.body === null) {
+    await fetch.close();
+    return response;
+  }
+  return closingWithBody(response, () => fetch.close());
+}
+
+/** The same response whose body calls `done` once read to its end, failed or cancelled. */
+function closingWithBody(response: Response, done: () => Promise<void>): Response {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
+    await done();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: end, value } = await reader.read();
+        if (end) {
+          controller.close();
+          await finish();
+        } else controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+        await finish();
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason).catch(() => {});
+      await finish();
+    },
+  });
+  const copy = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  Object.defineProperty(copy, "url", { value: response.url });
+  Object.defineProperty(copy, "redirected", { value: response.redirected });
+  return copy;
+}

@@ -1,0 +1,67 @@
+/**
+ * Deno's fetch, routed: `Deno.createHttpClient` with the bridge as its HTTP proxy (Basic credentials in
+ * `basicAuth`) and the extra CA certificates in `caCerts` (added to Deno's own store), passed as `client`.
+ *
+ * Deno's client bypasses even an explicit proxy for the hosts NO_PROXY lists (it reads NO_PROXY/no_proxy when the
+ * client is made): such a host would be reached directly, its name looked up here. So the client is made with those
+ * two variables unset for that moment, then restored. Without permission to read them (`--allow-env`), they
+ * cannot be hidden: grant it, or leave NO_PROXY unset.
+ *
+ * @module
+ */
+import type { FetchRoute, FetchRouteSettings } from "../../fetch/route.ts";
+
+/**
+ * Deno's own fetch through the settings' HTTP proxy, trusting the settings' CA certificates besides its own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denoFetchRoute } from "./fetch_route.ts";
+ * // With no proxy and no extra CA, the route is the runtime's plain fetch (a data: URL needs no network).
+ * const route = denoFetchRoute({});
+ * assert.equal(await (await route.fetch("data:text/plain,hi")).text(), "hi");
+ * await route.close();
+ * ```
+ */
+export function denoFetchRoute(settings: FetchRouteSettings): FetchRoute {
+  const { proxy, ca } = settings;
+  const client = proxy === undefined && ca === undefined ? undefined : withoutNoProxy(() =>
+    Deno.createHttpClient({
+      ...(proxy === undefined
+        ? {}
+        : { proxy: { url: proxy.url, basicAuth: { username: proxy.username, password: proxy.password } } }),
+      ...(ca === undefined ? {} : { caCerts: [ca] }),
+    })
+  );
+  let closed = false;
+  return {
+    fetch: (input, init) => fetch(input, client === undefined ? init : { ...init, client }),
+    close() {
+      if (!closed && client !== undefined) client.close();
+      closed = true;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Runs `make` with NO_PROXY and no_proxy unset, restoring them afterwards (synchronously: nothing else runs). */
+function withoutNoProxy<T>(make: () => T): T {
+  const saved: [string, string][] = [];
+  try {
+    for (const name of ["NO_PROXY", "no_proxy"]) {
+      const value = Deno.env.get(name);
+      if (value !== undefined) {
+        saved.push([name, value]);
+        Deno.env.delete(name);
+      }
+    }
+  } catch {
+    // No permission to read the environment: see the module doc.
+  }
+  try {
+    return make();
+  } finally {
+    for (const [name, value] of saved) Deno.env.set(name, value);
+  }
+}

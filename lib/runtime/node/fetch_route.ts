@@ -1,0 +1,42 @@
+/**
+ * Node's fetch, routed: the npm `undici` package's ProxyAgent (it tunnels every request, http:// included, with
+ * CONNECT, sending the bridge's credentials as `Proxy-Authorization`) given to Node's own fetch as its
+ * `dispatcher`, so requests and responses are Node's own Request and Response. Extra CA certificates join Node's
+ * root certificates (a `ca` list given to Node's TLS replaces them otherwise). Only this file imports undici.
+ *
+ * @module
+ */
+import { rootCertificates } from "node:tls";
+import type { FetchRoute, FetchRouteSettings } from "../../fetch/route.ts";
+
+/**
+ * Node's own fetch through the settings' HTTP proxy, trusting the settings' CA certificates besides its own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nodeFetchRoute } from "./fetch_route.ts";
+ * // With no proxy and no extra CA, the route is the runtime's plain fetch (a data: URL needs no network).
+ * const route = await nodeFetchRoute({});
+ * assert.equal(await (await route.fetch("data:text/plain,hi")).text(), "hi");
+ * await route.close();
+ * ```
+ */
+export async function nodeFetchRoute(settings: FetchRouteSettings): Promise<FetchRoute> {
+  const { proxy, ca } = settings;
+  const tls = ca === undefined ? undefined : { ca: [...rootCertificates, ca] };
+  if (proxy === undefined && tls === undefined) {
+    return { fetch: (input, init) => fetch(input, init), close: () => Promise.resolve() };
+  }
+  const undici = await import("undici");
+  const dispatcher = proxy === undefined ? new undici.Agent({ connect: tls }) : new undici.ProxyAgent({
+    uri: proxy.url,
+    token: `Basic ${btoa(`${proxy.username}:${proxy.password}`)}`,
+    ...(tls === undefined ? {} : { requestTls: tls }),
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    fetch: (input, init) => fetch(input, { ...init, dispatcher } as RequestInit),
+    close: () => (closing ??= dispatcher.destroy()),
+  };
+}
