@@ -40,6 +40,32 @@ export interface Connection {
    * {@link relay} uses it when both ends have it, no lock or queued byte is in the way, and it is not turned off.
    */
   readonly native?: NativeSocket;
+  /**
+   * Present where the adapter can turn this connection into a TLS client in place (Cloudflare's `startTls()`): used
+   * for TLS to a destination through a tunnel whose bytes ride on this connection. The plaintext streams must not be
+   * used afterwards. Adapters without it leave TLS to a stream-level TLS client.
+   */
+  startTls?(options: StartTlsOptions): Promise<TlsStreams>;
+}
+
+/** What a TLS client started over an open byte stream checks and offers. */
+export interface StartTlsOptions {
+  /** The name the server's certificate must carry; also sent as SNI (never the proxy's name). */
+  readonly serverName: string;
+  /** PEM text of CA certificates to trust besides the runtime's own store. */
+  readonly ca?: string;
+  /** ALPN protocol names to offer, e.g. `["http/1.1"]`. */
+  readonly alpn?: readonly string[];
+}
+
+/** The byte streams of a TLS client session. */
+export interface TlsStreams {
+  /** Decrypted bytes from the server. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to encrypt and send; closing it sends close_notify and a FIN. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Ends both directions now; safe to call more than once. */
+  close(): void;
 }
 
 /** Where and how to open an outbound TCP connection. */
