@@ -7,7 +7,8 @@
 import { readFile } from "node:fs/promises";
 import { type Rule, validateRules } from "../lib/server/rules.ts";
 import { ipAddress } from "../lib/net/endpoint.ts";
-import { ALL_PROTOCOLS, MAX_TIMER_MS, type ServerProtocol } from "../lib/server/config.ts";
+import { ALL_PROTOCOLS, type ServerProtocol } from "../lib/server/config.ts";
+import { MAX_TIMER_MS } from "../lib/time/timer_slots.ts";
 import { parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { parseHostPort } from "../lib/wire/address.ts";
 import { UsageError } from "./usage_error.ts";

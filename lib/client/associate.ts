@@ -11,7 +11,7 @@ import { Socks5Command } from "../wire/constants.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../wire/socks5_udp.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { fragmentSocks5UdpDatagram } from "../wire/socks5_udp_fragments.ts";
-import { destination as parseDestination, proxyList, throughChain } from "./chain.ts";
+import { parseDestination, proxyList, throughChain } from "./chain.ts";
 import type { DestinationInput, NetworkClientOptions, ProxyInput } from "./options.ts";
 
 /** A datagram received through the relay, with the address of the host that sent it. */

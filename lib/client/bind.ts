@@ -7,7 +7,7 @@
 import { endpointToHostPort, isUnspecified } from "../net/endpoint.ts";
 import type { HostPort } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
-import { destination as parseDestination, throughChain } from "./chain.ts";
+import { parseDestination, throughChain } from "./chain.ts";
 import type { DestinationInput, NetworkClientOptions, ProxyChainInput } from "./options.ts";
 import { type Tunnel, tunnelFrom } from "./tunnel.ts";
 

@@ -54,7 +54,7 @@ export function proxyList(input: ProxyChainInput): ProxySpec[] {
 }
 
 /** Parses a destination input. */
-export function destination(input: DestinationInput): HostPort {
+export function parseDestination(input: DestinationInput): HostPort {
   return typeof input === "string" ? parseHostPort(input) : input;
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { Socks5Command } from "../wire/constants.ts";
-import { destination as parseDestination, throughChain } from "./chain.ts";
+import { parseDestination, throughChain } from "./chain.ts";
 import type { DestinationInput, NetworkClientOptions, ProxyChainInput } from "./options.ts";
 import { type Tunnel, tunnelFrom } from "./tunnel.ts";
 

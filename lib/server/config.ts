@@ -40,7 +40,6 @@ export const DEFAULT_TIMEOUTS = {
 
 // The longest timeout a setting may have (a longer one is refused at start): setTimeout's own limit.
 import { MAX_TIMER_MS } from "../time/timer_slots.ts";
-export { MAX_TIMER_MS };
 
 /** The address a server listens on when told nothing: loopback only. */
 export const DEFAULT_LISTEN: { readonly hostname: string; readonly port: number } = {

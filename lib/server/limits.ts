@@ -97,16 +97,39 @@ export class AdmissionControl {
     return undefined;
   }
 
+  /**
+   * Admits a connection whose client is not known yet (a trusted balancer's, before its PROXY header): only the
+   * limits that need no address apply now; {@link AdmissionControl.admitAddress} applies the others later.
+   */
+  admitUnnamed(): LimitName | undefined {
+    if (this.#clients >= this.#limits.maxClients) return this.refuse("maxClients");
+    if (this.#handshakes >= this.#limits.maxHandshakes) return this.refuse("maxHandshakes");
+    this.#clients++;
+    this.#handshakes++;
+    return undefined;
+  }
+
+  /** Names the client of a connection admitted by {@link AdmissionControl.admitUnnamed}, or the limit refusing it. */
+  admitAddress(address: string): LimitName | undefined {
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    if (fromAddress >= this.#limits.maxClientsPerAddress) return this.refuse("maxClientsPerAddress");
+    this.#perAddress.set(address, fromAddress + 1);
+    return undefined;
+  }
+
   /** The connection's handshake is over (it sent a complete request). */
   handshakeDone(): void {
     this.#handshakes--;
   }
 
-  /** The connection ended; `handshakeDone` says whether {@link AdmissionControl.handshakeDone} was called. */
-  release(address: string, handshakeDone: boolean): void {
+  /**
+   * The connection ended; `handshakeDone` says whether {@link AdmissionControl.handshakeDone} was called, and
+   * `address` is the client it was admitted for (undefined: admitted unnamed and never named).
+   */
+  release(address: string | undefined, handshakeDone: boolean): void {
     this.#clients--;
     if (!handshakeDone) this.#handshakes--;
-    decrement(this.#perAddress, address);
+    if (address !== undefined) decrement(this.#perAddress, address);
   }
 
   /** Admits a UDP association for `address`, or names the limit that refuses it. */

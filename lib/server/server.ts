@@ -8,16 +8,13 @@ import { setMaxListeners } from "node:events";
 import type { Connection, Endpoint, Listener, Network } from "../net/network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth } from "./auth.ts";
-import { listenAddresses, MAX_TIMER_MS, resolveConfig, type ServerConfig, type ServerOptions } from "./config.ts";
+import { MAX_TIMER_MS } from "../time/timer_slots.ts";
+import { listenAddresses, resolveConfig, type ServerConfig, type ServerOptions } from "./config.ts";
 import { listenFailure } from "./listen_failure.ts";
 import { formatEndpoint, isLoopback } from "../net/endpoint.ts";
 import { AdmissionControl, type Limits } from "./limits.ts";
-import { serveConnection } from "./session.ts";
+import { admitAtAccept, dispatchConnection } from "./dispatch.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
-import { isTrustedPeer } from "./client_address.ts";
-
-// Kept importable from here, where it lived before it moved to config.ts.
-export { resolveConfig } from "./config.ts";
 
 /** A running server. */
 export interface SocksServer {
@@ -84,17 +81,10 @@ export async function startServer(options: ServerOptions & { readonly network: N
   let drained: (() => void) | undefined;
   const admission = new AdmissionControl(config.limits, config.onLimit);
   const onConnection = (connection: Connection) => {
-    // Over a limit: closed at once, no byte read (the refusal is counted, and reported once per interval). Behind
-    // a trusted balancer the session admits the client once the PROXY header has named it.
-    if (!isTrustedPeer(connection.remoteAddress, config.proxyProtocolRanges)) {
-      const refusal = admission.admit(connection.remoteAddress.hostname);
-      if (refusal !== undefined) {
-        config.metrics.refused(refusal);
-        return connection.close();
-      }
-    }
+    // Over a limit: closed at once, no byte read (the refusal is counted, and reported once per interval).
+    if (!admitAtAccept(connection, config, admission)) return connection.close();
     active.add(connection);
-    serveConnection(connection, config, stopAll.signal, admission).finally(() => {
+    dispatchConnection(connection, config, stopAll.signal, admission).finally(() => {
       active.delete(connection);
       if (active.size === 0) drained?.();
     });

@@ -1,6 +1,6 @@
 /**
- * What a server command works with: the session's state as the commands see it. Apart from session.ts so that the
- * commands, which session.ts dispatches to, do not import it back.
+ * What a server command works with: the session's state as the commands see it. Apart from socks_session.ts so that
+ * the commands, which it dispatches to, do not import it back.
  *
  * @module
  */

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { PROTECTED_WHEN_EXPOSED } from "../../lib/server/config.ts";
 import { formatRecord } from "../../lib/server/connection_record.ts";
-import { resolveConfig } from "../../lib/server/server.ts";
+import { resolveConfig } from "../../lib/server/config.ts";
 import type { Rule } from "../../lib/server/rules.ts";
 import type { HostPort } from "../../lib/wire/address.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";

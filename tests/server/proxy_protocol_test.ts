@@ -141,6 +141,27 @@ describe("PROXY protocol on receipt", () => {
     }
   });
 
+  it("silent connections from a trusted balancer count toward maxClients and maxHandshakes from accept", async () => {
+    // Before the fix they escaped both limits until their header arrived: 300 silent ones were all held.
+    for (const limits of [{ maxClients: 3 }, { maxHandshakes: 3 }]) {
+      const server = await testServer({ proxyProtocol: ["127.0.0.0/8"], limits });
+      try {
+        const silent = await Promise.all([1, 2, 3].map(() => rawClient(server.endpoint)));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const fourth = await rawClient(server.endpoint);
+        assert.ok(await closesWithin(fourth, 2000), `${JSON.stringify(limits)}: the fourth is closed at once`);
+        const limit = Object.keys(limits)[0];
+        assert.match(
+          formatPrometheus(server.metrics()),
+          new RegExp(`^tabi_refused_total\\{reason="${limit}"\\} 1$`, "m"),
+        );
+        for (const client of silent) client.close();
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
   it("fuzzed headers (valid, mutated, random) in front of SOCKS: every connection ends with a record", async () => {
     const server = await testServer({ proxyProtocol: ["127.0.0.0/8"], handshakeTimeoutMs: 2000 });
     try {

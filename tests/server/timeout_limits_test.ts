@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Datagram } from "../../lib/net/network.ts";
-import { MAX_TIMER_MS, resolveConfig } from "../../lib/server/config.ts";
+import { resolveConfig } from "../../lib/server/config.ts";
+import { MAX_TIMER_MS } from "../../lib/time/timer_slots.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../lib/wire/socks5_udp.ts";

@@ -22,6 +22,12 @@ export interface HttpContext {
   readonly started: number;
   /** Called once the first request head is read and authenticated (the end of the "handshake"). */
   handshakeDone(): void;
+  /** Stops the deadline that ran from accept: each request head has its own. */
+  cancelDeadline(): void;
+  /** Closes the connection and releases its admission, once, when the last request is done. */
+  end(): void;
+  /** Logs one request's record, timed from `since`. */
+  log(record: ConnectionRecord, since: number): void;
   /** The client's address as the log writes it. */
   readonly client: string;
 }

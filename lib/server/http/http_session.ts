@@ -21,23 +21,31 @@ import { recordDestination } from "../request_record.ts";
 
 const CONNECTED = new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n");
 
-/** Serves HTTP requests on a connection until one ends it; logs one record per request. Never rejects. */
+/**
+ * Serves HTTP requests on a connection the dispatcher handed over until one ends it, logs one record per request,
+ * then ends the connection. Never rejects.
+ */
 export async function serveHttp(context: HttpContext): Promise<void> {
-  let first = true;
-  for (;;) {
-    const record: ConnectionRecord = { client: context.client, outcome: "ok", bytesUp: 0, bytesDown: 0, durationMs: 0 };
-    const started = first ? context.started : Date.now();
-    const again = await serveRequest(context, record, first);
-    if (again === "nothing") return;
-    record.durationMs = Date.now() - started;
-    record.time = new Date().toISOString();
-    try {
-      context.config.onConnectionEnd(record);
-    } catch {
-      // A logger that throws must not take the server down.
+  context.cancelDeadline();
+  try {
+    let first = true;
+    for (;;) {
+      const record: ConnectionRecord = {
+        client: context.client,
+        outcome: "ok",
+        bytesUp: 0,
+        bytesDown: 0,
+        durationMs: 0,
+      };
+      const started = first ? context.started : Date.now();
+      const again = await serveRequest(context, record, first);
+      if (again === "nothing") return;
+      context.log(record, started);
+      if (!again) return;
+      first = false;
     }
-    if (!again) return;
-    first = false;
+  } finally {
+    context.end();
   }
 }
 
