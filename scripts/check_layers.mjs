@@ -4,7 +4,9 @@
 //    back is still a cycle in the module graph);
 //  - a runtime global (Deno, Bun, process, node:net/dgram/dns/tls) in lib/ outside lib/runtime/;
 //  - an import of lib/runtime/ from lib/ outside it (the Network is chosen at the edges: mod.ts and cli/);
-//  - an import in lib/wire/ of anything outside lib/wire/ (the codecs are sans-I/O and stand alone).
+//  - an import in lib/wire/ of anything outside lib/wire/ (the codecs are sans-I/O and stand alone);
+//  - an import that goes up the rooms of lib/ (ROOMS, bottom first: a room may import only itself and those below
+//    it), or a file of lib/ that is in no room.
 // Comments and string contents are blanked before matching, so a JSDoc example or an error message does not count.
 // Usage: node scripts/check_layers.mjs [root]   (plain Node, no dependencies)
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -157,8 +159,33 @@ export function importsOf(src) {
   return found.sort((a, b) => a.line - b.line);
 }
 
+/**
+ * The rooms of lib/, from the bottom up: a file or folder (ending in "/"). A file may import files of its own room
+ * and of rooms below it; mod.ts, wire.ts and cli/ are the edges above them all.
+ */
+export const ROOMS = [
+  "lib/version.ts",
+  "lib/wire/",
+  "lib/io/",
+  "lib/time/",
+  "lib/net/",
+  "lib/gssapi/",
+  "lib/relay.ts",
+  "lib/client/",
+  "lib/server/",
+  "lib/fetch/",
+  "lib/audit/",
+  "lib/runtime/",
+];
+/** The rank of a file's room (index in ROOMS), Infinity for the edges, -1 for a file of lib/ in no room. */
+function rankOf(name) {
+  if (!name.startsWith("lib/")) return Infinity;
+  return ROOMS.findIndex((room) => (room.endsWith("/") ? name.startsWith(room) : name === room));
+}
+const roomOf = (name) => ROOMS[rankOf(name)] ?? name;
+
 const files = [...sourceFiles(join(root, "lib")), ...sourceFiles(join(root, "cli"))];
-if (existsSync(join(root, "mod.ts"))) files.push(join(root, "mod.ts"));
+for (const edge of ["mod.ts", "wire.ts"]) if (existsSync(join(root, edge))) files.push(join(root, edge));
 const known = new Set(files);
 const problems = [];
 const edges = new Map(); // file -> [{ to, line }]
@@ -174,6 +201,8 @@ for (const file of files) {
   const inRuntime = name.startsWith("lib/runtime/");
   const inWire = name.startsWith("lib/wire/");
   const out = [];
+  const rank = rankOf(name);
+  if (rank === -1) problems.push(`${name}: in no room of lib/; move it into one (ROOMS in scripts/check_layers.mjs)`);
   for (const { specifier, line } of importsOf(src)) {
     const relativeSpecifier = specifier.startsWith("./") || specifier.startsWith("../");
     const target = relativeSpecifier ? resolve(dirname(file), specifier) : undefined;
@@ -188,6 +217,12 @@ for (const file of files) {
     if (inLib && !inRuntime && targetName.startsWith("lib/runtime/")) {
       problems.push(
         `${name}:${line}: imports ${targetName}; lib/ is handed its Network, chosen at the edges (mod.ts, cli/)`,
+      );
+    } else if (inLib && rank !== -1 && target !== undefined && rankOf(targetName) > rank) {
+      problems.push(
+        `${name}:${line}: imports ${targetName}, which is up the rooms: ${roomOf(targetName)} stands above ${
+          roomOf(name)
+        }`,
       );
     }
   }
@@ -270,7 +305,9 @@ for (const component of components) {
 for (const problem of problems) console.error(problem);
 console.log(
   problems.length === 0
-    ? `check_layers: ${files.length} files, no cycle, no runtime global outside lib/runtime, lib/wire stands alone`
+    ? `check_layers: ${files.length} files; rooms from the bottom: ${
+      ROOMS.map((room) => room.replace(/^lib\//, "")).join(" < ")
+    } < the edges (mod.ts, wire.ts, cli/); no import goes up, no cycle, no runtime global outside lib/runtime, lib/wire stands alone`
     : `check_layers: ${problems.length} problem(s) in ${files.length} files`,
 );
 process.exitCode = problems.length === 0 ? 0 : 1;
