@@ -27,7 +27,6 @@ import { defaultNetwork } from "./lib/runtime/detect.ts";
 import { getEnv } from "./lib/runtime/shared/env.ts";
 import type { ServerOptions } from "./lib/server/config.ts";
 import { type SocksServer, startServer as startServerOn } from "./lib/server/server.ts";
-import { type Audit, type AuditOptions, startAudit as startAuditOn } from "./lib/audit/audit.ts";
 import type { Address } from "./lib/wire/address.ts";
 import type {
   ClientOptions,
@@ -83,38 +82,12 @@ export {
 export { UNSAFE_REASON } from "./lib/server/safe_socks.ts";
 export type { IdentSettings } from "./lib/server/ident_check.ts";
 export { anyCredentialsAuthenticator } from "./lib/server/any_credentials.ts";
-// The DNS-leak audit's library (tabi audit runs programs against it); startAudit is defined below.
-export type { Audit, AuditOptions } from "./lib/audit/audit.ts";
-export { type AuditSite, newAuditSite } from "./lib/audit/audit_site.ts";
-export type { DnsLookup } from "./lib/audit/dns_responder.ts";
-export type { AuditRequest } from "./lib/audit/recording_proxy.ts";
-export { type AuditReport, type ProgramEnd, reportJson, reportText } from "./lib/audit/report.ts";
-export {
-  type AuditFacts,
-  type AuditJudgement,
-  type AuditVerdict,
-  AuditVerdicts,
-  judgeAudit,
-} from "./lib/audit/verdict.ts";
 export type { CommandName, Rule } from "./lib/server/rules.ts";
 export { DEFAULT_LIMITS, type LimitName, type LimitReport, type Limits } from "./lib/server/limits.ts";
-// Monitoring: the counters of a running server (SocksServer.metrics()) in the Prometheus text format.
-export {
-  formatPrometheus,
-  HANDSHAKE_BUCKETS,
-  type MetricsSnapshot,
-  ServerMetrics,
-  sumSnapshots,
-} from "./lib/server/metrics.ts";
-// GSS-API (RFC 1961): the system's Kerberos library through the runtime's FFI, the server's method, client options.
-export type { GssApi, GssContext, GssStep, GssUnwrapped } from "./lib/gssapi/mechanism.ts";
-export { loadGssApi } from "./lib/runtime/load_gssapi.ts";
-export {
-  GSSAPI_PROTECTION_NAMES,
-  gssApiAuthenticator,
-  type GssApiProtectionName,
-  type GssApiServerOptions,
-} from "./lib/server/gssapi_auth.ts";
+// Monitoring: the counters of a running server (SocksServer.metrics()); the Prometheus text is in ./metrics.
+export type { MetricsSnapshot } from "./lib/server/metrics.ts";
+// GSS-API (RFC 1961): the client's options, as a type; the system library, the server's method and the rest are in
+// ./gssapi.
 export type { GssApiClientOptions } from "./lib/client/gssapi_negotiate.ts";
 // Client calls: startServer, connect, bind, associate, resolve, resolvePtr and proxyFromEnv are defined below.
 export type { Binding } from "./lib/client/bind.ts";
@@ -139,6 +112,8 @@ export type {
   Listener,
   ListenOptions,
   Network,
+  StartTlsOptions,
+  TlsStreams,
   UdpSocket,
 } from "./lib/net/network.ts";
 export { defaultNetwork, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
@@ -316,22 +291,4 @@ export function socksFetch(input: Request | URL | string, init?: SocksFetchInit)
  */
 export function createSocksFetch(options: SocksFetchOptions = {}): SocksFetch {
   return createSocksFetchOn(options, fetchEdge);
-}
-
-/**
- * Starts a DNS-leak audit on the running runtime's Network, unless `options.network` names another: a recording
- * SOCKS listener that forwards nothing and (given `dns`) a recording DNS responder. Run a program against
- * `audit.proxy` and `audit.site.url`, then `finish` for the verdict.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { startAudit } from "./mod.ts";
- * const audit = await startAudit();
- * const report = await audit.finish({ command: ["true"], exitCode: 0, signal: null, timedOut: false });
- * assert.equal(report.verdict, "no-request");
- * ```
- */
-export async function startAudit(options: Partial<AuditOptions> = {}): Promise<Audit> {
-  return await startAuditOn({ ...options, network: options.network ?? await defaultNetwork() });
 }

@@ -42,6 +42,18 @@ export interface AuditReport extends AuditJudgement {
 /**
  * The report as one JSON object: `verdict`, `reasons`, `url`, `host`, `proxy`, `requests`, `lookups`,
  * `lookupsObserved`, `program`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startAudit } from "../../audit.ts";
+ * import { reportJson } from "./report.ts";
+ * const audit = await startAudit();
+ * const report = await audit.finish({ command: ["true"], exitCode: 0, signal: null, timedOut: false });
+ * const json = JSON.parse(reportJson(report));
+ * assert.equal(json.verdict, "no-request");
+ * assert.deepEqual(json.requests, []);
+ * ```
  */
 export function reportJson(report: AuditReport): string {
   return JSON.stringify({
@@ -67,7 +79,19 @@ function counted(lines: readonly string[]): string[] {
 
 const VERSION_NAMES = { "4": "SOCKS4", "4a": "SOCKS4a", "5": "SOCKS5" } as const;
 
-/** The report as text. */
+/**
+ * The report as text: the verdict and its reasons first, then what reached the proxy and the DNS.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startAudit } from "../../audit.ts";
+ * import { reportText } from "./report.ts";
+ * const audit = await startAudit();
+ * const report = await audit.finish({ command: ["true"], exitCode: 0, signal: null, timedOut: false });
+ * assert.match(reportText(report), /^tabi audit: no-request$/m);
+ * ```
+ */
 export function reportText(report: AuditReport): string {
   const lines = [`tabi audit: ${report.verdict}`, ...report.reasons.map((r) => `  ${r}`)];
   const { program } = report;

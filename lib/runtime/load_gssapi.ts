@@ -18,7 +18,18 @@ import { SocksError } from "../wire/socks_error.ts";
 import { runtimeName } from "./detect.ts";
 import { GSSAPI_LIBRARY, krb5GssApi, type NativeCalls } from "./shared/krb5_gssapi.ts";
 
-/** Loads the system GSS-API; rejects with a SocksError "unsupported" that names what is missing. */
+/**
+ * Loads the system GSS-API; rejects with a SocksError "unsupported" that names what is missing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadGssApi } from "./load_gssapi.ts";
+ * const gss = await loadGssApi().catch((error) => error);
+ * // Loaded: a mechanism with an acceptor and an initiator; missing: the SocksError says what to install.
+ * assert.ok(typeof gss.acceptor === "function" ? typeof gss.initiator === "function" : gss.code === "unsupported");
+ * ```
+ */
 export async function loadGssApi(): Promise<GssApi> {
   const runtime = runtimeName();
   let calls: NativeCalls;
