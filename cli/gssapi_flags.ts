@@ -9,6 +9,7 @@ import type { GssApiClientOptions } from "../lib/client/gssapi_negotiate.ts";
 import { loadGssApi } from "../lib/runtime/load_gssapi.ts";
 import { type Authenticator, userPassAuthenticator, type UserTable } from "../lib/server/auth.ts";
 import { GSSAPI_PROTECTION_NAMES, gssApiAuthenticator, type GssApiProtectionName } from "../lib/server/gssapi_auth.ts";
+import type { Kind } from "./setting_kinds.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** The flags, as parseArgs reads them. */
@@ -39,15 +40,34 @@ const NAME_KIND = {
   show: String,
 } as const;
 
+/** True when `v` names a protection level. */
+function isProtectionName(v: unknown): v is GssApiProtectionName {
+  return typeof v === "string" && v in GSSAPI_PROTECTION_NAMES;
+}
+
 /** A protection level's name, as `--gssapi-protection` takes it. */
-const PROTECTION_KIND = {
+const PROTECTION_KIND: Kind<GssApiProtectionName> = {
   option: { type: "string" },
   arg: "LEVEL",
   expected: "none, integrity or confidentiality",
-  fromFlag: (v: unknown) => (typeof v === "string" && v in GSSAPI_PROTECTION_NAMES ? v : undefined),
-  fromJson: (v: unknown) => (typeof v === "string" && v in GSSAPI_PROTECTION_NAMES ? v : undefined),
+  fromFlag: (v: unknown) => (isProtectionName(v) ? v : undefined),
+  fromJson: (v: unknown) => (isProtectionName(v) ? v : undefined),
   show: String,
-} as const;
+};
+
+/** What `tabi serve`'s GSS-API rows of the settings table (serve_settings.ts) add up to. */
+export interface GssApiSettings {
+  /** `--gssapi`. */
+  readonly enabled?: boolean;
+  /** `--gssapi-keytab`. */
+  readonly keytab?: string;
+  /** `--gssapi-service` (default rcmd). */
+  readonly service?: string;
+  /** `--gssapi-protection` (default confidentiality). */
+  readonly protection?: GssApiProtectionName;
+  /** The GSS-API flags given on the command line besides `--gssapi`: each of them needs it. */
+  readonly given?: readonly string[];
+}
 
 /** The kinds of the GSS-API rows of `tabi serve`'s settings table (serve_settings.ts). */
 export const GSSAPI_KINDS = { name: NAME_KIND, protection: PROTECTION_KIND } as const;
@@ -63,10 +83,10 @@ export const CONNECT_GSSAPI_HELP: string =
 function protection(flags: GssApiFlags): GssApiProtectionName | undefined {
   const name = flags["gssapi-protection"];
   if (name === undefined) return undefined;
-  if (!(name in GSSAPI_PROTECTION_NAMES)) {
+  if (!isProtectionName(name)) {
     throw new UsageError(`--gssapi-protection: "${name}" is none of none, integrity, confidentiality`);
   }
-  return name as GssApiProtectionName;
+  return name;
 }
 
 function needsGssapi(flags: GssApiFlags): void {
@@ -80,16 +100,18 @@ function needsGssapi(flags: GssApiFlags): void {
  * anonymous method). Undefined without `--gssapi`. Rejects with a SocksError when the library or keytab fails.
  */
 export async function serveGssApiAuthenticators(
-  flags: GssApiFlags,
+  settings: GssApiSettings,
   users: UserTable | undefined,
 ): Promise<Authenticator[] | undefined> {
-  needsGssapi(flags);
-  if (flags["gssapi-nec"]) throw new UsageError("--gssapi-nec is a connect flag: the server accepts both variants");
-  if (!flags.gssapi) return undefined;
-  const level = protection(flags);
+  const stray = settings.given?.[0];
+  if (!settings.enabled) {
+    if (stray !== undefined) throw new UsageError(`--${stray} needs --gssapi`);
+    return undefined;
+  }
   const gss = await loadGssApi();
-  gss.checkAcceptor(flags["gssapi-keytab"]);
-  const methods: Authenticator[] = [gssApiAuthenticator({ gss, service: flags["gssapi-service"], protection: level })];
+  gss.checkAcceptor(settings.keytab);
+  const { service, protection } = settings;
+  const methods: Authenticator[] = [gssApiAuthenticator({ gss, service, protection })];
   if (users && users.size > 0) methods.push(userPassAuthenticator(users));
   return methods;
 }

@@ -19,14 +19,13 @@ import type { CliOutput } from "./output.ts";
 import { SERVE_SETTINGS } from "./serve_settings.ts";
 import { configKeys, serveOptionsHelp, serveOptionTable, type ServeSettings, serveSettings } from "./serve_config.ts";
 import { startMetricsServer } from "./metrics_server.ts";
-import type { FlagValue } from "./setting_kinds.ts";
 import { reloadServer } from "./reload.ts";
 import { checkMetricsExposure } from "./scale_settings.ts";
 import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen } from "./workers.ts";
 import { ALL_PROTOCOLS } from "../lib/server/config.ts";
 import { formatProxy, parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
-import { type GssApiFlags, serveGssApiAuthenticators } from "./gssapi_flags.ts";
+import { serveGssApiAuthenticators } from "./gssapi_flags.ts";
 
 /** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
@@ -78,14 +77,14 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   const network = await defaultNetwork();
   const worker = workerIndex();
   if (worker === undefined && settings.workers > 1) {
-    return await supervise(["serve", ...args], settings, values, network, output);
+    return await supervise(["serve", ...args], settings, network, output);
   }
   const tag = worker === undefined ? "tabi" : `tabi: worker ${worker}`;
   let server: SocksServer | undefined;
   const toOptions = async (current: ServeSettings): Promise<ServerOptions & { readonly network: Network }> => ({
     ...current.options,
     // GSS-API methods come first when enabled; they take the users of the settings being applied.
-    ...await serveGssApiAuthenticators(values as GssApiFlags, current.options.users).then((gssapi) =>
+    ...await serveGssApiAuthenticators(current.gssapi, current.options.users).then((gssapi) =>
       gssapi ? { authenticators: gssapi } : {}
     ),
     network,
@@ -155,7 +154,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       });
     }
   });
-  if (worker === undefined) output.err(`${who}: listening on ${addresses} (${describeServer(settings, values)})\n`);
+  if (worker === undefined) output.err(`${who}: listening on ${addresses} (${describeServer(settings)})\n`);
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
   const wasCut = await cut;
   await metrics?.close();
@@ -167,7 +166,6 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
 async function supervise(
   args: string[],
   settings: ServeSettings,
-  values: Readonly<Record<string, FlagValue | undefined>>,
   network: Network,
   output: CliOutput,
 ): Promise<number> {
@@ -212,7 +210,7 @@ async function supervise(
   const addresses = listen.map(formatEndpoint).join(", ");
   const who = `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})`;
   output.err(
-    `${who}: listening on ${addresses} (${describeServer(settings, values)}; ${settings.workers} workers, ` +
+    `${who}: listening on ${addresses} (${describeServer(settings)}; ${settings.workers} workers, ` +
       `pids ${pool.pids().join(" ")})\n`,
   );
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
@@ -223,16 +221,16 @@ async function supervise(
 }
 
 /** What the listening line says in parentheses: the protocols, the authentication, the upstream chain. */
-function describeServer(settings: ServeSettings, values: Readonly<Record<string, FlagValue | undefined>>): string {
+function describeServer(settings: ServeSettings): string {
   const users = settings.options.users?.size ?? 0;
   const { safeSocks, testSocks, acceptAnyCredentials } = settings.options;
   const auth = [
-    ...(values.gssapi ? [`GSS-API (service ${values["gssapi-service"] ?? "rcmd"})`] : []),
+    ...(settings.gssapi.enabled ? [`GSS-API (service ${settings.gssapi.service ?? "rcmd"})`] : []),
     users > 0
       ? `username/password, ${users} user${users === 1 ? "" : "s"}`
       : acceptAnyCredentials
       ? "no authentication, any username/password taken as a label"
-      : values.gssapi
+      : settings.gssapi.enabled
       ? ""
       : "no authentication",
     ...(safeSocks ? ["safe-socks: requests by address refused"] : []),

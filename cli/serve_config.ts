@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { GssApiSettings } from "./gssapi_flags.ts";
 import { readFile } from "node:fs/promises";
 import type { ServerOptions } from "../lib/server/config.ts";
 import type { LogFormat } from "../lib/server/connection_record.ts";
@@ -26,6 +27,8 @@ export interface ServeSettings {
   readonly workers: number;
   /** Where `/metrics` and `/healthz` are served, if anywhere. */
   readonly metrics: MetricsAddress | undefined;
+  /** The GSS-API method's settings. */
+  readonly gssapi: GssApiSettings;
 }
 
 /**
@@ -108,7 +111,10 @@ function merge(into: SettingPart, part: SettingPart): SettingPart {
   const limits = into.options?.limits || part.options?.limits
     ? { ...into.options?.limits, ...part.options?.limits }
     : undefined;
-  return { ...into, ...part, options: { ...into.options, ...part.options, users, limits } };
+  const gssapi = into.gssapi || part.gssapi
+    ? { ...into.gssapi, ...part.gssapi, given: [...into.gssapi?.given ?? [], ...part.gssapi?.given ?? []] }
+    : undefined;
+  return { ...into, ...part, options: { ...into.options, ...part.options, users, limits }, gssapi };
 }
 
 /**
@@ -151,5 +157,6 @@ export async function serveSettings(
     usersFile: result.usersFile,
     workers: result.workers ?? CLI_DEFAULTS.workers,
     metrics: result.metrics,
+    gssapi: result.gssapi ?? {},
   };
 }

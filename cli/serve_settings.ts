@@ -30,7 +30,8 @@ import { DEFAULT_LIMITS, type LimitName } from "../lib/server/limits.ts";
 import { UsageError } from "./usage_error.ts";
 import { type FlagValue, type Kind, KINDS, readUsersFile } from "./setting_kinds.ts";
 import { type MetricsAddress, SCALE_KINDS } from "./scale_settings.ts";
-import { GSSAPI_KINDS } from "./gssapi_flags.ts";
+import { GSSAPI_KINDS, type GssApiSettings } from "./gssapi_flags.ts";
+import type { GssApiProtectionName } from "../lib/server/gssapi_auth.ts";
 
 /** What one setting contributes to the settings `tabi serve` runs with. */
 export interface SettingPart {
@@ -46,6 +47,8 @@ export interface SettingPart {
   readonly workers?: number;
   /** Where `/metrics` and `/healthz` are served (`--metrics`). */
   readonly metrics?: MetricsAddress;
+  /** The GSS-API method's settings (`--gssapi` and friends). */
+  readonly gssapi?: GssApiSettings;
 }
 
 /** The CLI's own defaults (the server's are in lib/server). */
@@ -322,29 +325,33 @@ export const SERVE_SETTINGS: readonly Setting[] = [
       "92 when it cannot be reached, 93 when it reports another user",
     to: (ident) => ({ options: { ident } }),
   }),
-  // GSS-API (RFC 1961): command line only; serve.ts loads the library and builds the method from these flags.
+  // GSS-API (RFC 1961): command line only; serve.ts loads the library and builds the method from these settings.
   setting({
     flag: "gssapi",
     kind: KINDS.boolean,
     help: "SOCKS5 GSS-API authentication (RFC 1961, Kerberos); the principal is the user",
+    to: (enabled) => ({ gssapi: { enabled } }),
   }),
   setting({
     flag: "gssapi-keytab",
     kind: KINDS.file,
     help: "the acceptor's keytab (default: KRB5_KTNAME, else the system's)",
+    to: (keytab) => ({ gssapi: { keytab, given: ["gssapi-keytab"] } }),
   }),
   setting({
     flag: "gssapi-service",
     kind: GSSAPI_KINDS.name,
     default: "rcmd",
     help: "the service clients get tickets for: NAME/host@REALM",
+    to: (service, where) => ({ gssapi: { service, given: where === "" ? [] : ["gssapi-service"] } }),
   }),
-  setting({
+  setting<GssApiProtectionName>({
     flag: "gssapi-protection",
     kind: GSSAPI_KINDS.protection,
     default: "confidentiality",
     help: "most protection granted: none, integrity, confidentiality\n" +
       "(curl applies none and fails when granted any: serve it with none)",
+    to: (protection, where) => ({ gssapi: { protection, given: where === "" ? [] : ["gssapi-protection"] } }),
   }),
   setting({
     flag: "grace",
