@@ -38,6 +38,8 @@ export class ClientConnection {
   handshakeFinished = false;
   /** The address the admission counted this connection under; undefined while a balancer's client is unnamed. */
   admittedAs: string | undefined;
+  readonly #accepted: Connection;
+  readonly #ended: (accepted: Connection) => void;
   #cancelDeadline: () => void;
 
   constructor(
@@ -46,9 +48,12 @@ export class ClientConnection {
     signal: AbortSignal,
     admission: AdmissionControl,
     admittedAs: string | undefined,
+    ended: (accepted: Connection) => void,
   ) {
     this.started = Date.now();
     this.connection = accepted;
+    this.#accepted = accepted;
+    this.#ended = ended;
     this.config = config;
     this.signal = signal;
     this.admission = admission;
@@ -77,11 +82,15 @@ export class ClientConnection {
     this.config.metrics.handshake((Date.now() - this.started) / 1000);
   }
 
-  /** Closes the connection and releases its admission. The session that owns the connection calls it once. */
+  /**
+   * Closes the connection, releases its admission and tells the server it ended. The session that owns the
+   * connection calls it once.
+   */
   end(): void {
     this.#cancelDeadline();
     this.connection.close();
     this.admission.release(this.admittedAs, this.handshakeFinished);
+    this.#ended(this.#accepted);
   }
 
   /**

@@ -34,13 +34,16 @@ export function admitAtAccept(connection: Connection, config: ServerConfig, admi
 }
 
 /**
- * Serves one connection admitted by {@link admitAtAccept} to its end. Never rejects.
+ * Serves one connection admitted by {@link admitAtAccept} to its end, then calls `ended` with it. Never rejects; the
+ * promise settles when the connection is handed to its session (or ended here), not when it ends: no promise chain
+ * is kept per connection for its whole life.
  */
 export async function dispatchConnection(
   accepted: Connection,
   config: ServerConfig,
   signal: AbortSignal,
   admission: AdmissionControl,
+  ended: (accepted: Connection) => void,
 ): Promise<void> {
   const behindBalancer = isTrustedPeer(accepted.remoteAddress, config.proxyProtocolRanges);
   const client = new ClientConnection(
@@ -49,6 +52,7 @@ export async function dispatchConnection(
     signal,
     admission,
     behindBalancer ? undefined : accepted.remoteAddress.hostname,
+    ended,
   );
   try {
     if (behindBalancer) {
@@ -79,9 +83,10 @@ export async function dispatchConnection(
         `${protocol} is not enabled on this server (first byte 0x${first.toString(16)})`,
       );
     }
-    // Handed over: the session ends the connection and logs its records (the HTTP side one per request).
-    // (The HTTP side never hands its writer over: it keeps the one the dispatcher made.)
-    return protocol === "http" ? serveHttp(client as HttpContext) : serveSocks(client, protocol);
+    // Handed over: the session ends the connection and logs its records (the HTTP side one per request). Its promise
+    // never rejects and is not kept. (The HTTP side never hands its writer over: it keeps the dispatcher's.)
+    if (protocol === "http") serveHttp(client as HttpContext);
+    else serveSocks(client, protocol);
   } catch (error) {
     const failure = toSocksError(error);
     const record: ConnectionRecord = {

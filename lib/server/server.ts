@@ -80,14 +80,16 @@ export async function startServer(options: ServerOptions & { readonly network: N
   const active = new Set<Connection>();
   let drained: (() => void) | undefined;
   const admission = new AdmissionControl(config.limits, config.onLimit);
+  // One callback for every connection's end (no promise chain per connection: an idle tunnel holds none).
+  const ended = (connection: Connection) => {
+    active.delete(connection);
+    if (active.size === 0) drained?.();
+  };
   const onConnection = (connection: Connection) => {
     // Over a limit: closed at once, no byte read (the refusal is counted, and reported once per interval).
     if (!admitAtAccept(connection, config, admission)) return connection.close();
     active.add(connection);
-    dispatchConnection(connection, config, stopAll.signal, admission).finally(() => {
-      active.delete(connection);
-      if (active.size === 0) drained?.();
-    });
+    dispatchConnection(connection, config, stopAll.signal, admission, ended);
   };
   const listeners: Listener[] = [];
   for (const l of listen) {
