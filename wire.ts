@@ -1,7 +1,11 @@
 /**
- * `@tabi/socks/wire`: the sans-I/O codecs of SOCKS4/4a, SOCKS5 (RFC 1928), username/password (RFC 1929) and the
- * SOCKS5 UDP header, as plain functions from bytes to typed messages and back, and the {@link ByteReader} that
- * feeds them from a stream. Decoders say how many more bytes they need instead of assuming whole messages.
+ * `@tabi/socks/wire`: the sans-I/O codecs, as plain functions from bytes to typed messages and back, of eight
+ * message families: SOCKS4 and 4a requests and replies; SOCKS5 method negotiation (RFC 1928 section 3); SOCKS5
+ * requests and replies (RFC 1928 sections 4-6, Tor's RESOLVE included); username/password (RFC 1929); the SOCKS5 UDP
+ * header (RFC 1928 section 7) and UDP fragmentation (the same section); GSS-API message framing (RFC 1961); IDENT
+ * queries and responses (RFC 1413); and the PROXY protocol header (v1 text, v2 binary). With them, the addresses,
+ * constants and {@link SocksError} they share, and the {@link ByteReader} that feeds them from a stream. Decoders say
+ * how many more bytes they need instead of assuming whole messages.
  *
  * @example
  * ```ts

@@ -12,10 +12,11 @@ import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
 export type Subcommand = (args: string[], output: CliOutput) => Promise<number>;
 
 /** The top-level help text. */
-export const HELP: string = `tabi ${VERSION}: a SOCKS4/4a/5 proxy and client
+export const HELP: string = `tabi ${VERSION}: a SOCKS4/4a/5 and HTTP proxy, and its client
 
 Usage:
-  tabi serve [options]      run a SOCKS4/4a/5 proxy (default 127.0.0.1:1080); see tabi serve --help
+  tabi serve [options]      run a proxy speaking SOCKS4/4a/5 and HTTP on one port (default 127.0.0.1:1080);
+                            see tabi serve --help
   tabi connect --proxy URL HOST PORT
                             a stdio tunnel through SOCKS proxies (ssh ProxyCommand); see tabi connect --help
   tabi resolve --proxy URL NAME | --ptr ADDRESS

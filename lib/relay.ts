@@ -44,7 +44,7 @@ export interface RelayOptions {
   readonly initialChunkSize?: number;
   /**
    * The largest read buffer of a direction: the per-direction window, and most of what a tunnel whose far end stops
-   * reading holds (see the README's memory figures). Default 128 KiB.
+   * reading holds (see docs/serve.md, "Limits and safety"). Default 128 KiB.
    */
   readonly maxChunkSize?: number;
   /** Aborting closes both ends (a server shutting down). */

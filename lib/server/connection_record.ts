@@ -2,7 +2,7 @@
  * The one log line every connection leaves when it ends: when, who, which version and user, which command to
  * where (and how the destination arrived: as a name or as an address), how it ended, bytes each way, how long.
  * Passwords are never part of it. The JSON form is an interface (people parse it): its fields are documented in
- * the README, and new ones are only ever added.
+ * docs/log_record.md, and new ones are only ever added.
  *
  * @module
  */

@@ -1,6 +1,8 @@
 /**
- * A SOCKS4/4a/5 server: one port speaks every version. Safe by default: 127.0.0.1:1080, and a non-loopback
- * address without authentication is refused unless `allowOpen` says otherwise.
+ * A SOCKS4/4a/5 and HTTP proxy server: every listen address speaks every SOCKS version and HTTP/1.1 proxying (CONNECT
+ * and forwarding), the first byte of a connection deciding (lib/server/dispatch.ts; `protocols` narrows them). Safe by
+ * default: 127.0.0.1:1080, and a non-loopback address without authentication is refused unless `allowOpen` says
+ * otherwise.
  *
  * @module
  */

@@ -17,7 +17,7 @@ import { type Daemon, daemon } from "../helpers/process.ts";
 import { requirePeer } from "../helpers/peers.ts";
 import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
 
-/** The configuration the README shows: one frontend per PROXY protocol version, each to its own tabi. */
+/** The configuration docs/operations.md shows: one frontend per PROXY protocol version, each to its own tabi. */
 function haproxyConfig(ports: { v1: number; v2: number; tabi1: number; tabi2: number }): string {
   return `global
     maxconn 1000

@@ -1,4 +1,4 @@
-// `tabi serve` with its HTTP side and --upstream, as a process under the running runtime: the README's claims
+// `tabi serve` with its HTTP side and --upstream, as a process under the running runtime: docs/http.md's claims
 // (`curl -x http://` and `curl --socks5-hostname` on one port; `--upstream socks5h://` in front of another proxy).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";

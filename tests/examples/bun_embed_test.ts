@@ -1,4 +1,4 @@
-/** The README's Bun embedding example runs as written and does what it says. */
+/** The Bun embedding example of docs/library.md runs as written and does what it says. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { cliCommandFor, run } from "../helpers/process.ts";

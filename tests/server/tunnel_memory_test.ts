@@ -1,6 +1,6 @@
 /**
  * What a tunnel whose client never reads costs the server: every queue and buffer it holds (the adapters' read
- * queues, the relay's buffer, writes in flight) must stay under the bound the README states. Kernel socket buffers
+ * queues, the relay's buffer, writes in flight) must stay under the bound docs/serve.md states. Kernel socket buffers
  * are not the process's memory and are not counted (RSS does not include them).
  */
 import assert from "node:assert/strict";
@@ -19,7 +19,7 @@ const KiB = 1024;
  */
 const SOCKET_READ = { deno: 0, node: 144 * KiB, bun: 512 * KiB } as const;
 /**
- * The bound per stalled tunnel, as the README states it: the cost of any open tunnel (two sockets, their streams,
+ * The bound per stalled tunnel, as docs/serve.md states it: the cost of any open tunnel (two sockets, their streams,
  * the session; 96 KiB measured as RSS), the relay's window and the buffers it outgrew on the way to it (48 KiB),
  * and one socket read.
  */
