@@ -1,9 +1,11 @@
 /**
- * tabi: a SOCKS4/4a/5 toolkit. A server (one port speaks every version), client calls (CONNECT, BIND, UDP
- * ASSOCIATE, Tor's RESOLVE) through one proxy or a chain, proxy URLs and the curl-style environment, and the
- * bidirectional relay, over WHATWG byte streams. The same code runs under Deno, Bun and Node: the calls here use
- * the running runtime's Network unless given another (`@tabi/socks/deno`, `/bun`, `/node`). The wire codecs and
- * the ByteReader are in `@tabi/socks/wire`.
+ * tabi: a SOCKS4/4a/5 toolkit. A proxy server (one port speaks every SOCKS version and HTTP proxying), client calls
+ * (CONNECT, BIND, UDP ASSOCIATE, Tor's RESOLVE) through one proxy or a chain, fetch through SOCKS, proxy URLs and
+ * the curl-style environment, and the bidirectional relay, over WHATWG byte streams. The same code runs under Deno,
+ * Bun and Node: the calls here use the running runtime's Network unless given another (`@tabi/socks/deno`, `/bun`,
+ * `/node`). Specialist parts have entries of their own: the wire codecs and the ByteReader in `@tabi/socks/wire`,
+ * the DNS-leak audit in `@tabi/socks/audit`, GSS-API (RFC 1961) in `@tabi/socks/gssapi`, and the Prometheus text of
+ * a server's counters in `@tabi/socks/metrics`.
  *
  * @example
  * ```ts
@@ -127,7 +129,7 @@ async function withNetwork(options: ClientOptions): Promise<NetworkClientOptions
 }
 
 /**
- * Starts a SOCKS4/4a/5 server (one port speaks every version) on the running runtime's Network, unless
+ * Starts a proxy server (SOCKS4/4a/5 and HTTP on every listener) on the running runtime's Network, unless
  * `options.network` names another. Safe by default: 127.0.0.1:1080, and a non-loopback address without
  * authentication is refused unless `allowOpen` is set.
  *
