@@ -185,7 +185,9 @@ function rankOf(name) {
 const roomOf = (name) => ROOMS[rankOf(name)] ?? name;
 
 const files = [...sourceFiles(join(root, "lib")), ...sourceFiles(join(root, "cli"))];
-for (const edge of ["mod.ts", "wire.ts", "audit.ts", "gssapi.ts", "metrics.ts"]) if (existsSync(join(root, edge))) files.push(join(root, edge));
+for (const edge of ["mod.ts", "wire.ts", "audit.ts", "gssapi.ts", "metrics.ts"]) {
+  if (existsSync(join(root, edge))) files.push(join(root, edge));
+}
 const known = new Set(files);
 const problems = [];
 const edges = new Map(); // file -> [{ to, line }]
