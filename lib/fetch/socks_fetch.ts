@@ -8,7 +8,7 @@
  * Deno's proxied fetch leaks: `fetch(url, { client: Deno.createHttpClient({ proxy }) })` looks the URL's host up in
  * the local DNS (A and AAAA) before it sends the request to the proxy, for http and https alike, and for every
  * redirect. A plain Deno script shows it, with no tabi code, under any resolver that logs its queries:
- * `deno run -A --eval 'const client = Deno.createHttpClient({ proxy: { url: "http://127.0.0.1:3128" } });
+ * `deno eval 'const client = Deno.createHttpClient({ proxy: { url: "http://127.0.0.1:3128" } });
  * await fetch("http://leak-test.example/", { client })'` asks for `leak-test.example` before the proxy sees
  * anything. That is Deno's behaviour, not the proxy's; tabi does not use that path. Edges that cannot point fetch at
  * a proxy at all (Cloudflare Workers) take the same client.
