@@ -140,9 +140,13 @@ export async function exchange(
       headers: requestFields(request),
     });
     const writer = streams.writable.getWriter();
-    // The body goes out while the response is awaited: a server may answer before it has read all of it.
+    // The body goes out while the response is awaited: a server may answer before it has read all of it, and
+    // stop reading (RFC 9112 section 9.5). A failed send before the answer fails the fetch; after it, the answer
+    // stands and only the rest of the body is lost.
     let sendError: unknown;
+    let answered = false;
     writeRequest(writer, head, request.body).catch((error) => {
+      if (answered) return;
       sendError = error ?? new Error("the request body failed");
       close();
     });
@@ -153,6 +157,7 @@ export async function exchange(
     } catch (error) {
       throw sendError ?? error;
     }
+    answered = true;
     return responseOf(response, request.method, reader, close, signal);
   } catch (error) {
     close();
@@ -168,6 +173,9 @@ function responseOf(
   close: () => void,
   signal: AbortSignal | undefined,
 ): Response {
+  if (head.status > 599) {
+    throw new SocksError("bad-field", `status ${head.status} is outside what a Response can carry`);
+  }
   const headers = new Headers();
   for (const { name, value } of head.headers) headers.append(name, value);
   const framing = responseFraming(head, method);
@@ -180,10 +188,6 @@ function responseOf(
     if (format !== undefined) {
       body = body.pipeThrough(new DecompressionStream(format) as ReadableWritablePair<Uint8Array, Uint8Array>);
     }
-  }
-  if (head.status < 200 || head.status > 599) {
-    close();
-    throw new SocksError("bad-field", `status ${head.status} is outside what a Response can carry`);
   }
   return new Response(body, { status: head.status, statusText: head.reason, headers });
 }

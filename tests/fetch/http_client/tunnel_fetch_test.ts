@@ -159,6 +159,7 @@ describe("tunnelFetch: HTTP/1.1 over a SOCKS tunnel", () => {
       },
       "/smuggle": { bytes: "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc", end: true },
       "/silent": { bytes: "" },
+      "/early": { bytes: "HTTP/1.1 413 Content Too Large\r\nContent-Length: 4\r\n\r\nbig!" },
       "/drip": { bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst\n\r\n" },
     });
     echo = await echoOrigin();
@@ -212,6 +213,18 @@ describe("tunnelFetch: HTTP/1.1 over a SOCKS tunnel", () => {
     const smuggled = await tunnelFetch(at("/smuggle"), undefined, settings).catch((e) => e);
     assert.ok(smuggled instanceof TypeError, String(smuggled));
     assert.equal(socksCause(smuggled)?.reply, 502);
+  });
+
+  it("an answer that comes before the request body ends is read (the body is sent alongside)", async () => {
+    // A body stream that sends one chunk and then never ends: waiting for it before reading would hang.
+    const endless = new ReadableStream<Uint8Array>({
+      start: (controller) => controller.enqueue(encoder.encode("the start")),
+    });
+    const init = { method: "POST", body: endless, duplex: "half" } as RequestInit;
+    const response = await tunnelFetch(at("/early"), init, settings);
+    assert.equal(response.status, 413);
+    assert.equal(await response.text(), "big!");
+    assert.ok(await eventually(() => raw.open() === 0), "the connection stayed open");
   });
 
   it("a proxy's refusal: TypeError with the SocksError as cause", async () => {
