@@ -329,6 +329,14 @@ describe("tunnelFetch: HTTP/1.1 over a SOCKS tunnel", () => {
     const url = `https://localhost:${tlsOrigin.port}/secure`;
     const ok = await tunnelFetch(url, undefined, { ...settings, ca: pki.caPem });
     assert.equal(await ok.text(), "hello from /secure");
+    // An IP literal is checked against the certificate's IP names (and sent with no SNI, RFC 6066 section 3).
+    for (const host of ["127.0.0.1", "[::1]"]) {
+      const byAddress = await tunnelFetch(`https://${host}:${tlsOrigin.port}/ip`, undefined, {
+        ...settings,
+        ca: pki.caPem,
+      });
+      assert.equal(await byAddress.text(), "hello from /ip", host);
+    }
     const unknown = await tunnelFetch(url, undefined, settings).catch((e) => e);
     assert.ok(unknown instanceof TypeError, String(unknown));
     assert.equal(socksCause(unknown), undefined, "a certificate failure is not the proxy's");
