@@ -25,7 +25,7 @@
  */
 // The package root is an edge: its entry points fill in the running runtime's Network (and environment), then call
 // the core in lib/, which never picks a runtime itself.
-import { defaultNetwork } from "./lib/runtime/detect.ts";
+import { defaultNetwork, runtimeName } from "./lib/runtime/detect.ts";
 import { getEnv } from "./lib/runtime/shared/env.ts";
 import type { ServerOptions } from "./lib/server/config.ts";
 import { type SocksServer, startServer as startServerOn } from "./lib/server/server.ts";
@@ -249,12 +249,24 @@ export function proxyFromEnv(url: string, env: EnvLookup = getEnv): string | und
   return proxyFromEnvIn(url, env);
 }
 
-const fetchEdge: FetchEdge = { network: defaultNetwork, route: defaultFetchRoute, env: getEnv };
+const fetchEdge: FetchEdge = {
+  network: defaultNetwork,
+  route: defaultFetchRoute,
+  env: getEnv,
+  // Deno's proxied fetch looks every destination name up in the local DNS before it asks the proxy: under Deno,
+  // requests through a chain take tabi's HTTP client over the tunnel, with node:tls inside it for https.
+  ...(runtimeName() === "deno"
+    ? { overTunnel: { tls: async () => (await import("./lib/runtime/shared/stream_tls.ts")).startStreamTls } }
+    : {}),
+};
 
 /**
- * `fetch` through a SOCKS proxy or chain, with no DNS leak, the same in Deno, Bun and Node: the runtime's own fetch
- * (Request and Response, streamed bodies, redirects, AbortSignal, HTTPS verified against the runtime's trust store)
- * routed through an in-process bridge to the proxy. `init` takes `proxy` (a URL or a chain; without it
+ * `fetch` through a SOCKS proxy or chain, with no DNS leak, the same in Deno, Bun and Node: Request and Response,
+ * streamed bodies, redirects, AbortSignal, HTTPS verified against the destination's name and the runtime's trust
+ * store. In Bun and Node it is the runtime's own fetch routed through an in-process bridge to the proxy. In Deno it
+ * is tabi's HTTP/1.1 client over the tunnel (one connection per request), because Deno's own proxied fetch
+ * (`Deno.createHttpClient({ proxy })`) looks the URL's host up in the local DNS before it asks the proxy: a Deno
+ * behaviour, which tabi does not use. `init` takes `proxy` (a URL or a chain; without it
  * `ALL_PROXY`/`NO_PROXY` decide, and no proxy means a direct fetch), `allowLocalDns`, `ca` (PEM text of extra CA
  * certificates) and `timeoutMs`. HTTP errors are Responses; a failure on the way is a rejection whose `cause` is the
  * SocksError (see `socksCause`). Read or cancel the body: the bridge closes with it. For many requests, use

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Endpoint } from "../net/network.ts";
+import type { Endpoint, StartTlsOptions, TlsStreams } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import type { LastHop } from "./chain.ts";
 
@@ -23,6 +23,13 @@ export interface Tunnel {
   close(): void;
   /** Ends both directions at once with a reset (RST) to the first proxy where the runtime can. */
   reset(): void;
+  /**
+   * Present when the connection to the first proxy can turn itself into a TLS client in place
+   * ({@link Connection.startTls}, e.g. Cloudflare's `startTls()`) and the tunnel's bytes ride on it directly (no
+   * GSS-API protection, nothing read past the last reply): TLS to the destination, checked against
+   * `options.serverName`. `readable` and `writable` must not be used afterwards.
+   */
+  startTls?(options: StartTlsOptions): Promise<TlsStreams>;
 }
 
 /**
@@ -35,7 +42,9 @@ export function untouchedReadable(
   readable: ReadableStream<Uint8Array>,
 ): ReadableStream<Uint8Array> {
   let pending: Uint8Array | undefined = leftover.length > 0 ? leftover.slice() : undefined;
-  const reader = readable.getReader();
+  // Locked at the first read, not before: until then `readable` stays free for an in-place TLS start.
+  let locked: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const reader = () => locked ??= readable.getReader();
   return new ReadableStream({
     type: "bytes",
     async pull(controller: ReadableByteStreamController) {
@@ -44,13 +53,13 @@ export function untouchedReadable(
         pending = undefined;
         return;
       }
-      const { done, value } = await reader.read();
+      const { done, value } = await reader().read();
       if (done) {
         controller.close();
         controller.byobRequest?.respond(0);
       } else controller.enqueue(value);
     },
-    cancel: (reason) => reader.cancel(reason),
+    cancel: (reason) => reader().cancel(reason),
   });
 }
 
@@ -60,6 +69,8 @@ export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortS
   const { leftover, readable } = hop.reader.release();
   const { connection } = hop;
   signal?.addEventListener("abort", () => connection.close(), { once: true });
+  // In-place TLS wraps the connection itself: only right when the tunnel's bytes are the connection's bytes.
+  const inPlace = connection.startTls !== undefined && hop.writable === connection.writable && leftover.length === 0;
   return {
     readable: untouchedReadable(leftover, readable),
     writable: hop.writable,
@@ -68,5 +79,6 @@ export function tunnelFrom(hop: LastHop, bound: Tunnel["bound"], signal?: AbortS
     bound,
     close: () => connection.close(),
     reset: () => (connection.reset ?? connection.close).call(connection),
+    ...(inPlace ? { startTls: (options: StartTlsOptions) => connection.startTls!(options) } : {}),
   };
 }

@@ -1,21 +1,34 @@
 /**
- * `fetch` through a SOCKS proxy or chain, the same in Deno, Bun and Node: the runtime's own fetch (its HTTP, TLS,
- * redirects, streaming and abort) is pointed at an in-process HTTP proxy, the bridge (fetch_bridge.ts), which
- * reaches each destination through the chain with the client's chain code, names unresolved. What the runtime
- * needs to be pointed at a proxy is a route (fetch_route.ts) from lib/runtime; the package root supplies it.
+ * `fetch` through a SOCKS proxy or chain, the same in Deno, Bun and Node. In Bun and Node, the runtime's own fetch
+ * (its HTTP, TLS, redirects, streaming and abort) is pointed at an in-process HTTP proxy, the bridge (bridge.ts),
+ * which reaches each destination through the chain with the client's chain code, names unresolved. What the
+ * runtime needs to be pointed at a proxy is a route (route.ts) from lib/runtime; the package root supplies it.
+ *
+ * In Deno, requests through a chain take tabi's own HTTP/1.1 client over tunnels instead (http_client/), because
+ * Deno's proxied fetch leaks: `fetch(url, { client: Deno.createHttpClient({ proxy }) })` looks the URL's host up in
+ * the local DNS (A and AAAA) before it sends the request to the proxy, for http and https alike, and for every
+ * redirect. A plain Deno script shows it, with no tabi code, under any resolver that logs its queries:
+ * `deno eval 'const client = Deno.createHttpClient({ proxy: { url: "http://127.0.0.1:3128" } });
+ * await fetch("http://leak-test.example/", { client })'` asks for `leak-test.example` before the proxy sees
+ * anything. That is Deno's behaviour, not the proxy's; tabi does not use that path. Edges that cannot point fetch at
+ * a proxy at all (Cloudflare Workers) take the same client.
  *
  * @module
  */
-import { ipAddress } from "../net/endpoint.ts";
 import type { Network } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { proxyList } from "../client/chain.ts";
+import { connect } from "../client/connect.ts";
 import { checkPolicy } from "../client/dns_policy.ts";
 import { type EnvLookup, proxyFromEnv } from "../client/env.ts";
 import { type FetchBridge, startFetchBridge } from "./bridge.ts";
+import { fetchFailed } from "./fetch_failed.ts";
 import { destinationKey } from "./bridge_network.ts";
 import type { FetchRoute, FetchRouteFactory } from "./route.ts";
+import type { StreamTls } from "./http_client/stream_tls.ts";
+import { type OpenTunnel, tunnelFetch } from "./http_client/tunnel_fetch.ts";
+import { urlDestination } from "./url_destination.ts";
 import type { ProxyChainInput } from "../client/options.ts";
 import { formatProxy, type ProxySpec } from "../client/proxy_url.ts";
 
@@ -57,6 +70,12 @@ export interface FetchEdge {
   readonly route: FetchRouteFactory;
   /** Environment variables (ALL_PROXY, NO_PROXY). */
   readonly env: EnvLookup;
+  /**
+   * Present where requests through a chain must not take the runtime's own fetch (Deno, whose proxied fetch looks
+   * every name up here first; edges whose fetch cannot be pointed at a proxy): tabi's HTTP/1.1 client over tunnels
+   * sends them, with `tls` for https over tunnels that cannot start TLS in place.
+   */
+  readonly overTunnel?: { readonly tls?: () => Promise<StreamTls> };
 }
 
 /**
@@ -79,23 +98,11 @@ export function socksCause(error: unknown): SocksError | undefined {
   return undefined;
 }
 
-/** A rejection as fetch has them: a TypeError, with the SocksError as its cause. */
-function fetchFailed(error: SocksError): TypeError {
-  return new TypeError(`fetch failed: ${error.message}`, { cause: error });
-}
-
 /** The own fields of SocksFetchInit, which the runtime's fetch must not see (Bun's reads `proxy`). */
 function splitInit(init: SocksFetchInit | undefined): { settings: SocksFetchOptions; rest: RequestInit | undefined } {
   if (init === undefined) return { settings: {}, rest: undefined };
   const { proxy, allowLocalDns, ca, timeoutMs, network, ...rest } = init;
   return { settings: { proxy, allowLocalDns, ca, timeoutMs, network }, rest };
-}
-
-/** The destination of a URL, as the SOCKS chain would be asked for it (port defaulted per scheme). */
-function urlDestination(url: URL): HostPort {
-  const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-  const address = ipAddress(url.hostname) ?? { type: "domain" as const, host: url.hostname };
-  return { address, port };
 }
 
 /** A URL's destination as the failure log names it. */
@@ -162,6 +169,44 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
     return route;
   };
 
+  // The tunnels open under the HTTP client (each for one request), so that close() can end them.
+  const tunnels = new Set<OpenTunnel>();
+  const overTunnel = async (
+    chain: readonly ProxySpec[],
+    input: Request | URL | string,
+    init: RequestInit | undefined,
+  ): Promise<Response> => {
+    const network = options.network ?? await edge.network();
+    const tls = await edge.overTunnel?.tls?.();
+    return await tunnelFetch(input, init, {
+      ca: options.ca,
+      tls,
+      async open(destination, signal) {
+        const tunnel = await connect(chain, destination, {
+          network,
+          allowLocalDns: options.allowLocalDns,
+          timeoutMs: options.timeoutMs,
+          signal,
+        });
+        if (closed) {
+          tunnel.close();
+          throw new SocksError("closed", "this SOCKS fetch was closed");
+        }
+        const tracked: OpenTunnel = {
+          readable: tunnel.readable,
+          writable: tunnel.writable,
+          close() {
+            tunnels.delete(tracked);
+            tunnel.close();
+          },
+          ...(tunnel.startTls === undefined ? {} : { startTls: tunnel.startTls }),
+        };
+        tunnels.add(tracked);
+        return tracked;
+      },
+    });
+  };
+
   const call = async (input: Request | URL | string, given?: RequestInit): Promise<Response> => {
     // Settings belong to createSocksFetch; a `proxy` left in a call's init would reach Bun's fetch as its own.
     const init = splitInit(given).rest;
@@ -180,6 +225,7 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
         throw error instanceof SocksError ? fetchFailed(error) : error;
       }
     }
+    if (chain !== undefined && web && edge.overTunnel !== undefined) return await overTunnel(chain, input, init);
     const { bridge, route } = await routeFor(chain);
     const since = bridge?.failures.next() ?? 0;
     let response: Response;
@@ -206,6 +252,7 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
 
   const close = async (): Promise<void> => {
     closed = true;
+    for (const tunnel of [...tunnels]) tunnel.close();
     const all = [...routes.values()];
     routes.clear();
     for (const pending of all) {

@@ -118,3 +118,26 @@ export function decodeChunkEnd(bytes: Uint8Array): Decoded<true> {
   if (bytes[0] !== 0x0d || bytes[1] !== 0x0a) throw bad("chunk data not followed by CRLF", 400);
   return complete(true, 2);
 }
+
+/**
+ * Encodes one chunk of the chunked coding (RFC 9112 section 7.1): the size in hex, CRLF, the data, CRLF. An empty
+ * `data` gives the last chunk with an empty trailer section (`0\r\n\r\n`), which ends the body.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeChunk } from "./http_framing.ts";
+ * const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+ * assert.equal(text(encodeChunk(new TextEncoder().encode("hello, world!!!!!!"))), "12\r\nhello, world!!!!!!\r\n");
+ * assert.equal(text(encodeChunk(new Uint8Array(0))), "0\r\n\r\n");
+ * ```
+ */
+export function encodeChunk(data: Uint8Array): Uint8Array {
+  const size = data.length.toString(16);
+  const out = new Uint8Array(size.length + 2 + data.length + 2);
+  for (let i = 0; i < size.length; i++) out[i] = size.charCodeAt(i);
+  out.set([0x0d, 0x0a], size.length);
+  out.set(data, size.length + 2);
+  out.set([0x0d, 0x0a], size.length + 2 + data.length);
+  return out;
+}

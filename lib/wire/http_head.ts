@@ -222,6 +222,35 @@ export function encodeHttpHead(startLine: string, headers: readonly HttpHeader[]
   return out;
 }
 
+/**
+ * Encodes a request head (the request line, the headers, the empty line), refusing what the decoder would refuse:
+ * a method that is not a token, a target with spaces or controls, a header name that is not a token, a value with
+ * a control character (CR and LF among them, which would split the head: RFC 9112 section 2.2). The one encoder a
+ * client uses, so what it sends is what {@link decodeHttpRequestHead} reads back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeHttpRequestHead, encodeHttpRequestHead } from "./http_head.ts";
+ * const head = { method: "GET", target: "/", version: "HTTP/1.1" as const, headers: [{ name: "Host", value: "a" }] };
+ * const decoded = decodeHttpRequestHead(encodeHttpRequestHead(head));
+ * assert.ok(decoded.done);
+ * assert.deepEqual(decoded.value, head);
+ * assert.throws(() => encodeHttpRequestHead({ ...head, headers: [{ name: "X", value: "a\r\nB: c" }] }));
+ * ```
+ */
+export function encodeHttpRequestHead(head: HttpRequestHead): Uint8Array {
+  if (!TOKEN.test(head.method)) throw malformed(`bad method "${head.method.slice(0, 20)}"`);
+  if (!TARGET.test(head.target)) throw malformed("bad request target");
+  for (const { name, value } of head.headers) {
+    if (!TOKEN.test(name)) throw malformed(`bad header name "${name.slice(0, 40)}"`);
+    if (!FIELD_VALUE.test(value) || /^[ \t]|[ \t]$/.test(value)) {
+      throw malformed(`bad value for header ${name} (a control character, or whitespace at either end)`);
+    }
+  }
+  return encodeHttpHead(`${head.method} ${head.target} ${head.version}`, head.headers);
+}
+
 /** Every value of the headers named `name` (case-insensitive), in order. */
 export function headerValues(headers: readonly HttpHeader[], name: string): string[] {
   const lower = name.toLowerCase();

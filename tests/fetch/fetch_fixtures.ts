@@ -28,7 +28,7 @@ export function sha256(bytes: Uint8Array): string {
 
 /**
  * What the origins answer: `/hello` 200 "hello from <path>", `POST /sum` the body's length and SHA-256 as JSON,
- * `/redirect` 302 to `/hello`, `/missing` 404, `/bad-gateway` 502 (its own), `/drip` headers and then one chunk every 100 ms for a minute.
+ * `/redirect` 302 to `/hello`, `/redirect-host/NAME` 302 to `/hello` at NAME (same port), `/missing` 404, `/bad-gateway` 502 (its own), `/drip` headers and then one chunk every 100 ms for a minute.
  */
 function handler(request: http.IncomingMessage, response: http.ServerResponse): void {
   const url = request.url ?? "/";
@@ -43,6 +43,13 @@ function handler(request: http.IncomingMessage, response: http.ServerResponse): 
       response.writeHead(200, { "content-type": "application/json" });
       response.end(JSON.stringify({ bytes, sha256: hash.digest("hex") }));
     });
+    return;
+  }
+  // `/redirect-host/NAME`: 302 to `/hello` on another host name at the same port, for redirects across names.
+  if (url.startsWith("/redirect-host/")) {
+    const port = (request.headers.host ?? "").replace(/^.*:/, "");
+    response.writeHead(302, { location: `http://${url.slice("/redirect-host/".length)}:${port}/hello` });
+    response.end();
     return;
   }
   if (url === "/redirect") {
@@ -120,7 +127,7 @@ export function startOrigin(): Promise<Origin> {
   return dualStack(() => http.createServer(handler));
 }
 
-/** A throwaway CA and a certificate for localhost, 127.0.0.1 and ::1 that it signed (PEM text). */
+/** A throwaway CA and a certificate it signed for the names asked (localhost by default), 127.0.0.1 and ::1 (PEM). */
 export interface TestPki {
   readonly caPem: string;
   readonly certPem: string;
@@ -128,7 +135,7 @@ export interface TestPki {
 }
 
 /** Makes a CA and a server certificate with openssl in a temporary directory, then removes the directory. */
-export function makePki(): TestPki {
+export function makePki(names: readonly string[] = ["localhost"]): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "tabi-fetch-pki-"));
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   try {
@@ -153,7 +160,8 @@ export function makePki(): TestPki {
     ssl("req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
     writeFileSync(
       join(dir, "ext"),
-      "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+      `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")},IP:127.0.0.1,IP:::1\n` +
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     );
     ssl(
       "x509",

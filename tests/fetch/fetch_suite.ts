@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createSocksFetch, socksCause, type SocksFetch } from "../../mod.ts";
+import { createSocksFetch, runtimeName, socksCause, type SocksFetch } from "../../mod.ts";
 import { network } from "../helpers/net.ts";
 import { run } from "../helpers/process.ts";
 import { payload } from "../helpers/targets.ts";
@@ -39,6 +39,12 @@ export interface ProxyUnderTest {
 
 const MiB = payload(1 << 20, 14) as Uint8Array<ArrayBuffer>;
 
+/**
+ * Whether this runtime's socksFetch runs its fetch through the in-process bridge (Bun, Node) or sends requests
+ * with tabi's HTTP client over the tunnel and listens on nothing (Deno, whose proxied fetch looks names up here).
+ */
+export const usesBridge: boolean = runtimeName() !== "deno";
+
 async function text(response: Response): Promise<string> {
   assert.equal(response.status, 200, `status ${response.status}`);
   return await response.text();
@@ -69,12 +75,12 @@ export function fetchSuite(name: string, start: () => Promise<ProxyUnderTest>): 
       await tlsOrigin?.close();
     });
 
-    it("GET to a local server by name and by IPv6 literal; the bridge is one new 127.0.0.1 port", async () => {
+    it("GET by name and by IPv6 literal; the bridge is one new 127.0.0.1 port (Deno: none, no bridge)", async () => {
       assert.equal(await text(await fetch(`http://localhost:${origin.port}/hello`)), "hello from /hello");
       assert.equal(await text(await fetch(`http://[::1]:${origin.port}/v6`)), "hello from /v6");
       const fresh = [...ownListeningPorts()].filter((p) => !baseline.has(p));
-      assert.equal(fresh.length, 1, `new listening ports: ${fresh.join(", ")}`);
-      bridgePort = fresh[0];
+      assert.equal(fresh.length, usesBridge ? 1 : 0, `new listening ports: ${fresh.join(", ")}`);
+      bridgePort = fresh[0] ?? 0;
     });
 
     it("POST of 1 MiB by name and by IPv6 literal arrives whole (SHA-256)", async () => {
@@ -178,13 +184,19 @@ export function fetchSuite(name: string, start: () => Promise<ProxyUnderTest>): 
           for (;;) if ((await reader.read()).done) break;
         });
         assert.ok(await eventually(() => establishedOn(drip.port) === 0), "the proxy kept its connection open");
-        assert.equal(drip.openConnections(), 0);
+        // The origin notices the proxy's close at its next write (every 100 ms): wait for it, as for the proxy.
+        assert.ok(await eventually(() => drip.openConnections() === 0), "the origin kept its connection open");
       } finally {
         await drip.close();
       }
     });
 
-    it("another local client without the secret gets 407 from the bridge", async () => {
+    it("another local client without the secret gets 407 from the bridge (Deno: nothing listens)", async () => {
+      if (!usesBridge) {
+        // No bridge: after all the fetches above, this process listens on no new port another client could use.
+        assert.deepEqual(ownListeningPorts(), baseline);
+        return;
+      }
       assert.ok(bridgePort > 0);
       const target = `http://localhost:${origin.port}/hello`;
       for (const extra of [[], ["-U", "someone:guess"]]) {
@@ -220,7 +232,7 @@ export function fetchSuite(name: string, start: () => Promise<ProxyUnderTest>): 
       await fetch.close();
       const error = await fetch(`http://localhost:${origin.port}/hello`).catch((e) => e);
       assert.equal(socksCause(error)?.code, "closed");
-      await assert.rejects(network.connect({ hostname: "127.0.0.1", port: bridgePort }));
+      if (usesBridge) await assert.rejects(network.connect({ hostname: "127.0.0.1", port: bridgePort }));
       assert.deepEqual(ownListeningPorts(), baseline);
       assert.ok(await eventually(() => establishedOn(proxy.port) === 0), "connections to the proxy stayed open");
       assert.ok(await eventually(() => origin.openConnections() === 0 && tlsOrigin.openConnections() === 0));

@@ -2,6 +2,12 @@
  * Deno's fetch, routed: `Deno.createHttpClient` with the bridge as its HTTP proxy (Basic credentials in
  * `basicAuth`) and the extra CA certificates in `caCerts` (added to Deno's own store), passed as `client`.
  *
+ * socksFetch no longer sends http: and https: requests through a chain this way: Deno's proxied fetch looks the
+ * URL's host up in the local DNS (A and AAAA) before it sends anything to the proxy, for every request and redirect
+ * (a Deno behaviour; README, "fetch through SOCKS"). Under Deno those take tabi's HTTP client over the tunnel
+ * (lib/fetch/http_client); this route is left for direct fetches (no proxy: the lookup is the point) and for
+ * other schemes.
+ *
  * Deno's client bypasses even an explicit proxy for the hosts NO_PROXY lists (it reads NO_PROXY/no_proxy when the
  * client is made): such a host would be reached directly, its name looked up here. So the client is made with those
  * two variables unset for that moment, then restored. Without permission to read them (`--allow-env`), they

@@ -1,0 +1,80 @@
+/**
+ * The DNS-leak scenario, run by dns_leak_test.ts inside a network and mount namespace of its own whose only
+ * resolver is a DNS recorder (dns_recorder.py on 127.0.0.1:53, through a private /etc/resolv.conf). It starts the
+ * recorder, an HTTP and an HTTPS origin, and a tabi SOCKS server whose resolver maps the test names to 127.0.0.1
+ * without asking any DNS (so every question the recorder gets comes from the fetching code), then socksFetches by
+ * name over http and https, through socks5h and socks4a, and across a redirect to another name. Last, one lookup of
+ * the control name through the runtime's own resolver proves the recorder is the resolver. Prints one JSON line:
+ * `{ results, questions }`.
+ *
+ * Usage (in the namespace): RUNTIME dns_leak_scenario.ts LOGFILE CONTROL_NAME
+ */
+import { spawn } from "node:child_process";
+import { lookup } from "node:dns/promises";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { defaultNetwork, type Network, SocksError, socksFetch, startServer } from "../../mod.ts";
+import { makePki, startOrigin, startTlsOrigin } from "./fetch_fixtures.ts";
+
+/** The names only the proxy knows. */
+const LEAK_TEST_NAMES = ["leak-test.example", "other-name.example"] as const;
+
+const [log, controlName] = process.argv.slice(-2);
+const recorder = spawn(
+  "python3",
+  [join(dirname(fileURLToPath(import.meta.url)), "dns_recorder.py"), "127.0.0.1", log],
+  {
+    stdio: ["pipe", "pipe", "inherit"],
+  },
+);
+await new Promise<void>((resolve, reject) => {
+  recorder.once("error", reject);
+  recorder.stdout.once("data", () => resolve());
+});
+
+const pki = makePki([...LEAK_TEST_NAMES]);
+const origin = await startOrigin();
+const tlsOrigin = await startTlsOrigin(pki);
+const base = await defaultNetwork();
+const known = new Set<string>(LEAK_TEST_NAMES);
+// The proxy's resolver: the test names are 127.0.0.1, anything else is unknown; no DNS is asked either way.
+const network: Network = {
+  connect: (options) => base.connect(options),
+  listen: (options, onConnection) => base.listen(options, onConnection),
+  bindUdp: (options, onDatagram) => base.bindUdp(options, onDatagram),
+  resolve: (name) =>
+    known.has(name)
+      ? Promise.resolve(["127.0.0.1"])
+      : Promise.reject(new SocksError("host-unreachable", `${name} is not a test name`)),
+  reverse: (address) => base.reverse(address),
+};
+const server = await startServer({ listen: [{ hostname: "127.0.0.1", port: 0 }], network });
+const port = server.addresses[0].port;
+
+const [name, other] = LEAK_TEST_NAMES;
+const cases: [string, string, string][] = [
+  ["http, socks5h", `socks5h://127.0.0.1:${port}`, `http://${name}:${origin.port}/hello`],
+  ["https, socks5h", `socks5h://127.0.0.1:${port}`, `https://${name}:${tlsOrigin.port}/secure`],
+  ["http, socks4a", `socks4a://127.0.0.1:${port}`, `http://${other}:${origin.port}/four`],
+  ["redirect to another name", `socks5h://127.0.0.1:${port}`, `http://${name}:${origin.port}/redirect-host/${other}`],
+];
+const results: Record<string, string> = {};
+for (const [label, proxy, url] of cases) {
+  try {
+    const response = await socksFetch(url, { proxy, ca: pki.caPem });
+    results[label] = `${response.status} ${await response.text()} ${response.url}`;
+  } catch (error) {
+    results[label] = `error: ${error instanceof Error ? `${error.message} (${String(error.cause)})` : String(error)}`;
+  }
+}
+await lookup(controlName).catch(() => undefined);
+
+await server.close();
+await origin.close();
+await tlsOrigin.close();
+recorder.stdin.end();
+const questions = readFileSync(log, "utf8").split("\n").filter((line) => line !== "");
+console.log(JSON.stringify({ results, questions }));
+process.exit(0);
