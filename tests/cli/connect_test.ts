@@ -201,4 +201,11 @@ describe("tabi connect", () => {
       proxy.close();
     }
   });
+
+  it("a proxy at an IPv6 address that refuses: the message names it as [::1]:port", async () => {
+    const port = await closedPort();
+    const result = await tabi(["connect", "--proxy", `socks5://[::1]:${port}`, "127.0.0.1", "9"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`^tabi connect: connect \\[::1\\]:${port}: `), result.stderr);
+  });
 });
