@@ -10,12 +10,6 @@
  *
  * @module
  */
-import process from "node:process";
-import { runCli } from "./run.ts";
+import { runAsProgram } from "./entry.ts";
 
-const code = await runCli(process.argv.slice(2), {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-});
-// Exit now: `tabi connect` may still hold stdin open, and every command has flushed what it wrote.
-process.exit(code);
+await runAsProgram();

@@ -1,7 +1,8 @@
 /**
  * `tabi connect`: a stdio tunnel through SOCKS proxies, like `ncat --proxy`, so it works as OpenSSH's
- * ProxyCommand. The end of stdin is passed on as a half-close (unless --no-shutdown); the command ends when the far
- * side closes, with exit code 1 and a message when the tunnel was cut (a reset) rather than closed.
+ * ProxyCommand. The end of stdin is passed on as a half-close (unless --no-shutdown); the command ends, as ncat's
+ * does, once the far side has closed and stdin has been sent whole, with exit code 1 and a message when either
+ * direction was cut (a reset, or an upload that met a closed tunnel) rather than closed.
  *
  * @module
  */
@@ -13,10 +14,10 @@ import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { getEnv } from "../lib/runtime/shared/env.ts";
 import { checkPort, parseAddress } from "../lib/wire/address.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
-import { toSocksError } from "../lib/net/net_error.ts";
 import { parseOptions } from "./flags.ts";
 import type { CliOutput } from "./output.ts";
 import { UsageError } from "./usage_error.ts";
+import { tunnelFailure } from "./tunnel_failure.ts";
 import { CONNECT_GSSAPI_HELP, connectGssApiOptions, GSSAPI_OPTIONS, type GssApiFlags } from "./gssapi_flags.ts";
 
 /** The help text of `tabi connect`. */
@@ -24,6 +25,8 @@ export const CONNECT_HELP: string = `Usage: tabi connect [--proxy URL]... HOST P
 
 Opens a tunnel to HOST:PORT through SOCKS proxies and joins it to stdin/stdout, e.g. as ssh's ProxyCommand:
   ssh -o ProxyCommand='tabi connect --proxy socks5h://127.0.0.1:1080 %h %p' host
+It ends, as ncat does, once the far side has closed and stdin has been sent whole; a tunnel cut either way (a
+reset, or stdin not sent whole because the tunnel was gone) is exit code 1 and a message.
 
 Options:
   --proxy URL          socks4://, socks4a://, socks5://, socks5h:// or socks:// (= socks5h); repeat for a chain.
@@ -131,20 +134,29 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
 }
 
 /**
- * Copies stdin into the tunnel (then half-closes it, if `shutdown`) and the tunnel into stdout, until the far side
- * ends. Returns what cut the tunnel, or undefined when it ended normally (or stdout was closed: `| head` is no error).
+ * Copies stdin into the tunnel (then half-closes it, if `shutdown`) and the tunnel into stdout. Returns what cut the
+ * tunnel, or undefined when it ended normally (or stdout was closed: `| head` is no error).
+ *
+ * With `shutdown` it ends as ncat does: once the far side has closed and stdin has been sent whole, or at the first
+ * failure either way. An upload that fails is an error even when the download ended cleanly: Linux reports a reset
+ * once, to whichever call comes next, so when the upload's write takes it the download sees only a clean end; and a
+ * proxy that closes with nothing unread sends a FIN, so that only the next write meets the reset. Without `shutdown`
+ * the user has said that the far side decides: the command ends when it closes.
  */
 async function joinStdio(tunnel: Tunnel, shutdown: boolean): Promise<string | undefined> {
   const writer = tunnel.writable.getWriter();
   // A closed stdout (EPIPE) also arrives as an "error" event: without a listener that is an uncaught exception.
   // The listener stays: the process exits right after.
   process.stdout.on("error", () => {});
-  (async () => {
+  // Settles (never rejects) when stdin has been sent and half-closed, or a write failed (with that failure kept).
+  let uploadFailure: unknown;
+  const failed = (step: Promise<void>) => step.then(() => false, (error) => ((uploadFailure = error), true));
+  const uploaded = (async () => {
     try {
-      for await (const chunk of process.stdin) await writer.write(chunk as Uint8Array);
-      if (shutdown) await writer.close();
+      for await (const chunk of process.stdin) if (await failed(writer.write(chunk as Uint8Array))) return;
+      if (shutdown) await failed(writer.close());
     } catch {
-      // The tunnel closed under us; the reading side reports the end.
+      // stdin itself failed (a closed descriptor): what was read is sent; the tunnel's side decides the end.
     }
   })();
   try {
@@ -155,11 +167,11 @@ async function joinStdio(tunnel: Tunnel, shutdown: boolean): Promise<string | un
         return undefined;
       }
     }
-    return undefined;
+    if (!shutdown) return undefined;
+    await uploaded;
+    return uploadFailure === undefined ? undefined : tunnelFailure(uploadFailure, "upload");
   } catch (error) {
-    const failure = toSocksError(error);
-    // Worded as ncat and the C library word it, so that scripts matching either keep working.
-    return failure.code === "reset" ? "Connection reset by peer" : failure.message;
+    return tunnelFailure(error, "download");
   } finally {
     tunnel.close();
   }

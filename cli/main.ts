@@ -11,13 +11,7 @@
  *
  * @module
  */
-import process from "node:process";
 import { isEntryPoint } from "./entry_point.ts";
-import { guardedOutput } from "./guarded_output.ts";
-import { runCli } from "./run.ts";
+import { runAsProgram } from "./entry.ts";
 
-if (isEntryPoint(import.meta)) {
-  const code = await runCli(process.argv.slice(2), guardedOutput(process.stdout, process.stderr));
-  // Exit now: `tabi connect` may still hold stdin open, and every command has flushed what it wrote.
-  process.exit(code);
-}
+if (isEntryPoint(import.meta)) await runAsProgram();

@@ -7,6 +7,7 @@
 import type { ServerOptions } from "../lib/server/config.ts";
 import type { SocksServer } from "../lib/server/server.ts";
 import type { ServeSettings } from "./serve_config.ts";
+import { oneLine } from "./one_line.ts";
 
 /**
  * Reloads `server` with the settings `readSettings` reads now; `toOptions` adds what the CLI adds (the log
@@ -29,7 +30,10 @@ export async function reloadServer(
     );
     return true;
   } catch (error) {
-    output.err(`${who}: SIGHUP: reload failed, the running configuration stays: ${(error as Error).message}\n`);
+    // One record, one line, whatever the message holds.
+    output.err(
+      `${who}: SIGHUP: reload failed, the running configuration stays: ${oneLine((error as Error).message)}\n`,
+    );
     return false;
   }
 }

@@ -13,6 +13,7 @@ import type { OptionTable } from "./flags.ts";
 import type { FlagValue } from "./setting_kinds.ts";
 import { CLI_DEFAULTS, SERVE_SETTINGS, type Setting, type SettingPart } from "./serve_settings.ts";
 import { UsageError } from "./usage_error.ts";
+import { oneLine } from "./one_line.ts";
 import type { MetricsAddress } from "./scale_settings.ts";
 
 /** The settings `tabi serve` runs with. */
@@ -92,7 +93,8 @@ async function readConfig(path: string, settings: readonly Setting[]): Promise<R
     // A BOM is legal at the start of a UTF-8 file (Windows editors write one); JSON.parse refuses it.
     parsed = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, ""));
   } catch (error) {
-    throw new UsageError(`--config ${path}: ${(error as Error).message}`);
+    // V8 quotes the bad part of the file, line breaks included; the message must stay one log line.
+    throw new UsageError(`--config ${path}: ${oneLine((error as Error).message)}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`--config ${path}: the file must hold a JSON object`);

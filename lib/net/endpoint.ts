@@ -33,8 +33,9 @@ export function endpointToHostPort(endpoint: Endpoint): HostPort {
   return { address: ipAddress(endpoint.hostname) ?? { type: "ipv4", host: "0.0.0.0" }, port: endpoint.port };
 }
 
-/** Formats an endpoint as `ip:port`, IPv6 in brackets. */
+/** Formats an endpoint as `ip:port`, IPv6 in brackets; a hostname that is no IP literal is shown as it is. */
 export function formatEndpoint(endpoint: Endpoint): string {
+  if (ipAddress(endpoint.hostname) === undefined) return `${endpoint.hostname}:${endpoint.port}`;
   return formatHostPort(endpointToHostPort(endpoint));
 }
 

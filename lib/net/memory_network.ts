@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { ipAddress } from "./endpoint.ts";
+import { formatEndpoint, ipAddress } from "./endpoint.ts";
 import type {
   Connection,
   ConnectOptions,
@@ -374,7 +374,7 @@ export class MemoryNetwork implements Network {
 
   async #connect(options: ConnectOptions, source: string | undefined): Promise<Connection> {
     const { port, signal } = options;
-    const what = `connect ${options.hostname}:${port}`;
+    const what = `connect ${formatEndpoint({ hostname: options.hostname, port })}`;
     if (signal?.aborted) throw toSocksError(signal.reason, what);
     const [hostname] = await this.#addressesOf(options.hostname, what);
     // The attempt is in progress until it resolves: an abort meanwhile wins, as it does in the adapters.

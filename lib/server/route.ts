@@ -57,6 +57,12 @@ export async function openRoute(
   destination: HostPort = context.request.destination,
 ): Promise<Connection> {
   const { config, signal } = context;
+  if (destination.port === 0) {
+    // No TCP service can listen on port 0 (IANA's registry reserves it), so no attempt is made: a refusal by the
+    // server's own rule, SOCKS5 REP 0x02 (SOCKS4 91) and HTTP 403 alike, the same answer in every runtime (the
+    // kernels' errors for it differ). Here, the one door of SOCKS CONNECT, HTTP CONNECT and HTTP forwarding.
+    throw new SocksError("not-allowed", "port 0: no service can listen there");
+  }
   const chain = routeFor(context, destination);
   if (chain.length === 0) {
     const addresses = await resolveAllowed(context, destination);

@@ -2,7 +2,7 @@
 // (microsocks), and a reader that stops reading (`| head`).
 import assert from "node:assert/strict";
 import net from "node:net";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { cliCommand, daemon, requireTool, run } from "../helpers/process.ts";
 import { closedPort, waitForPort } from "../helpers/net.ts";
 import { tcpServer as tcpServerOf } from "../helpers/tcp_server.ts";
@@ -55,7 +55,45 @@ function relayingProxy(destinationPort: number): Promise<{ port: number; close()
   });
 }
 
+/**
+ * A SOCKS5 proxy that relays to an echo destination and, once `after` bytes of the client's upload have passed, goes
+ * away mid-upload: "close" closes the client's socket with unread bytes in it (the kernel answers with a reset, as
+ * for a proxy that exits or is killed), "reset" resets it outright.
+ */
+function cuttingProxy(after: number, how: "close" | "reset"): Promise<{ port: number; close(): void }> {
+  return tcpServer((socket) => {
+    let seen = 0;
+    let out: net.Socket | undefined;
+    socket.on("data", (chunk: Uint8Array) => {
+      const before = seen;
+      seen += chunk.length;
+      // Greeting (3 bytes: 5, 1, 0), then the request (10 bytes for IPv4).
+      if (before < 3 && seen >= 3) socket.write(new Uint8Array([5, 0]));
+      if (out === undefined && seen >= 13) {
+        socket.write(new Uint8Array([5, 0, 0, 1, 127, 0, 0, 1, 0, 1]));
+        // The destination echoes what it gets.
+        out = net.connect({ host: "127.0.0.1", port: echo.port });
+        out.on("data", (back: Uint8Array) => socket.write(back));
+        out.on("error", () => socket.destroy());
+        out.write(chunk.subarray(13 - before));
+      } else if (out !== undefined && !socket.destroyed) {
+        out.write(chunk);
+        if (seen >= after) {
+          out.destroy();
+          if (how === "reset") socket.resetAndDestroy();
+          else socket.destroy();
+        }
+      }
+    });
+  });
+}
+
+/** The echo destination of {@link cuttingProxy}. */
+const echo = await tcpServerOf((socket) => socket.pipe(socket));
+
 describe("tabi connect", () => {
+  after(() => echo.close());
+
   it("a tunnel cut by a reset: the data that came, then exit 1 and ncat's message", async () => {
     const data = new TextEncoder().encode("partial download");
     const proxy = await resettingProxy(data);
@@ -128,5 +166,46 @@ describe("tabi connect", () => {
       proxy.close();
       destination.close();
     }
+  });
+
+  for (const how of ["close", "reset"] as const) {
+    it(`the proxy goes away mid-upload (${how}, 32 MiB of stdin): exit 1 and ncat's message, every time`, async () => {
+      const upload = new Uint8Array(32 * 1024 * 1024).fill(0x75);
+      const proxy = await cuttingProxy(1024 * 1024, how);
+      try {
+        // Three tries: which call meets the reset (the upload's write or the download's read) is a race.
+        for (let i = 0; i < 3; i++) {
+          const result = await tabi(
+            ["connect", "--proxy", `socks5://127.0.0.1:${proxy.port}`, "127.0.0.1", "9"],
+            upload,
+          );
+          assert.ok(result.stdout.length < upload.length, `try ${i + 1}: all of it came back`);
+          assert.equal(result.code, 1, `try ${i + 1}: ${result.stderr}`);
+          assert.match(result.stderr, /^tabi connect: (Connection reset by peer|Broken pipe)\n$/, `try ${i + 1}`);
+        }
+      } finally {
+        proxy.close();
+      }
+    });
+  }
+
+  it("an upload sent whole through a proxy that stays: all of it back, exit 0, nothing on stderr", async () => {
+    const upload = new Uint8Array(4 * 1024 * 1024).fill(0x76);
+    const proxy = await relayingProxy(echo.port);
+    try {
+      const result = await tabi(["connect", "--proxy", `socks5://127.0.0.1:${proxy.port}`, "127.0.0.1", "9"], upload);
+      assert.equal(result.stderr, "");
+      assert.equal(result.stdout.length, upload.length);
+      assert.equal(result.code, 0);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("a proxy at an IPv6 address that refuses: the message names it as [::1]:port", async () => {
+    const port = await closedPort();
+    const result = await tabi(["connect", "--proxy", `socks5://[::1]:${port}`, "127.0.0.1", "9"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`^tabi connect: connect \\[::1\\]:${port}: `), result.stderr);
   });
 });

@@ -3,12 +3,14 @@
 // temporary folder, from the current source, by the same script `npm ci` (prepare) and `npm run build` run.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { VERSION } from "../../lib/version.ts";
+import { echoServer, sleep, socks5Connect } from "../helpers/net.ts";
 import { run } from "../helpers/process.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
 
@@ -30,6 +32,15 @@ function canListen(port: number): Promise<boolean> {
     server.once("error", () => resolve(false));
     server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/** Waits (bounded) until `read()` matches `pattern`. */
+async function waitFor(read: () => string, pattern: RegExp, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (pattern.test(read())) return;
+    await sleep(50);
+  }
+  throw new Error(`${what}: never saw ${pattern} in: ${read()}`);
 }
 
 describe("the bundled CLI for Node (dist/tabi.mjs)", () => {
@@ -84,5 +95,38 @@ describe("the bundled CLI for Node (dist/tabi.mjs)", () => {
     assert.equal(await server.exited, 0, server.stderr());
     assert.match(server.stderr(), /stopped/);
     assert.equal(await canListen(port), true);
+  });
+
+  it("keeps serving when its output pipe closes (serve 2>&1 | head -1): the same guarded entry as cli/main.ts", async () => {
+    const echo = await echoServer();
+    const child = spawn("node", [bundle, "serve", "--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    child.stderr.on("data", (chunk: Uint8Array) => (log += new TextDecoder().decode(chunk)));
+    let exited = false;
+    const exit = new Promise<number | null>((resolve) => child.on("close", (code) => ((exited = true), resolve(code))));
+    try {
+      await waitFor(() => log, /listening on 127\.0\.0\.1:\d+/, "start");
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(log)![1]);
+      // `head -1` has its line and exits: both ends it read are closed, and the next log line meets EPIPE.
+      child.stderr.destroy();
+      child.stdout.destroy();
+      for (let i = 0; i < 4; i++) {
+        const { client, reply } = await socks5Connect({ hostname: "127.0.0.1", port }, {
+          address: { type: "ipv4", host: "127.0.0.1" },
+          port: echo.address.port,
+        });
+        assert.equal(reply.reply, 0, `request ${i + 1}`);
+        await client.send([i]);
+        assert.deepEqual([...await client.reader.readExactly(1)], [i]);
+        client.close();
+      }
+      assert.equal(exited, false, "the server is still running");
+      process.kill(child.pid!, "SIGTERM");
+      assert.equal(await exit, 0);
+    } finally {
+      if (!exited) child.kill("SIGKILL");
+      for (const connection of echo.accepted) connection.close();
+      await echo.close();
+    }
   });
 });

@@ -85,4 +85,22 @@ describe("SIGHUP reload", () => {
       assert.ok(!tabi.stderr().includes("wonderland") && !tabi.stderr().includes("builder"), "no password logged");
     });
   }
+
+  it("a reload that fails on a config file spread over lines logs one line (V8 quotes the file's line breaks)", async () => {
+    const config = join(dir, "config-lines.json");
+    writeFileSync(config, JSON.stringify({ handshakeTimeout: 5 }));
+    const tabi = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0", "--config", config]);
+    try {
+      writeFileSync(config, '{\n  "handshakeTimeout": x\n}\n');
+      tabi.kill("SIGHUP");
+      // The record is written whole, in one write: its line and any lines it was split into arrive together.
+      await logCount(tabi.stderr, /SIGHUP: reload failed, the running configuration stays: --config .*\n/, 1);
+      const lines = tabi.stderr().split("\n").filter((line) => line !== "");
+      assert.deepEqual(lines.filter((line) => !line.startsWith("tabi")), [], tabi.stderr());
+      assert.equal(lines.length, 2, tabi.stderr());
+    } finally {
+      tabi.kill("SIGTERM");
+      await tabi.exited;
+    }
+  });
 });

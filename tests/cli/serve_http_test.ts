@@ -64,3 +64,47 @@ describe("tabi serve: HTTP and --upstream", () => {
     assert.notEqual(result.code, 0);
   });
 });
+
+describe("tabi serve: port 0, the same refusal on both sides", () => {
+  let tabi: TabiServe;
+  before(async () => {
+    tabi = await startTabiServe(runtimeName(), ["--listen", "127.0.0.1:0"]);
+  });
+  after(async () => {
+    tabi?.kill("SIGTERM");
+    await tabi?.exited;
+  });
+
+  // No service can listen on port 0: the server refuses it by its own rule, 0x02 on SOCKS and 403 on HTTP (the
+  // README's "rule denial 0x02 / 403"), never trying a connection whose error differs between kernels and runtimes.
+  for (const args of [["-x", "http://"], ["-p", "-x", "http://"]]) {
+    it(`curl ${args.join(" ")}... to port 0: 403, as SOCKS answers 0x02`, async () => {
+      const proxyArgs = [...args.slice(0, -1), `${args.at(-1)}${tabi.proxy}`];
+      const result = await run("curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{http_connect}",
+        ...proxyArgs,
+        "http://127.0.0.1:0/",
+      ], {
+        env: cleanEnv,
+      });
+      const [status, connect] = new TextDecoder().decode(result.stdout).split(" ");
+      assert.equal(args[0] === "-p" ? connect : status, "403", result.stderr);
+    });
+  }
+
+  it("curl --socks5 to port 0: 0x02, and both sides log the refusal as not-allowed", async () => {
+    const result = await run("curl", ["-sS", "--socks5", tabi.proxy, "http://127.0.0.1:0/"], { env: cleanEnv });
+    assert.equal(result.code, 97);
+    assert.match(result.stderr, /\(2\)/);
+    const logged = () => tabi.stderr().split("\n").filter((line) => / destination=127\.0\.0\.1:0 /.test(line));
+    // A request's line is written as it ends, a moment after the client has its answer.
+    for (let i = 0; i < 100 && logged().length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    const lines = logged();
+    assert.equal(lines.length, 3, tabi.stderr());
+    for (const line of lines) assert.match(line, / outcome=not-allowed /);
+  });
+});

@@ -30,6 +30,7 @@ import { bindUdp } from "../shared/dgram_udp.ts";
 import { resolve, reverse } from "../shared/dns_lookup.ts";
 import { endpoint, SocketSource } from "../shared/socket_source.ts";
 import { BunNativeSocket, type BunRelayHandler } from "./relay.ts";
+import { formatEndpoint } from "../../net/endpoint.ts";
 
 /**
  * The state of one socket, reached from the shared handlers through `socket.data`. It exists before the socket
@@ -177,7 +178,7 @@ const handlers: BunSocketHandlers<SocketState> = {
 
 async function connect(options: ConnectOptions): Promise<Connection> {
   const { hostname, port, signal } = options;
-  const what = `connect ${hostname}:${port}`;
+  const what = `connect ${formatEndpoint({ hostname, port })}`;
   if (signal?.aborted) throw toSocksError(signal.reason, what);
   const state = new SocketState();
   const connecting = bunTcp().connect({ hostname, port, allowHalfOpen: true, data: state, socket: handlers });

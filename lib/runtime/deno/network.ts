@@ -21,6 +21,7 @@ import { bindUdp } from "../shared/dgram_udp.ts";
 import { resolve, reverse } from "../shared/dns_lookup.ts";
 import { type DenoConnHooks, DenoNativeSocket } from "./relay.ts";
 import { isOutOfFiles, throttledReporter } from "../shared/file_descriptors.ts";
+import { formatEndpoint } from "../../net/endpoint.ts";
 
 /** How long the accept loop waits after a failed accept (EMFILE and friends) before it tries again. */
 const ACCEPT_BACKOFF_MS = 100;
@@ -189,7 +190,7 @@ class DenoConnection implements Connection, DenoConnHooks {
 
 async function connect(options: ConnectOptions): Promise<Connection> {
   const { hostname, port, signal } = options;
-  const what = `connect ${hostname}:${port}`;
+  const what = `connect ${formatEndpoint({ hostname, port })}`;
   if (signal?.aborted) throw toSocksError(signal.reason, what);
   let conn: Deno.TcpConn;
   try {

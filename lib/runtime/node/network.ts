@@ -23,6 +23,7 @@ import { resolve, reverse } from "../shared/dns_lookup.ts";
 import { endpoint, SocketSource } from "../shared/socket_source.ts";
 import { NodeNativeSocket, type NodeStreamHooks } from "./relay.ts";
 import { FileDescriptorBudget, throttledReporter } from "../shared/file_descriptors.ts";
+import { formatEndpoint } from "../../net/endpoint.ts";
 
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}.
@@ -175,11 +176,11 @@ class SocketConnection implements Connection, NodeStreamHooks {
 function connect(options: ConnectOptions): Promise<Connection> {
   const { hostname, port, signal } = options;
   return new Promise((done, fail) => {
-    if (signal?.aborted) return fail(toSocksError(signal.reason, `connect ${hostname}:${port}`));
+    if (signal?.aborted) return fail(toSocksError(signal.reason, `connect ${formatEndpoint({ hostname, port })}`));
     const socket = net.connect({ host: hostname, port, allowHalfOpen: true, noDelay: true });
     const onAbort = () => {
       socket.destroy();
-      fail(toSocksError(signal!.reason, `connect ${hostname}:${port}`));
+      fail(toSocksError(signal!.reason, `connect ${formatEndpoint({ hostname, port })}`));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     socket.once("connect", () => {
@@ -190,7 +191,7 @@ function connect(options: ConnectOptions): Promise<Connection> {
     socket.once("error", (error) => {
       signal?.removeEventListener("abort", onAbort);
       socket.destroy();
-      fail(toSocksError(error, `connect ${hostname}:${port}`));
+      fail(toSocksError(error, `connect ${formatEndpoint({ hostname, port })}`));
     });
   });
 }
