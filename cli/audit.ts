@@ -16,6 +16,7 @@ import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { type BrowserName, browserRecipe, writeRecipeFiles } from "./audit_browser.ts";
 import { INSIDE_ENV, namespaceAvailable, prepareNamespace, selfCommand, unshareFlags } from "./audit_namespace.ts";
 import { runProgram } from "./audit_process.ts";
+import { loudEnvironment, quietEnvironment } from "./quiet_runtime.ts";
 import { parseOptions } from "./flags.ts";
 import type { CliOutput } from "./output.ts";
 import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
@@ -137,7 +138,9 @@ function runInNamespace(args: string[], timeoutMs: number, output: CliOutput): P
   return new Promise((resolve) => {
     const child = spawn("unshare", [...unshareFlags(), "--", command, ...prefix, "audit", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, [INSIDE_ENV]: "1" },
+      // The audit's own runtime must look nothing up in there (Deno's update check): the responder would blame the
+      // program for it.
+      env: { ...quietEnvironment(process.env), [INSIDE_ENV]: "1" },
     });
     child.stdout.on("data", (chunk: Uint8Array) => output.out(new TextDecoder().decode(chunk)));
     child.stderr.on("data", (chunk: Uint8Array) => output.err(new TextDecoder().decode(chunk)));
@@ -185,7 +188,9 @@ async function runAudit(args: AuditArgs, output: CliOutput, observed: boolean): 
       command = recipe.command;
       env = recipe.env;
     }
-    const program = await runProgram(command, args.timeoutMs, env);
+    // The program gets the user's environment back: without the audit's own markers and quieting variables.
+    const { [INSIDE_ENV]: _inside, ...base } = loudEnvironment(process.env);
+    const program = await runProgram(command, args.timeoutMs, env, base);
     const { outputTail: _, ...end } = program;
     const report = await audit.finish(end);
     if (end.startError !== undefined) {

@@ -18,6 +18,7 @@ import { runtimeName } from "../lib/runtime/detect.ts";
 import type { Endpoint, Network } from "../lib/net/network.ts";
 import { emptySnapshot, formatPrometheus, type MetricsSnapshot, sumSnapshots } from "../lib/server/metrics.ts";
 import { formatEndpoint } from "../lib/net/endpoint.ts";
+import { QUIET_RUNTIME_ENV } from "./quiet_runtime.ts";
 
 /** The environment variable that makes a `tabi serve` process worker number N (from 0). */
 export const WORKER_ENV = "TABI_WORKER";
@@ -129,7 +130,13 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** Starts worker process number `index` running `tabi ARGS` under this runtime. */
 function startProcess(index: number, args: readonly string[], listen: readonly Endpoint[]): ChildProcess {
-  const env = { ...process.env, [WORKER_ENV]: String(index), [LISTEN_ENV]: JSON.stringify(listen) };
+  // Quiet: a worker has no business with Deno's update check (a DNS lookup at every start and restart).
+  const env = {
+    ...process.env,
+    ...QUIET_RUNTIME_ENV,
+    [WORKER_ENV]: String(index),
+    [LISTEN_ENV]: JSON.stringify(listen),
+  };
   const runtime = runtimeName();
   if (runtime === "node") {
     // Node 20 has no reusePort: node:cluster workers share the main process's listening socket instead.

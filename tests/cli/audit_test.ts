@@ -97,6 +97,25 @@ describe("tabi audit", () => {
     assert.match(text, /note: the program sent the SOCKS4 USERID "jdoe"; .*login name/);
   });
 
+  it("the audit's own runtime looks nothing up: a program that makes no lookup is reported with none", async () => {
+    NAMESPACE_PEERS.forEach(requirePeer);
+    // The program runs long enough for a runtime's own background lookup (Deno's update check) to be seen.
+    const result = await audit(["--timeout", "10", "--", "sleep", "2"]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.equal(result.report.lookupsObserved, true);
+    assert.deepEqual(result.report.lookups, []);
+    assert.equal(result.report.reasons.some((r: string) => /other name/.test(r)), false, result.report.reasons);
+  });
+
+  it("the program gets the user's environment, not the audit's quieting variables", async () => {
+    NAMESPACE_PEERS.forEach(requirePeer);
+    // Exit 0 only when the audit's markers are absent and a variable the user set is there.
+    const script =
+      'test -z "$DENO_NO_UPDATE_CHECK$TABI_AUDIT_INSIDE$TABI_QUIET_ADDED" && test "$NO_UPDATE_NOTIFIER" = mine';
+    const result = await audit(["--", "sh", "-c", script], { NO_UPDATE_NOTIFIER: "mine" });
+    assert.equal(result.report.program.exitCode, 0, JSON.stringify(result.report.program));
+  });
+
   it("a program that hangs is stopped at --timeout, with everything it started", async () => {
     NAMESPACE_PEERS.forEach(requirePeer);
     const marker = `${1000 + Math.floor(Math.random() * 8000)}.${Date.now() % 100000}`;
