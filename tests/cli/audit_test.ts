@@ -116,6 +116,36 @@ describe("tabi audit", () => {
     assert.equal(result.report.program.exitCode, 0, JSON.stringify(result.report.program));
   });
 
+  it("a lookup flood is capped: the records kept are bounded, the rest counted, the site's lookup still judged", async () => {
+    for (const peer of ["python3", ...NAMESPACE_PEERS]) requirePeer(peer);
+    // 1,500 questions for other names straight to the resolver (each waits for its answer), then the site's own.
+    const flood = `
+import socket, struct, sys, urllib.parse
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for i in range(1500):
+    name = b"".join(bytes([len(p)]) + p for p in f"flood-{i}.example".encode().split(b"."))
+    s.sendto(struct.pack(">6H", i, 0x0100, 1, 0, 0, 0) + name + b"\\0" + struct.pack(">2H", 1, 1), ("127.0.0.1", 53))
+    try:
+        s.recv(512)
+    except socket.timeout:
+        pass
+try:
+    socket.getaddrinfo(urllib.parse.urlsplit(sys.argv[1]).hostname, 80, socket.AF_INET)
+except OSError:
+    pass
+`;
+    const result = await audit(["--timeout", "60", "--", "python3", "-c", flood, "{url}"]);
+    const { report } = result;
+    assert.equal(report.verdict, "dns-leak", JSON.stringify(report.reasons));
+    assert.equal(result.code, 1);
+    assert.ok(report.lookups.length <= 1100, `${report.lookups.length} lookups kept`);
+    assert.ok(report.lookups.some((l: { name: string }) => l.name === report.host), "the site's lookup is kept");
+    assert.ok(report.lookups.length + report.lookupsDropped >= 1501, `${report.lookupsDropped} dropped`);
+    assert.equal(report.requestsDropped, 0);
+    assert.ok(report.reasons.join(" ").length < 2000, "the reasons name a few of the other names, not all");
+  });
+
   it("a program that hangs is stopped at --timeout, with everything it started", async () => {
     NAMESPACE_PEERS.forEach(requirePeer);
     const marker = `${1000 + Math.floor(Math.random() * 8000)}.${Date.now() % 100000}`;
