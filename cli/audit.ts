@@ -31,6 +31,8 @@ the proxy (127.0.0.1:PORT) and {url} the audit URL, whose host name only the aud
 
 The program runs in private network, mount and PID namespaces (unshare, as root or through user namespaces): only
 loopback exists there, so nothing it does leaves the machine, and its DNS lookups reach the audit's own responder.
+It gets empty /tmp, /var/tmp, /run and /dev/shm of its own, so the host's UNIX sockets there (nscd, D-Bus, X11)
+are out of its reach; the rest of the file system is the host's.
 
 Exit codes: 0 no-leak, 1 dns-leak, 3 no-request (it never used the proxy), 2 usage errors.
 
@@ -160,16 +162,17 @@ function runInNamespace(args: string[], timeoutMs: number, output: CliOutput): P
 
 /** The audit itself: listener and (when `observed`) DNS responder, the program, the report. */
 async function runAudit(args: AuditArgs, output: CliOutput, observed: boolean): Promise<number> {
+  if (observed) {
+    // First: it makes /tmp private, so the audit's own files go into the private one.
+    try {
+      await prepareNamespace();
+    } catch (error) {
+      output.err(`tabi audit: cannot prepare the audit's namespace: ${(error as Error).message}\n`);
+      return USAGE_EXIT_CODE;
+    }
+  }
   const dir = mkdtempSync(join(tmpdir(), "tabi-audit-"));
   try {
-    if (observed) {
-      try {
-        await prepareNamespace(dir);
-      } catch (error) {
-        output.err(`tabi audit: cannot prepare the audit's namespace: ${(error as Error).message}\n`);
-        return USAGE_EXIT_CODE;
-      }
-    }
     const audit = await startAudit({
       network: await defaultNetwork(),
       dns: observed ? { hostname: "127.0.0.1", port: 53 } : undefined,

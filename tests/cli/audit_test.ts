@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
+import net from "node:net";
 import { join } from "node:path";
+import process from "node:process";
 import { describe, it } from "node:test";
 import { cliCommand, run } from "../helpers/process.ts";
 import { requirePeer } from "../helpers/peers.ts";
@@ -144,6 +146,47 @@ except OSError:
     assert.ok(report.lookups.length + report.lookupsDropped >= 1501, `${report.lookupsDropped} dropped`);
     assert.equal(report.requestsDropped, 0);
     assert.ok(report.reasons.join(" ").length < 2000, "the reasons name a few of the other names, not all");
+  });
+
+  it("the host's UNIX sockets in /tmp and /run are out of the program's reach", async () => {
+    for (const peer of ["python3", ...NAMESPACE_PEERS]) requirePeer(peer);
+    const tag = `tabi-audit-test-${process.pid}-${Date.now() % 100000}`;
+    const paths = [join("/tmp", `${tag}.sock`), join("/run", `${tag}.sock`)];
+    let accepted = 0;
+    const servers = await Promise.all(paths.map((path) =>
+      new Promise<net.Server>((resolve, reject) => {
+        const server = net.createServer((socket) => {
+          accepted++;
+          socket.destroy();
+        });
+        server.once("error", reject);
+        server.listen(path, () => resolve(server));
+      })
+    ));
+    try {
+      // Exit 0 when no path can be connected to, 1 when one can (it names which on stderr).
+      const probe = `
+import socket, sys
+reached = []
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        reached.append(path)
+    except OSError:
+        pass
+sys.exit(1 if reached else 0)
+`;
+      const result = await audit(["--", "python3", "-c", probe, ...paths]);
+      assert.equal(result.report.program.exitCode, 0, `a host socket was reached: ${JSON.stringify(result.report)}`);
+      assert.equal(accepted, 0);
+      // The sockets are there for whoever is outside: the probe itself works.
+      const outside = await run("python3", ["-c", probe, ...paths]);
+      assert.equal(outside.code, 1);
+    } finally {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      for (const path of paths) rmSync(path, { force: true });
+    }
   });
 
   it("a program that hangs is stopped at --timeout, with everything it started", async () => {
