@@ -16,6 +16,7 @@ import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { type BrowserName, browserRecipe, writeRecipeFiles } from "./audit_browser.ts";
 import { INSIDE_ENV, namespaceAvailable, prepareNamespace, selfCommand, unshareFlags } from "./audit_namespace.ts";
 import { runProgram } from "./audit_process.ts";
+import { loudEnvironment, quietEnvironment } from "./quiet_runtime.ts";
 import { parseOptions } from "./flags.ts";
 import type { CliOutput } from "./output.ts";
 import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
@@ -30,6 +31,8 @@ the proxy (127.0.0.1:PORT) and {url} the audit URL, whose host name only the aud
 
 The program runs in private network, mount and PID namespaces (unshare, as root or through user namespaces): only
 loopback exists there, so nothing it does leaves the machine, and its DNS lookups reach the audit's own responder.
+It gets empty /tmp, /var/tmp, /run and /dev/shm of its own, so the host's UNIX sockets there (nscd, D-Bus, X11)
+are out of its reach; the rest of the file system is the host's.
 
 Exit codes: 0 no-leak, 1 dns-leak, 3 no-request (it never used the proxy), 2 usage errors.
 
@@ -137,7 +140,9 @@ function runInNamespace(args: string[], timeoutMs: number, output: CliOutput): P
   return new Promise((resolve) => {
     const child = spawn("unshare", [...unshareFlags(), "--", command, ...prefix, "audit", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, [INSIDE_ENV]: "1" },
+      // The audit's own runtime must look nothing up in there (Deno's update check): the responder would blame the
+      // program for it.
+      env: { ...quietEnvironment(process.env), [INSIDE_ENV]: "1" },
     });
     child.stdout.on("data", (chunk: Uint8Array) => output.out(new TextDecoder().decode(chunk)));
     child.stderr.on("data", (chunk: Uint8Array) => output.err(new TextDecoder().decode(chunk)));
@@ -157,16 +162,17 @@ function runInNamespace(args: string[], timeoutMs: number, output: CliOutput): P
 
 /** The audit itself: listener and (when `observed`) DNS responder, the program, the report. */
 async function runAudit(args: AuditArgs, output: CliOutput, observed: boolean): Promise<number> {
+  if (observed) {
+    // First: it makes /tmp private, so the audit's own files go into the private one.
+    try {
+      await prepareNamespace();
+    } catch (error) {
+      output.err(`tabi audit: cannot prepare the audit's namespace: ${(error as Error).message}\n`);
+      return USAGE_EXIT_CODE;
+    }
+  }
   const dir = mkdtempSync(join(tmpdir(), "tabi-audit-"));
   try {
-    if (observed) {
-      try {
-        await prepareNamespace(dir);
-      } catch (error) {
-        output.err(`tabi audit: cannot prepare the audit's namespace: ${(error as Error).message}\n`);
-        return USAGE_EXIT_CODE;
-      }
-    }
     const audit = await startAudit({
       network: await defaultNetwork(),
       dns: observed ? { hostname: "127.0.0.1", port: 53 } : undefined,
@@ -185,7 +191,9 @@ async function runAudit(args: AuditArgs, output: CliOutput, observed: boolean): 
       command = recipe.command;
       env = recipe.env;
     }
-    const program = await runProgram(command, args.timeoutMs, env);
+    // The program gets the user's environment back: without the audit's own markers and quieting variables.
+    const { [INSIDE_ENV]: _inside, ...base } = loudEnvironment(process.env);
+    const program = await runProgram(command, args.timeoutMs, env, base);
     const { outputTail: _, ...end } = program;
     const report = await audit.finish(end);
     if (end.startError !== undefined) {

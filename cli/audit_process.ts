@@ -25,11 +25,15 @@ export function killGroup(pid: number): void {
   }
 }
 
-/** Runs `command` to its end or until `timeoutMs`, then kills whatever is left of its process group. */
+/**
+ * Runs `command` to its end or until `timeoutMs`, then kills whatever is left of its process group. Its environment
+ * is `base` (default: this process's) with `env` over it.
+ */
 export function runProgram(
   command: readonly string[],
   timeoutMs: number,
   env: Record<string, string> = {},
+  base: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<ProgramRun> {
   return new Promise((resolve) => {
     let tail = "";
@@ -39,7 +43,7 @@ export function runProgram(
     const child = spawn(command[0], command.slice(1), {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
-      env: { ...process.env, ...env },
+      env: { ...base, ...env },
     });
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);

@@ -3,6 +3,11 @@
  * `GET /healthz` (200 while the server accepts, 503 while it drains), one request per connection. It runs over the
  * same Network interface as the proxy, so it needs no HTTP library.
  *
+ * It lives in the proxy's own process and is not counted by `--max-clients`, so it is bounded on its own, as
+ * HAProxy's stats frontend is: a few connections at once (one more is closed at once, unanswered) and a short
+ * time to send the request head. A scraper sends its head at once and makes one request at a time; without these
+ * bounds, a few hundred idle connections to it took the proxy's file descriptors from the clients it serves.
+ *
  * @module
  */
 import { ByteReader } from "../lib/io/byte_reader.ts";
@@ -10,8 +15,15 @@ import type { Endpoint, Listener, Network } from "../lib/net/network.ts";
 
 /** The longest request head read; a scraper sends a few hundred bytes. */
 const MAX_HEAD_BYTES = 8192;
-/** A client that sends no complete head in this long is closed. */
-const HEAD_TIMEOUT_MS = 10_000;
+/** The metrics listener's bounds (its connections are not the proxy's clients: none of them counts there). */
+export const MetricsLimits = {
+  /** Connections served at once; Prometheus scrapes one at a time, a person's curl adds one. */
+  maxConnections: 8,
+  /** A client that sends no complete head in this long is closed. */
+  headTimeoutMs: 2_000,
+  /** The whole exchange after the head: the answer may wait for every worker's counters (up to 2 s). */
+  responseTimeoutMs: 10_000,
+} as const;
 
 /** What the responder asks the running server. */
 export interface MetricsSource {
@@ -76,11 +88,30 @@ async function readRequestLine(reader: ByteReader): Promise<string> {
  * ```
  */
 export function startMetricsServer(network: Network, where: Endpoint, source: MetricsSource): Promise<Listener> {
+  let open = 0;
   return network.listen(where, (connection) => {
-    const timer = setTimeout(() => connection.close(), HEAD_TIMEOUT_MS);
+    if (open >= MetricsLimits.maxConnections) {
+      // Full: closed unanswered, at once, so that it holds no descriptor; a scraper retries at its next interval.
+      connection.close();
+      return;
+    }
+    open++;
+    let released = false;
+    // Once, whichever comes first: the end of the exchange or a timeout (a read that a close does not wake must not
+    // keep its place in the count).
+    const release = () => {
+      if (released) return;
+      released = true;
+      open--;
+      clearTimeout(timer);
+      connection.close();
+    };
+    let timer = setTimeout(release, MetricsLimits.headTimeoutMs);
     (async () => {
       const reader = new ByteReader(connection.readable);
       const requestLine = await readRequestLine(reader);
+      clearTimeout(timer);
+      timer = setTimeout(release, MetricsLimits.responseTimeoutMs);
       const response = await respond(requestLine, source);
       const body = new TextEncoder().encode(requestLine.startsWith("HEAD ") ? "" : response.body);
       const length = new TextEncoder().encode(response.body).length;
@@ -94,9 +125,6 @@ export function startMetricsServer(network: Network, where: Endpoint, source: Me
       await writer.close();
     })().catch(() => {
       // A scraper that went away or sent garbage: nothing to answer.
-    }).finally(() => {
-      clearTimeout(timer);
-      connection.close();
-    });
+    }).finally(release);
   });
 }

@@ -18,6 +18,7 @@ import { runtimeName } from "../lib/runtime/detect.ts";
 import type { Endpoint, Network } from "../lib/net/network.ts";
 import { emptySnapshot, formatPrometheus, type MetricsSnapshot, sumSnapshots } from "../lib/server/metrics.ts";
 import { formatEndpoint } from "../lib/net/endpoint.ts";
+import { QUIET_RUNTIME_ENV } from "./quiet_runtime.ts";
 
 /** The environment variable that makes a `tabi serve` process worker number N (from 0). */
 export const WORKER_ENV = "TABI_WORKER";
@@ -78,6 +79,8 @@ interface Worker {
   child: ChildProcess;
   started: number;
   ready: boolean;
+  /** A SIGHUP arrived while it was starting: it gets one once it says it is ready. */
+  reloadHeld: boolean;
   last: MetricsSnapshot;
   waiting: ((snapshot: MetricsSnapshot) => void)[];
 }
@@ -90,7 +93,7 @@ export interface WorkerPool {
   metrics(): Promise<string>;
   /** True until {@link WorkerPool.stop}. */
   accepting(): boolean;
-  /** Passes a signal to every worker. */
+  /** Passes a signal to every worker; a SIGHUP reaches a worker that is still starting once it is ready. */
   signal(signal: "SIGHUP" | "SIGTERM" | "SIGKILL"): void;
   /** Tells every worker to drain (SIGTERM) and resolves once all have exited. */
   stop(): Promise<void>;
@@ -129,7 +132,13 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** Starts worker process number `index` running `tabi ARGS` under this runtime. */
 function startProcess(index: number, args: readonly string[], listen: readonly Endpoint[]): ChildProcess {
-  const env = { ...process.env, [WORKER_ENV]: String(index), [LISTEN_ENV]: JSON.stringify(listen) };
+  // Quiet: a worker has no business with Deno's update check (a DNS lookup at every start and restart).
+  const env = {
+    ...process.env,
+    ...QUIET_RUNTIME_ENV,
+    [WORKER_ENV]: String(index),
+    [LISTEN_ENV]: JSON.stringify(listen),
+  };
   const runtime = runtimeName();
   if (runtime === "node") {
     // Node 20 has no reusePort: node:cluster workers share the main process's listening socket instead.
@@ -175,6 +184,7 @@ export function startWorkers(
       child,
       started: 0,
       ready: false,
+      reloadHeld: false,
       last: emptySnapshot(),
       waiting: [],
     };
@@ -196,6 +206,11 @@ export function startWorkers(
         // A replacement says so: the log shows the gap closed.
         if (restarted) output.err(`tabi: worker ${index} is back (pid ${child.pid})\n`);
         worker.ready = true;
+        if (worker.reloadHeld) {
+          // Its SIGHUP handler is installed before it says ready: the reload held for it is safe to deliver now.
+          worker.reloadHeld = false;
+          kill(child, "SIGHUP");
+        }
         if (workers.every((w) => w?.ready) && workers.length === count) markReady();
       }
       if (message.metrics) {
@@ -209,6 +224,8 @@ export function startWorkers(
         child.once("exit", (code, signal) => {
           // What it counted up to its last report is kept; its open connections are gone with it.
           retired = sumSnapshots([retired, { ...worker.last, active: 0, udpActive: 0 }]);
+          // A reload from now until its replacement is ready is held for the replacement.
+          worker.ready = false;
           for (const waiter of worker.waiting.splice(0)) waiter(emptySnapshot());
           resolve();
           if (stopping) return;
@@ -253,7 +270,13 @@ export function startWorkers(
       return formatPrometheus(sumSnapshots([retired, ...snapshots]));
     },
     signal(signal) {
-      for (const worker of workers) kill(worker.child, signal);
+      for (const worker of workers) {
+        if (signal === "SIGHUP" && !worker.ready) {
+          // A worker still starting has no SIGHUP handler yet, and SIGHUP's default action would kill it (and at
+          // startup, the whole server with it): hold one reload for it until it says it is ready.
+          worker.reloadHeld = true;
+        } else kill(worker.child, signal);
+      }
     },
     async stop() {
       stopping = true;

@@ -86,7 +86,8 @@ export async function startAudit(options: AuditOptions): Promise<Audit> {
         lookups: [...(dns?.lookups ?? [])],
         lookupsObserved: dns !== undefined,
       };
-      return { ...facts, ...judgeAudit(facts), proxy: address, program };
+      const dropped = { requestsDropped: listener.requestsDropped, lookupsDropped: dns?.lookupsDropped ?? 0 };
+      return { ...facts, ...dropped, ...judgeAudit(facts), proxy: address, program };
     },
   };
 }

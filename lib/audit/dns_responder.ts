@@ -8,6 +8,7 @@
 import type { Endpoint, ListenOptions, Network } from "../net/network.ts";
 import { decodeDnsQuery, DnsRcode, DnsType, encodeDnsResponse } from "../wire/dns_message.ts";
 import { type AuditSite, isAuditHost } from "./audit_site.ts";
+import { boundedRecords } from "./bounded_records.ts";
 
 /** One question the program asked. */
 export interface DnsLookup {
@@ -24,8 +25,10 @@ export interface DnsLookup {
 /** A running responder. */
 export interface DnsResponder {
   readonly address: Endpoint;
-  /** Every question so far, in arrival order. */
+  /** The questions so far, in arrival order, as many as the audit keeps (lib/audit/bounded_records.ts). */
   readonly lookups: readonly DnsLookup[];
+  /** How many questions were asked but not kept (a flood). */
+  readonly lookupsDropped: number;
   close(): void;
 }
 
@@ -53,7 +56,7 @@ export async function startDnsResponder(
   listen: ListenOptions,
   site: AuditSite,
 ): Promise<DnsResponder> {
-  const lookups: DnsLookup[] = [];
+  const lookups = boundedRecords<DnsLookup>();
   const socket = await network.bindUdp(listen, ({ data, from }) => {
     let query;
     try {
@@ -64,10 +67,18 @@ export async function startDnsResponder(
     const { name, type } = query.question;
     const ours = isAuditHost(site, name);
     const addresses = !ours ? [] : type === DnsType.A ? [site.ipv4] : type === DnsType.AAAA ? [site.ipv6] : [];
-    lookups.push({ time: new Date().toISOString(), name, type: TYPE_NAMES[type] ?? String(type), answers: addresses });
+    const lookup = { time: new Date().toISOString(), name, type: TYPE_NAMES[type] ?? String(type), answers: addresses };
+    lookups.add(lookup, ours);
     // The site's name exists (other types simply have no record); every other name does not.
     const rcode = ours ? DnsRcode.NoError : DnsRcode.NxDomain;
     socket.send(encodeDnsResponse({ query, rcode, addresses }), from).catch(() => {});
   });
-  return { address: socket.address, lookups, close: () => socket.close() };
+  return {
+    address: socket.address,
+    lookups: lookups.items,
+    get lookupsDropped() {
+      return lookups.dropped;
+    },
+    close: () => socket.close(),
+  };
 }

@@ -16,6 +16,7 @@ import { startServer } from "../server/server.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { pageConnection } from "./audit_page.ts";
 import { type AuditSite, isAuditHost } from "./audit_site.ts";
+import { boundedRecords } from "./bounded_records.ts";
 
 /** One request as the audit saw it. */
 export interface AuditRequest {
@@ -46,8 +47,10 @@ export interface AuditRequest {
 /** A running audit listener. */
 export interface RecordingProxy {
   readonly address: Endpoint;
-  /** Every finished connection so far. */
+  /** The finished connections so far, as many as the audit keeps (lib/audit/bounded_records.ts). */
   readonly requests: readonly AuditRequest[];
+  /** How many finished connections were not kept (a flood). */
+  readonly requestsDropped: number;
   /** Connections not finished yet. */
   readonly activeConnections: number;
   /** Stops; open connections are closed at once (and recorded). */
@@ -98,7 +101,7 @@ export async function startRecordingProxy(
   site: AuditSite,
   listen: Endpoint = { hostname: "127.0.0.1", port: 0 },
 ): Promise<RecordingProxy> {
-  const requests: AuditRequest[] = [];
+  const requests = boundedRecords<AuditRequest>();
   // Which method each client agreed on, keyed by the client as its record names it.
   const methods = new Map<string, AuditRequest["method"]>();
   const remember = (authenticator: Authenticator, method: AuditRequest["method"]): Authenticator => ({
@@ -120,18 +123,28 @@ export async function startRecordingProxy(
     onConnectionEnd: (record) => {
       const method = methods.get(record.client) ?? null;
       methods.delete(record.client);
-      requests.push(auditRequest(record, site, method));
+      const request = auditRequest(record, site, method);
+      requests.add(request, aboutSite(site, request));
     },
   });
   outbound.started();
   return {
     address: server.addresses[0],
-    requests,
+    requests: requests.items,
+    get requestsDropped() {
+      return requests.dropped;
+    },
     get activeConnections() {
       return server.activeConnections;
     },
     close: () => server.close(0),
   };
+}
+
+/** True when a request names the audit site or carries an address the audit's DNS handed out for it. */
+function aboutSite(site: AuditSite, request: AuditRequest): boolean {
+  return request.host !== null &&
+    (isAuditHost(site, request.host) || request.host === site.ipv4 || request.host === site.ipv6);
 }
 
 function auditRequest(record: ConnectionRecord, site: AuditSite, agreed: AuditRequest["method"]): AuditRequest {

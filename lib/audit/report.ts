@@ -5,6 +5,7 @@
  * @module
  */
 import type { AuditSite } from "./audit_site.ts";
+import { AuditRecordLimits } from "./bounded_records.ts";
 import type { DnsLookup } from "./dns_responder.ts";
 import type { AuditRequest } from "./recording_proxy.ts";
 import type { AuditJudgement } from "./verdict.ts";
@@ -29,10 +30,14 @@ export interface AuditReport extends AuditJudgement {
   readonly site: AuditSite;
   /** The proxy the program was given, `127.0.0.1:PORT`. */
   readonly proxy: string;
-  /** Every request that reached the recording proxy, in order. */
+  /** The requests that reached the recording proxy, in order (as many as the audit keeps). */
   readonly requests: readonly AuditRequest[];
-  /** Every DNS question the program asked. */
+  /** How many more requests reached the proxy but were not kept (a flood). */
+  readonly requestsDropped: number;
+  /** The DNS questions the program asked (as many as the audit keeps). */
   readonly lookups: readonly DnsLookup[];
+  /** How many more questions it asked that were not kept (a flood). */
+  readonly lookupsDropped: number;
   /** False when the program ran where its lookups could not be seen. */
   readonly lookupsObserved: boolean;
   /** How the program ended. */
@@ -40,8 +45,8 @@ export interface AuditReport extends AuditJudgement {
 }
 
 /**
- * The report as one JSON object: `verdict`, `reasons`, `url`, `host`, `proxy`, `requests`, `lookups`,
- * `lookupsObserved`, `program`.
+ * The report as one JSON object: `verdict`, `reasons`, `url`, `host`, `proxy`, `requests`, `requestsDropped`,
+ * `lookups`, `lookupsDropped`, `lookupsObserved`, `program`.
  *
  * @example
  * ```ts
@@ -64,7 +69,9 @@ export function reportJson(report: AuditReport): string {
     siteAddresses: [report.site.ipv4, report.site.ipv6],
     proxy: report.proxy,
     requests: report.requests,
+    requestsDropped: report.requestsDropped,
     lookups: report.lookups,
+    lookupsDropped: report.lookupsDropped,
     lookupsObserved: report.lookupsObserved,
     program: report.program,
   });
@@ -75,6 +82,13 @@ function counted(lines: readonly string[]): string[] {
   const counts = new Map<string, number>();
   for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1);
   return [...counts].map(([line, n]) => (n === 1 ? line : `${line} (${n} times)`));
+}
+
+/** What a count line adds when records were dropped. */
+function dropped(n: number): string {
+  return n === 0
+    ? ""
+    : ` (${n} not kept: the audit keeps the first ${AuditRecordLimits.kept} and those about its site)`;
 }
 
 const VERSION_NAMES = { "4": "SOCKS4", "4a": "SOCKS4a", "5": "SOCKS5" } as const;
@@ -104,7 +118,9 @@ export function reportText(report: AuditReport): string {
     : `exited ${program.exitCode}`;
   const command = program.command.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)).join(" ");
   lines.push(`program: ${command} (${ended})`, `audit URL: ${report.site.url}, proxy ${report.proxy}`);
-  lines.push(`requests to the proxy: ${report.requests.length}`);
+  lines.push(
+    `requests to the proxy: ${report.requests.length + report.requestsDropped}${dropped(report.requestsDropped)}`,
+  );
   lines.push(...counted(report.requests.map((r) => {
     const version = r.version === null ? "not SOCKS" : VERSION_NAMES[r.version];
     const what = r.command === null ? "" : ` ${r.command} ${r.address} (${r.addressType})`;
@@ -115,7 +131,9 @@ export function reportText(report: AuditReport): string {
     return `  ${version}${what}${method}${who}: ${outcome}${detail}`;
   })));
   if (report.lookupsObserved) {
-    lines.push(`DNS lookups by the program: ${report.lookups.length}`);
+    lines.push(
+      `DNS lookups by the program: ${report.lookups.length + report.lookupsDropped}${dropped(report.lookupsDropped)}`,
+    );
     lines.push(
       ...counted(
         report.lookups.map((l) =>

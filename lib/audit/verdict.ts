@@ -18,6 +18,9 @@ export const AuditVerdicts = {
   "no-request": 3,
 } as const;
 
+/** How many of the other names the program resolved itself a reason names. */
+const OTHER_NAMES_SHOWN = 20;
+
 /** One of {@link AuditVerdicts}. */
 export type AuditVerdict = keyof typeof AuditVerdicts;
 
@@ -58,11 +61,14 @@ export function judgeAudit(facts: AuditFacts): AuditJudgement {
   // Names other than the site that the program resolved itself leak too (background requests): said, not judged.
   const others = [...new Set(facts.lookups.filter((l) => !isAuditHost(facts.site, l.name)).map((l) => l.name))];
   if (others.length === 0) return judgement;
+  // A flood of names would make one sentence of megabytes: the first few are named, the rest counted.
+  const named = others.slice(0, OTHER_NAMES_SHOWN).join(", ");
+  const more = others.length > OTHER_NAMES_SHOWN ? ` and ${others.length - OTHER_NAMES_SHOWN} more` : "";
   return {
     verdict: judgement.verdict,
     reasons: [
       ...judgement.reasons,
-      `it also asked DNS itself for ${others.length} other name${others.length === 1 ? "" : "s"}: ${others.join(", ")}`,
+      `it also asked DNS itself for ${others.length} other name${others.length === 1 ? "" : "s"}: ${named}${more}`,
     ],
   };
 }

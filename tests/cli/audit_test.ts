@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
+import net from "node:net";
 import { join } from "node:path";
+import process from "node:process";
 import { describe, it } from "node:test";
 import { cliCommand, run } from "../helpers/process.ts";
 import { requirePeer } from "../helpers/peers.ts";
@@ -95,6 +97,96 @@ describe("tabi audit", () => {
     assert.match(text, /^tabi audit: no-leak\n/);
     assert.match(text, /USERID "jdoe"/);
     assert.match(text, /note: the program sent the SOCKS4 USERID "jdoe"; .*login name/);
+  });
+
+  it("the audit's own runtime looks nothing up: a program that makes no lookup is reported with none", async () => {
+    NAMESPACE_PEERS.forEach(requirePeer);
+    // The program runs long enough for a runtime's own background lookup (Deno's update check) to be seen.
+    const result = await audit(["--timeout", "10", "--", "sleep", "2"]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.equal(result.report.lookupsObserved, true);
+    assert.deepEqual(result.report.lookups, []);
+    assert.equal(result.report.reasons.some((r: string) => /other name/.test(r)), false, result.report.reasons);
+  });
+
+  it("the program gets the user's environment, not the audit's quieting variables", async () => {
+    NAMESPACE_PEERS.forEach(requirePeer);
+    // Exit 0 only when the audit's markers are absent and a variable the user set is there.
+    const script =
+      'test -z "$DENO_NO_UPDATE_CHECK$TABI_AUDIT_INSIDE$TABI_QUIET_ADDED" && test "$NO_UPDATE_NOTIFIER" = mine';
+    const result = await audit(["--", "sh", "-c", script], { NO_UPDATE_NOTIFIER: "mine" });
+    assert.equal(result.report.program.exitCode, 0, JSON.stringify(result.report.program));
+  });
+
+  it("a lookup flood is capped: the records kept are bounded, the rest counted, the site's lookup still judged", async () => {
+    for (const peer of ["python3", ...NAMESPACE_PEERS]) requirePeer(peer);
+    // 1,500 questions for other names straight to the resolver (each waits for its answer), then the site's own.
+    const flood = `
+import socket, struct, sys, urllib.parse
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for i in range(1500):
+    name = b"".join(bytes([len(p)]) + p for p in f"flood-{i}.example".encode().split(b"."))
+    s.sendto(struct.pack(">6H", i, 0x0100, 1, 0, 0, 0) + name + b"\\0" + struct.pack(">2H", 1, 1), ("127.0.0.1", 53))
+    try:
+        s.recv(512)
+    except socket.timeout:
+        pass
+try:
+    socket.getaddrinfo(urllib.parse.urlsplit(sys.argv[1]).hostname, 80, socket.AF_INET)
+except OSError:
+    pass
+`;
+    const result = await audit(["--timeout", "60", "--", "python3", "-c", flood, "{url}"]);
+    const { report } = result;
+    assert.equal(report.verdict, "dns-leak", JSON.stringify(report.reasons));
+    assert.equal(result.code, 1);
+    assert.ok(report.lookups.length <= 1100, `${report.lookups.length} lookups kept`);
+    assert.ok(report.lookups.some((l: { name: string }) => l.name === report.host), "the site's lookup is kept");
+    assert.ok(report.lookups.length + report.lookupsDropped >= 1501, `${report.lookupsDropped} dropped`);
+    assert.equal(report.requestsDropped, 0);
+    assert.ok(report.reasons.join(" ").length < 2000, "the reasons name a few of the other names, not all");
+  });
+
+  it("the host's UNIX sockets in /tmp and /run are out of the program's reach", async () => {
+    for (const peer of ["python3", ...NAMESPACE_PEERS]) requirePeer(peer);
+    const tag = `tabi-audit-test-${process.pid}-${Date.now() % 100000}`;
+    const paths = [join("/tmp", `${tag}.sock`), join("/run", `${tag}.sock`)];
+    let accepted = 0;
+    const servers = await Promise.all(paths.map((path) =>
+      new Promise<net.Server>((resolve, reject) => {
+        const server = net.createServer((socket) => {
+          accepted++;
+          socket.destroy();
+        });
+        server.once("error", reject);
+        server.listen(path, () => resolve(server));
+      })
+    ));
+    try {
+      // Exit 0 when no path can be connected to, 1 when one can (it names which on stderr).
+      const probe = `
+import socket, sys
+reached = []
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        reached.append(path)
+    except OSError:
+        pass
+sys.exit(1 if reached else 0)
+`;
+      const result = await audit(["--", "python3", "-c", probe, ...paths]);
+      assert.equal(result.report.program.exitCode, 0, `a host socket was reached: ${JSON.stringify(result.report)}`);
+      assert.equal(accepted, 0);
+      // The sockets are there for whoever is outside: the probe itself works.
+      const outside = await run("python3", ["-c", probe, ...paths]);
+      assert.equal(outside.code, 1);
+    } finally {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      for (const path of paths) rmSync(path, { force: true });
+    }
   });
 
   it("a program that hangs is stopped at --timeout, with everything it started", async () => {

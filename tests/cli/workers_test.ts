@@ -4,13 +4,15 @@
  * both while `/healthz` says 503.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import type { Listener } from "../../lib/net/network.ts";
 import { boundSocks5 } from "../helpers/bound_client.ts";
 import { echoServer, sleep } from "../helpers/net.ts";
-import { requireTool, run } from "../helpers/process.ts";
+import { cliCommandFor, requireTool, run } from "../helpers/process.ts";
 import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
 
 const portOf = (address: string) => Number(address.slice(address.lastIndexOf(":") + 1));
@@ -134,5 +136,99 @@ describe("tabi serve --workers 2", () => {
     assert.match(tabi.stderr(), /^tabi \S+ \(\w+ \S+\): stopped; was listening on /m);
     assert.match(tabi.stderr(), /worker 0: stopped/);
     assert.match(tabi.stderr(), /worker 1: stopped/);
+  });
+});
+
+/** The ids of the processes whose parent is `parent`. */
+function childrenOf(parent: number): number[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+    try {
+      // Field 4 of /proc/PID/stat, after the command name in parentheses (which may hold spaces).
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === parent ? [Number(pid)] : [];
+    } catch {
+      return []; // Gone meanwhile.
+    }
+  });
+}
+
+/** Sends SIGHUP to `pid` every 20 ms until `until` resolves (or 15 s pass); resolves with how many it sent. */
+async function sighupStorm(pid: number, until: () => boolean): Promise<number> {
+  let sent = 0;
+  for (let waited = 0; waited < 15_000 && !until(); waited += 20) {
+    try {
+      process.kill(pid, "SIGHUP");
+    } catch {
+      break; // It is gone: the test says so.
+    }
+    sent++;
+    await sleep(20);
+  }
+  return sent;
+}
+
+describe("tabi serve --workers 2: SIGHUP while a worker starts", () => {
+  it("a SIGHUP storm from the start and after a crash: no worker dies of it, the reload reaches each once ready, SIGTERM stops", async () => {
+    const echo = await echoServer();
+    const [command, prefix] = cliCommandFor(runtimeName());
+    const args = ["serve", "--listen", "127.0.0.1:0", "--workers", "2", "--log", "json", "--grace", "5"];
+    const child = spawn(command, [...prefix, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    child.stderr.on("data", (chunk: Uint8Array) => (log += new TextDecoder().decode(chunk)));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("close", (code) => {
+        exitCode = code;
+        resolve(code);
+      })
+    );
+    const gone = () => exitCode !== undefined;
+    let pids: number[] = [];
+    try {
+      // Both workers started, so the main process runs its signal handlers: storm it until it listens.
+      for (let waited = 0; childrenOf(child.pid!).length < 2 && !gone() && waited < 20_000; waited += 5) await sleep(5);
+      await sleep(50);
+      const early = await sighupStorm(child.pid!, () => gone() || /listening on/.test(log));
+      assert.ok(early > 0, `no SIGHUP was sent while the workers started: ${log}`);
+      assert.equal(gone(), false, `the server stopped (exit ${exitCode}) after ${early} SIGHUPs at startup:\n${log}`);
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(log)![1]);
+      pids = /pids (\d+) (\d+)\)/.exec(log)!.slice(1).map(Number);
+      // Each worker reloads once it is ready: the held SIGHUP is delivered, not lost.
+      for (
+        let waited = 0;
+        !/worker 0: SIGHUP: reloaded/.test(log) || !/worker 1: SIGHUP: reloaded/.test(log);
+        waited += 50
+      ) {
+        assert.ok(waited < 20_000, `a worker never reloaded:\n${log}`);
+        await sleep(50);
+      }
+      await tunnels(port, echo.address.port, 2);
+      // A crash, then a storm while its replacement starts.
+      process.kill(pids[0], "SIGKILL");
+      for (let waited = 0; !log.includes(`worker 0 (pid ${pids[0]}) exited`); waited += 20) {
+        assert.ok(waited < 20_000, `the crash was not noticed:\n${log}`);
+        await sleep(20);
+      }
+      await sighupStorm(child.pid!, () => gone() || /worker 0 is back/.test(log));
+      assert.match(log, /worker 0 is back \(pid \d+\)/);
+      pids[0] = Number(/worker 0 is back \(pid (\d+)\)/.exec(log)![1]);
+      assert.doesNotMatch(log, /exited \(signal SIGHUP\)/);
+      await tunnels(port, echo.address.port, 4);
+      assert.equal(gone(), false, `exit ${exitCode}:\n${log}`);
+      process.kill(child.pid!, "SIGTERM");
+      const code = await exited;
+      assert.ok(code === 0 || (code === null && runtimeName() === "deno"), `exit code ${code}:\n${log}`);
+      assert.match(log, /^tabi \S+ \(\w+ \S+\): stopped; was listening on /m);
+    } finally {
+      for (const pid of [child.pid!, ...pids]) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone, as it should be.
+        }
+      }
+      await exited;
+      await echo.close();
+    }
   });
 });
