@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { setMaxListeners } from "node:events";
 import type { Connection, Endpoint, Listener, Network } from "../net/network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth } from "./auth.ts";
@@ -15,6 +14,7 @@ import { AdmissionControl, type Limits } from "./limits.ts";
 import { serveConnection } from "./session.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
 import { isTrustedPeer } from "./client_address.ts";
+import { allowManyListeners } from "../time/listener_limit.ts";
 
 // Kept importable from here, where it lived before it moved to config.ts.
 export { resolveConfig } from "./config.ts";
@@ -79,7 +79,7 @@ export async function startServer(options: ServerOptions & { readonly network: N
   refuseOpenAnonymous(listen, config, options.allowOpen ?? false);
   const stopAll = new AbortController();
   // Every open tunnel listens for the server's stop: Node would warn of a leak past 10 listeners on one signal.
-  setMaxListeners(0, stopAll.signal);
+  allowManyListeners(stopAll.signal);
   const active = new Set<Connection>();
   let drained: (() => void) | undefined;
   const admission = new AdmissionControl(config.limits, config.onLimit);
