@@ -22,7 +22,7 @@ import { parseHostPort } from "../../../lib/wire/address.ts";
 /** One client call and what it needs. */
 type Op =
   | { op: "info" }
-  | { op: "echo"; proxy: string | string[]; target: string; size: number; keepOpen?: boolean }
+  | { op: "echo"; proxy: string | string[]; target: string; size: number; keepOpen?: boolean; passNames?: boolean }
   | { op: "fail"; proxy: string | string[]; target: string; timeoutMs?: number; abortAfterMs?: number }
   | { op: "abort-transfer"; proxy: string; target: string; size: number; abortAfter: number }
   | { op: "bind"; proxy: string }
@@ -76,8 +76,14 @@ async function run(op: Op): Promise<unknown> {
         network: typeof (await defaultNetwork()).connect,
       };
     case "echo": {
-      const tunnel = await connect(op.proxy, op.target, { timeoutMs: 10_000 });
-      return { bound: tunnel.bound, ...await echo(tunnel, op.size, op.keepOpen) };
+      // passNames: the documented way to reach a proxy by name, handing the name to workerd's connect().
+      const resolve = op.passNames ? (name: string) => Promise.resolve([name]) : undefined;
+      try {
+        const tunnel = await connect(op.proxy, op.target, { timeoutMs: 10_000, resolve });
+        return { bound: tunnel.bound, ...await echo(tunnel, op.size, op.keepOpen) };
+      } catch (error) {
+        return errorJson(error);
+      }
     }
     case "fail": {
       const controller = new AbortController();

@@ -126,6 +126,13 @@ describe("the client in real workerd, from the package root, without nodejs_comp
   });
 
   describe("against tabi", () => {
+    it("a proxy by name: refused as a local lookup, and reached when the name is handed to connect()", async () => {
+      const proxy = `socks5h://localhost:${tabi.endpoint.port}`;
+      const refused = await workerd.call({ op: "echo", proxy, target: echoTarget(), size: 1 });
+      assert.equal(refused.code, "unsupported", JSON.stringify(refused));
+      assertEchoed(await workerd.call({ op: "echo", proxy, target: echoTarget(), size: MIB, passNames: true }), MIB);
+    });
+
     it("a raw tunnel echoes 1 MiB byte-exact through socks5h, socks5, socks4a, socks4 and an HTTP CONNECT proxy", async () => {
       for (const scheme of ["socks5h", "socks5", "socks4a", "socks4", "http"]) {
         const target = scheme.endsWith("a") || scheme.endsWith("h") ? `localhost:${echo.address.port}` : echoTarget();
