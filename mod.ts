@@ -2,8 +2,8 @@
  * tabi: a SOCKS4/4a/5 toolkit. A proxy server (one port speaks every SOCKS version and HTTP proxying), client calls
  * (CONNECT, BIND, UDP ASSOCIATE, Tor's RESOLVE) through one proxy or a chain, fetch through SOCKS, proxy URLs and
  * the curl-style environment, and the bidirectional relay, over WHATWG byte streams. The same code runs under Deno,
- * Bun and Node: the calls here use the running runtime's Network unless given another (`@tabi/socks/deno`, `/bun`,
- * `/node`). Specialist parts have entries of their own: the wire codecs and the ByteReader in `@tabi/socks/wire`,
+ * Bun and Node, and the client in Cloudflare Workers (outbound TCP only; see docs/workers.md): the calls here use the
+ * running runtime's Network unless given another (`@tabi/socks/deno`, `/bun`, `/node`). Specialist parts have entries of their own: the wire codecs and the ByteReader in `@tabi/socks/wire`,
  * the DNS-leak audit in `@tabi/socks/audit`, GSS-API (RFC 1961) in `@tabi/socks/gssapi`, and the Prometheus text of
  * a server's counters in `@tabi/socks/metrics`.
  *
@@ -24,7 +24,8 @@
  * @module
  */
 // The package root is an edge: its entry points fill in the running runtime's Network (and environment), then call
-// the core in lib/, which never picks a runtime itself.
+// the core in lib/, which never picks a runtime itself. Nothing it reaches imports a node: module statically (a
+// bundler would hoist it into a Worker, which cannot load one): the adapters are imported when their runtime runs.
 import { defaultNetwork, runtimeName } from "./lib/runtime/detect.ts";
 import { getEnv } from "./lib/runtime/shared/env.ts";
 import type { ServerOptions } from "./lib/server/config.ts";

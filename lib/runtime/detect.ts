@@ -6,7 +6,7 @@
 import type { Network } from "../net/network.ts";
 
 /** The name of the running runtime. */
-export type RuntimeName = "deno" | "bun" | "node";
+export type RuntimeName = "deno" | "bun" | "node" | "workers";
 
 /**
  * Which runtime is running this code.
@@ -16,20 +16,24 @@ export type RuntimeName = "deno" | "bun" | "node";
  * import assert from "node:assert/strict";
  * import { runtimeName } from "./detect.ts";
  * const name = runtimeName();
- * assert.ok(["deno", "bun", "node"].includes(name));
+ * assert.ok(["deno", "bun", "node", "workers"].includes(name));
  * assert.equal(name === "deno", "Deno" in globalThis);
  * ```
  */
 export function runtimeName(): RuntimeName {
-  const global = globalThis as { Deno?: unknown; Bun?: unknown };
+  const global = globalThis as { Deno?: unknown; Bun?: unknown; navigator?: { userAgent?: string } };
   if (global.Deno !== undefined) return "deno";
   if (global.Bun !== undefined) return "bun";
+  // workerd's own name for itself, the documented way to tell a Worker (Node 21+ has a navigator too, as "Node.js").
+  if (global.navigator?.userAgent === "Cloudflare-Workers") return "workers";
   return "node";
 }
 
 /**
- * The Network adapter for the running runtime: Deno's and Bun's native TCP, `node:net` elsewhere. Pass another
- * adapter explicitly (`network` in server and client options) to override.
+ * The Network adapter for the running runtime: Deno's and Bun's native TCP, `cloudflare:sockets` in a Cloudflare
+ * Worker, `node:net` elsewhere. Pass another adapter explicitly (`network` in server and client options) to override.
+ * Each adapter is imported only when its runtime runs; none of them imports a `node:` module statically, so that a
+ * Worker bundle of the package root loads without `nodejs_compat` (lib/runtime/shared/builtin_module.ts).
  *
  * @example
  * ```ts
@@ -43,5 +47,6 @@ export async function defaultNetwork(): Promise<Network> {
   const runtime = runtimeName();
   if (runtime === "deno") return (await import("./deno/network.ts")).denoNetwork();
   if (runtime === "bun") return (await import("./bun/network.ts")).bunNetwork();
+  if (runtime === "workers") return (await import("./workers/network.ts")).workersNetwork();
   return (await import("./node/network.ts")).nodeNetwork();
 }

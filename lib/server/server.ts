@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { setMaxListeners } from "node:events";
 import type { Connection, Endpoint, Listener, Network } from "../net/network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { noAuth } from "./auth.ts";
@@ -17,6 +16,7 @@ import { formatEndpoint, isLoopback } from "../net/endpoint.ts";
 import { AdmissionControl, type Limits } from "./limits.ts";
 import { admitAtAccept, dispatchConnection } from "./dispatch.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
+import { allowManyListeners } from "../time/listener_limit.ts";
 
 /** A running server. */
 export interface SocksServer {
@@ -78,7 +78,7 @@ export async function startServer(options: ServerOptions & { readonly network: N
   refuseOpenAnonymous(listen, config, options.allowOpen ?? false);
   const stopAll = new AbortController();
   // Every open tunnel listens for the server's stop: Node would warn of a leak past 10 listeners on one signal.
-  setMaxListeners(0, stopAll.signal);
+  allowManyListeners(stopAll.signal);
   const active = new Set<Connection>();
   let drained: (() => void) | undefined;
   const admission = new AdmissionControl(config.limits, config.onLimit);

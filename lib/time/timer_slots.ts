@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { setMaxListeners } from "node:events";
+import { allowManyListeners } from "./listener_limit.ts";
 
 /** The width of a slot: a slotted timer fires at the end of the slot its time falls in. */
 export const SLOT_MS = 100;
@@ -160,7 +160,7 @@ export function slottedDeadline(ms: number, linked: AbortSignal): SlottedDeadlin
   if (shared === undefined) {
     const controller = new AbortController();
     // Every connect of the slot listens on it at once: Node would warn of a leak past 10 listeners on one signal.
-    setMaxListeners(0, controller.signal);
+    allowManyListeners(controller.signal);
     // Once aborted (time up, or the linked signal) or unused, the slot's deadline goes: no timer, no link stays.
     const drop = () => {
       if (slot.get(end) === made) slot.delete(end);

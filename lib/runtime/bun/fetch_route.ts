@@ -9,8 +9,9 @@
  *
  * @module
  */
-import process from "node:process";
-import { rootCertificates } from "node:tls";
+import type processModule from "node:process";
+import type tlsModule from "node:tls";
+import { builtinModule } from "../shared/builtin_module.ts";
 import type { FetchRoute, FetchRouteSettings } from "../../fetch/route.ts";
 
 /**
@@ -35,7 +36,7 @@ export function bunFetchRoute(settings: FetchRouteSettings): FetchRoute {
     url.password = encodeURIComponent(proxy.password);
     extra.proxy = url.href;
   }
-  if (ca !== undefined) extra.tls = { ca: [...rootCertificates, ca] };
+  if (ca !== undefined) extra.tls = { ca: [...builtinModule<typeof tlsModule>("node:tls").rootCertificates, ca] };
   return {
     fetch: (input, init) => {
       const options = { ...init, ...extra } as RequestInit;
@@ -48,6 +49,7 @@ export function bunFetchRoute(settings: FetchRouteSettings): FetchRoute {
 
 /** Runs `make` with NO_PROXY and no_proxy unset, restoring them afterwards (synchronously: nothing else runs). */
 function withoutNoProxy<T>(make: () => T): T {
+  const process = builtinModule<typeof processModule>("node:process");
   const saved: [string, string][] = [];
   for (const name of ["NO_PROXY", "no_proxy"]) {
     const value = process.env[name];

@@ -6,8 +6,10 @@
  *
  * @module
  */
-import { rootCertificates } from "node:tls";
+import type tlsModule from "node:tls";
+import type * as Undici from "undici";
 import type { FetchRoute, FetchRouteSettings } from "../../fetch/route.ts";
+import { builtinModule } from "../shared/builtin_module.ts";
 
 /**
  * Node's own fetch through the settings' HTTP proxy, trusting the settings' CA certificates besides its own.
@@ -24,11 +26,17 @@ import type { FetchRoute, FetchRouteSettings } from "../../fetch/route.ts";
  */
 export async function nodeFetchRoute(settings: FetchRouteSettings): Promise<FetchRoute> {
   const { proxy, ca } = settings;
-  const tls = ca === undefined ? undefined : { ca: [...rootCertificates, ca] };
+  const tls = ca === undefined
+    ? undefined
+    : { ca: [...builtinModule<typeof tlsModule>("node:tls").rootCertificates, ca] };
   if (proxy === undefined && tls === undefined) {
     return { fetch: (input, init) => fetch(input, init), close: () => Promise.resolve() };
   }
-  const undici = await import("undici");
+  // A computed specifier (the type import above keeps undici a declared dependency): a bundler given the package
+  // root for a Cloudflare Worker follows every literal import, and undici needs Node's modules by bare names
+  // ("string_decoder") that no Worker has; only Node ever evaluates this line.
+  const specifier = ["und", "ici"].join("");
+  const undici = await import(specifier) as typeof Undici;
   const dispatcher = proxy === undefined ? new undici.Agent({ connect: tls }) : new undici.ProxyAgent({
     uri: proxy.url,
     token: `Basic ${btoa(`${proxy.username}:${proxy.password}`)}`,

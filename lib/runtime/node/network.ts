@@ -12,12 +12,13 @@
  *
  * @module
  */
-import net from "node:net";
+import type net from "node:net";
 import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../../net/network.ts";
 // The Network contract this adapter implements, so that this entry point documents what it returns.
 export type * from "../../net/network.ts";
 import { toSocksError } from "../../net/net_error.ts";
 import { SocksError } from "../../wire/socks_error.ts";
+import { builtinModule } from "../shared/builtin_module.ts";
 import { bindUdp } from "../shared/dgram_udp.ts";
 import { resolve, reverse } from "../shared/dns_lookup.ts";
 import { endpoint, SocketSource } from "../shared/socket_source.ts";
@@ -177,7 +178,12 @@ function connect(options: ConnectOptions): Promise<Connection> {
   const { hostname, port, signal } = options;
   return new Promise((done, fail) => {
     if (signal?.aborted) return fail(toSocksError(signal.reason, `connect ${formatEndpoint({ hostname, port })}`));
-    const socket = net.connect({ host: hostname, port, allowHalfOpen: true, noDelay: true });
+    const socket = builtinModule<typeof net>("node:net").connect({
+      host: hostname,
+      port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
     const onAbort = () => {
       socket.destroy();
       fail(toSocksError(signal!.reason, `connect ${formatEndpoint({ hostname, port })}`));
@@ -197,7 +203,11 @@ function connect(options: ConnectOptions): Promise<Connection> {
 }
 
 function listen(options: ListenOptions, onConnection: (connection: Connection) => void): Promise<Listener> {
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
+  const server = builtinModule<typeof net>("node:net").createServer({
+    allowHalfOpen: true,
+    pauseOnConnect: true,
+    noDelay: true,
+  }, (socket) => {
     // A client that resets before we wrap it has no address; there is nothing to serve.
     if (socket.remoteAddress === undefined) return void socket.destroy();
     socket.on("error", () => {});

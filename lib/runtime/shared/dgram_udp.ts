@@ -4,13 +4,16 @@
  *
  * @module
  */
-import dgram from "node:dgram";
-import { isIPv6 } from "node:net";
+import type dgramModule from "node:dgram";
+import type netModule from "node:net";
 import type { Datagram, ListenOptions, UdpSocket } from "../../net/network.ts";
 import { toSocksError } from "../../net/net_error.ts";
+import { builtinModule } from "./builtin_module.ts";
 
 /** Binds a UDP socket and hands every datagram to `onDatagram`. */
 export function bindUdp(options: ListenOptions, onDatagram: (datagram: Datagram) => void): Promise<UdpSocket> {
+  const dgram = builtinModule<typeof dgramModule>("node:dgram");
+  const { isIPv6 } = builtinModule<typeof netModule>("node:net");
   // ipv6Only keeps "::" from also taking IPv4 (each family gets its own socket); Node refuses it on udp4.
   const socket = isIPv6(options.hostname)
     ? dgram.createSocket({ type: "udp6", ipv6Only: true })

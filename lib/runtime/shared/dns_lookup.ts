@@ -4,14 +4,16 @@
  *
  * @module
  */
-import dns from "node:dns";
-import { isIP } from "node:net";
+import type dnsModule from "node:dns";
+import type netModule from "node:net";
 import { toSocksError } from "../../net/net_error.ts";
 import { SocksError } from "../../wire/socks_error.ts";
+import { builtinModule } from "./builtin_module.ts";
 
 /** Resolves a name to IP literals in the system's order. An IP literal resolves to itself. */
 export async function resolve(hostname: string): Promise<string[]> {
-  if (isIP(hostname)) return [hostname];
+  if (builtinModule<typeof netModule>("node:net").isIP(hostname)) return [hostname];
+  const dns = builtinModule<typeof dnsModule>("node:dns");
   try {
     const found = await dns.promises.lookup(hostname, { all: true, verbatim: true });
     if (found.length === 0) throw new SocksError("host-unreachable", `${hostname}: no address`);
@@ -23,6 +25,7 @@ export async function resolve(hostname: string): Promise<string[]> {
 
 /** Finds the name of an IP address with getnameinfo (the hosts file included). */
 export async function reverse(address: string): Promise<string> {
+  const dns = builtinModule<typeof dnsModule>("node:dns");
   try {
     const { hostname } = await dns.promises.lookupService(address, 0);
     return hostname;

@@ -8,8 +8,11 @@
  *
  * @module
  */
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import type fsModule from "node:fs";
 import { ACCEPT_REPORT_INTERVAL_MS } from "../../net/network.ts";
+import { builtinModule } from "./builtin_module.ts";
+
+const fs = (): typeof fsModule => builtinModule<typeof fsModule>("node:fs");
 
 /** True for an error that says the process or the system is out of file descriptors. */
 export function isOutOfFiles(error: unknown): boolean {
@@ -25,6 +28,7 @@ export function isOutOfFiles(error: unknown): boolean {
  */
 export function outOfFilesNow(): boolean {
   try {
+    const { closeSync, openSync } = fs();
     closeSync(openSync("/dev/null", "r"));
     return false;
   } catch (error) {
@@ -68,7 +72,7 @@ export class FileDescriptorBudget {
   /** The budget of this process, or undefined where it cannot be read. */
   static read(): FileDescriptorBudget | undefined {
     try {
-      const line = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+      const line = /^Max open files\s+(\d+)/m.exec(fs().readFileSync("/proc/self/limits", "utf8"));
       return line ? new FileDescriptorBudget(Number(line[1])) : undefined;
     } catch {
       return undefined;
@@ -83,7 +87,7 @@ export class FileDescriptorBudget {
   /** Descriptors open now. */
   inUse(): number {
     try {
-      return readdirSync("/proc/self/fd").length;
+      return fs().readdirSync("/proc/self/fd").length;
     } catch (error) {
       // Listing the table takes a descriptor: failing for want of one means it is full.
       return isOutOfFiles(error) ? this.#limit : 0;
