@@ -53,6 +53,7 @@ import {
   type SocksFetchOptions,
 } from "./lib/fetch/socks_fetch.ts";
 import { defaultFetchRoute } from "./lib/runtime/fetch_route.ts";
+import { WORKERS_CA_REFUSAL } from "./lib/runtime/workers/fetch_route.ts";
 
 // Server.
 export type { SocksServer } from "./lib/server/server.ts";
@@ -261,7 +262,7 @@ const fetchEdge: FetchEdge = {
   ...(runtimeName() === "deno"
     ? { overTunnel: { tls: async () => (await import("./lib/runtime/shared/stream_tls.ts")).startStreamTls } }
     : runtimeName() === "workers"
-    ? { overTunnel: {} }
+    ? { overTunnel: { caRefusal: WORKERS_CA_REFUSAL } }
     : {}),
 };
 

@@ -126,6 +126,9 @@ describe("socksFetch in real workerd, from the package root, without nodejs_comp
     assert.equal(withCa.error, "TypeError", JSON.stringify(withCa));
     assert.equal(causeOf(withCa).code, "unsupported", JSON.stringify(withCa));
     assert.match(String(causeOf(withCa).message), /configuration/);
+    // For http too: a redirect could lead to https, where it would not apply.
+    const httpWithCa = await call({ url: `http://localhost:${plain.port}/hello`, proxy, ca: pki.caPem });
+    assert.equal(causeOf(httpWithCa).code, "unsupported", JSON.stringify(httpWithCa));
     const ok = await call({ url: `https://localhost:${secure.port}/hello`, proxy });
     assert.deepEqual([ok.status, ok.text], [200, "hello from /hello"], JSON.stringify(ok));
     const chained = await call({
