@@ -24,9 +24,9 @@ export const WORKERS_CA_REFUSAL =
  * import { workersFetchRoute } from "./fetch_route.ts";
  * // Extra CAs per call cannot work in a Worker: the refusal says so.
  * const route = workersFetchRoute({ ca: "-----BEGIN CERTIFICATE-----" });
- * const error = await route.fetch("https://example.com/").catch((e) => e);
+ * const error = await route.fetch("https://example.com/").catch((e: unknown) => e);
  * assert.ok(error instanceof TypeError);
- * assert.equal(error.cause.code, "unsupported");
+ * assert.equal((error.cause as { code: string }).code, "unsupported");
  * await route.close();
  * ```
  */
