@@ -53,6 +53,7 @@ import {
   type SocksFetchOptions,
 } from "./lib/fetch/socks_fetch.ts";
 import { defaultFetchRoute } from "./lib/runtime/fetch_route.ts";
+import { WORKERS_CA_REFUSAL } from "./lib/runtime/workers/fetch_route.ts";
 
 // Server.
 export type { SocksServer } from "./lib/server/server.ts";
@@ -255,23 +256,28 @@ const fetchEdge: FetchEdge = {
   route: defaultFetchRoute,
   env: getEnv,
   // Deno's proxied fetch looks every destination name up in the local DNS before it asks the proxy: under Deno,
-  // requests through a chain take tabi's HTTP client over the tunnel, with node:tls inside it for https.
+  // requests through a chain take tabi's HTTP client over the tunnel, with node:tls inside it for https. A Worker's
+  // fetch cannot be pointed at a proxy at all (nor can it listen for the bridge): the same client, whose https is
+  // the tunnel's own startTls() (cloudflare:sockets), checked against the target's name.
   ...(runtimeName() === "deno"
     ? { overTunnel: { tls: async () => (await import("./lib/runtime/shared/stream_tls.ts")).startStreamTls } }
+    : runtimeName() === "workers"
+    ? { overTunnel: { caRefusal: WORKERS_CA_REFUSAL } }
     : {}),
 };
 
 /**
- * `fetch` through a SOCKS proxy or chain, with no DNS leak, the same in Deno, Bun and Node: Request and Response,
- * streamed bodies, redirects, AbortSignal, HTTPS verified against the destination's name and the runtime's trust
- * store. In Bun and Node it is the runtime's own fetch routed through an in-process bridge to the proxy. In Deno it
- * is tabi's HTTP/1.1 client over the tunnel (one connection per request), because Deno's own proxied fetch
- * (`Deno.createHttpClient({ proxy })`) looks the URL's host up in the local DNS before it asks the proxy: a Deno
- * behaviour, which tabi does not use. `init` takes `proxy` (a URL or a chain; without it
- * `ALL_PROXY`/`NO_PROXY` decide, and no proxy means a direct fetch), `allowLocalDns`, `ca` (PEM text of extra CA
- * certificates) and `timeoutMs`. HTTP errors are Responses; a failure on the way is a rejection whose `cause` is the
- * SocksError (see `socksCause`). Read or cancel the body: the bridge closes with it. For many requests, use
- * {@link createSocksFetch}, which keeps its connections between calls.
+ * `fetch` through a SOCKS proxy or chain, with no DNS leak, the same in Deno, Bun, Node and Cloudflare Workers:
+ * Request and Response, streamed bodies, redirects, AbortSignal, HTTPS verified against the destination's name and
+ * the runtime's trust store. In Bun and Node it is the runtime's own fetch routed through an in-process bridge to the
+ * proxy. In Deno it is tabi's HTTP/1.1 client over the tunnel (one connection per request), because Deno's own
+ * proxied fetch (`Deno.createHttpClient({ proxy })`) looks the URL's host up in the local DNS before it asks the
+ * proxy: a Deno behaviour, which tabi does not use. In a Worker it is the same client, with TLS from the tunnel's
+ * `startTls()` (`cloudflare:sockets`); extra CAs are the Worker's configuration there, so `ca` is refused. `init`
+ * takes `proxy` (a URL or a chain; without it `ALL_PROXY`/`NO_PROXY` decide, and no proxy means a direct fetch),
+ * `allowLocalDns`, `ca` (PEM text of extra CA certificates) and `timeoutMs`. HTTP errors are Responses; a failure on
+ * the way is a rejection whose `cause` is the SocksError (see `socksCause`). Read or cancel the body: the bridge
+ * closes with it. For many requests, use {@link createSocksFetch}, which keeps its connections between calls.
  *
  * @example
  * ```ts

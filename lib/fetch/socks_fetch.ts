@@ -75,7 +75,14 @@ export interface FetchEdge {
    * every name up here first; edges whose fetch cannot be pointed at a proxy): tabi's HTTP/1.1 client over tunnels
    * sends them, with `tls` for https over tunnels that cannot start TLS in place.
    */
-  readonly overTunnel?: { readonly tls?: () => Promise<StreamTls> };
+  readonly overTunnel?: {
+    readonly tls?: () => Promise<StreamTls>;
+    /**
+     * Why `ca` cannot work on this runtime, where it cannot (Workers: extra CAs are the Worker's configuration):
+     * every call of a fetch given `ca` then rejects with it, as an "unsupported" SocksError, on every path.
+     */
+    readonly caRefusal?: string;
+  };
 }
 
 /**
@@ -211,6 +218,11 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
     // Settings belong to createSocksFetch; a `proxy` left in a call's init would reach Bun's fetch as its own.
     const init = splitInit(given).rest;
     if (closed) throw fetchFailed(new SocksError("closed", "this SOCKS fetch was closed"));
+    // Refused rather than ignored, for http too: a redirect may lead to https, where it would silently not apply.
+    const caRefusal = edge.overTunnel?.caRefusal;
+    if (options.ca !== undefined && caRefusal !== undefined) {
+      throw fetchFailed(new SocksError("unsupported", caRefusal));
+    }
     const url = new URL(input instanceof Request ? input.url : String(input));
     let chain = fixedChain;
     if (chain === undefined) {

@@ -23,5 +23,6 @@ export async function defaultFetchRoute(settings: FetchRouteSettings): Promise<F
   const runtime = runtimeName();
   if (runtime === "deno") return (await import("./deno/fetch_route.ts")).denoFetchRoute(settings);
   if (runtime === "bun") return (await import("./bun/fetch_route.ts")).bunFetchRoute(settings);
+  if (runtime === "workers") return (await import("./workers/fetch_route.ts")).workersFetchRoute(settings);
   return await (await import("./node/fetch_route.ts")).nodeFetchRoute(settings);
 }

@@ -28,7 +28,8 @@ export function sha256(bytes: Uint8Array): string {
 
 /**
  * What the origins answer: `/hello` 200 "hello from <path>", `POST /sum` the body's length and SHA-256 as JSON,
- * `/redirect` 302 to `/hello`, `/redirect-host/NAME` 302 to `/hello` at NAME (same port), `/missing` 404, `/bad-gateway` 502 (its own), `/drip` headers and then one chunk every 100 ms for a minute.
+ * `/redirect` 302 to `/hello`, `/redirect-status/CODE` that status to `/method` (the method, body length and
+ * content-type it got, as JSON), `/redirect-host/NAME` 302 to `/hello` at NAME (same port), `/missing` 404, `/bad-gateway` 502 (its own), `/drip` headers and then one chunk every 100 ms for a minute.
  */
 function handler(request: http.IncomingMessage, response: http.ServerResponse): void {
   const url = request.url ?? "/";
@@ -42,6 +43,24 @@ function handler(request: http.IncomingMessage, response: http.ServerResponse): 
     request.on("end", () => {
       response.writeHead(200, { "content-type": "application/json" });
       response.end(JSON.stringify({ bytes, sha256: hash.digest("hex") }));
+    });
+    return;
+  }
+  // `/redirect-status/CODE`: that redirect status to `/method`, which answers the method and body it got, so a test
+  // sees what a redirect kept of the request (RFC 9110 section 15.4; fetch turns POST into GET on 301/302/303).
+  const redirectStatus = /^\/redirect-status\/(30[12378])$/.exec(url);
+  if (redirectStatus !== null) {
+    request.resume();
+    response.writeHead(Number(redirectStatus[1]), { location: "/method" });
+    response.end();
+    return;
+  }
+  if (url === "/method") {
+    let bytes = 0;
+    request.on("data", (chunk: Uint8Array) => void (bytes += chunk.length));
+    request.on("end", () => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ method: request.method, bytes, contentType: request.headers["content-type"] }));
     });
     return;
   }
@@ -134,8 +153,11 @@ export interface TestPki {
   readonly keyPem: string;
 }
 
-/** Makes a CA and a server certificate with openssl in a temporary directory, then removes the directory. */
-export function makePki(names: readonly string[] = ["localhost"]): TestPki {
+/**
+ * Makes a CA and a server certificate with openssl in a temporary directory, then removes the directory. CAs
+ * trusted side by side need names of their own (`caName`): a verifier picks the issuer by name.
+ */
+export function makePki(names: readonly string[] = ["localhost"], caName = "tabi test CA"): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "tabi-fetch-pki-"));
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   try {
@@ -151,7 +173,7 @@ export function makePki(names: readonly string[] = ["localhost"]): TestPki {
       "-days",
       "2",
       "-subj",
-      "/CN=tabi test CA",
+      `/CN=${caName}`,
       "-addext",
       "basicConstraints=critical,CA:TRUE",
       "-addext",

@@ -6,8 +6,12 @@
  *
  * @module
  */
-import { Duplex } from "node:stream";
-import { connect, rootCertificates, type TLSSocket } from "node:tls";
+// node:stream and node:tls come from process.getBuiltinModule when TLS starts, never a static import: this file is
+// in the package root's graph (mod.ts imports it dynamically under Deno), and a bundler hoists a static node: import
+// to the top of a Worker's bundle, which workerd without nodejs_compat then refuses to load ("No such module").
+import type { Duplex as DuplexType } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import { builtinModule } from "./builtin_module.ts";
 import type { StartTlsOptions, TlsStreams } from "../../net/network.ts";
 import type { ByteStreams } from "../../fetch/http_client/stream_tls.ts";
 
@@ -29,6 +33,8 @@ const IP_LITERAL = /^(?:[0-9.]+|.*:.*)$/;
  * ```
  */
 export function startStreamTls(streams: ByteStreams, options: StartTlsOptions): Promise<TlsStreams> {
+  const { Duplex } = builtinModule<typeof import("node:stream")>("node:stream");
+  const { connect, rootCertificates } = builtinModule<typeof import("node:tls")>("node:tls");
   const reader = streams.readable.getReader();
   const writer = streams.writable.getWriter();
   const duplex = new Duplex({
@@ -71,7 +77,7 @@ export function startStreamTls(streams: ByteStreams, options: StartTlsOptions): 
 }
 
 /** The plaintext side of an established TLS socket as byte streams. */
-function tlsStreams(socket: TLSSocket, duplex: Duplex): TlsStreams {
+function tlsStreams(socket: TLSSocket, duplex: DuplexType): TlsStreams {
   const close = () => {
     socket.destroy();
     duplex.destroy();

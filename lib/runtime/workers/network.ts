@@ -36,6 +36,7 @@ export type * from "../../net/network.ts";
 import { ipAddress } from "../../net/endpoint.ts";
 import { toSocksError } from "../../net/net_error.ts";
 import { SocksError } from "../../wire/socks_error.ts";
+import { WORKERS_CA_REFUSAL } from "./fetch_route.ts";
 
 /** The part of a `cloudflare:sockets` Socket this adapter uses. */
 interface CloudflareSocket {
@@ -109,10 +110,7 @@ class WorkersConnection implements Connection {
   async startTls(options: StartTlsOptions): Promise<TlsStreams> {
     if (options.ca !== undefined) {
       // workerd takes extra CAs for all of a Worker's outbound TLS (trustedCertificates), never per connection.
-      throw new SocksError(
-        "unsupported",
-        "Workers take extra CA certificates from the Worker's configuration, not per call",
-      );
+      throw new SocksError("unsupported", WORKERS_CA_REFUSAL);
     }
     // ALPN cannot be offered through startTls(); a server that gets none speaks HTTP/1.1, the only thing offered.
     let tls: CloudflareSocket;

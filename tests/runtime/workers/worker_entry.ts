@@ -6,10 +6,12 @@
 import {
   bind,
   connect,
+  createSocksFetch,
   defaultNetwork,
   resolve,
   resolvePtr,
   runtimeName,
+  socksCause,
   SocksError,
   socksFetch,
 } from "../../../mod.ts";
@@ -29,7 +31,25 @@ type Op =
   | { op: "resolve"; proxy: string; name: string }
   | { op: "resolve-ptr"; proxy: string; address: string }
   | { op: "tls"; proxy: string; target: string; serverName: string; path: string }
-  | { op: "network"; call: "listen" | "bindUdp" | "resolve" | "reverse" };
+  | { op: "network"; call: "listen" | "bindUdp" | "resolve" | "reverse" }
+  | FetchOp;
+
+/**
+ * One socksFetch (or, with `create`, a createSocksFetch call, then one more after close()): `bodySize` test bytes as
+ * the body (their SHA-256 is answered as `sentSha256`); with `abortAfterChunks`, the body is read that far and the
+ * signal aborted.
+ */
+interface FetchOp {
+  op: "fetch";
+  url: string;
+  proxy?: string | string[];
+  method?: string;
+  bodySize?: number;
+  redirect?: RequestRedirect;
+  ca?: string;
+  create?: boolean;
+  abortAfterChunks?: number;
+}
 
 /** The byte at offset `i` of a test stream: not periodic at any power of two, so a slip shows. */
 const byteAt = (i: number): number => (i * 31 + (i >>> 9)) & 0xff;
@@ -125,6 +145,8 @@ async function run(op: Op): Promise<unknown> {
       return { name: await resolvePtr(op.proxy, op.address) };
     case "tls":
       return await tls(op);
+    case "fetch":
+      return await fetchOp(op);
     case "network": {
       const network = await defaultNetwork();
       const where = { hostname: "127.0.0.1", port: 0 };
@@ -138,6 +160,71 @@ async function run(op: Op): Promise<unknown> {
         return errorJson(error);
       }
     }
+  }
+}
+
+/** The hex SHA-256 of `bytes`, with the Worker's WebCrypto. */
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A fetch's rejection: its name and message, and the SocksError in its cause chain. */
+function fetchErrorJson(error: unknown): Record<string, unknown> {
+  const cause = socksCause(error);
+  return {
+    error: (error as Error)?.name ?? "unknown",
+    message: String((error as Error)?.message ?? error),
+    ...(cause === undefined ? {} : { cause: errorJson(cause) }),
+  };
+}
+
+async function fetchOp(op: FetchOp): Promise<unknown> {
+  let body: Uint8Array<ArrayBuffer> | undefined;
+  if (op.bodySize !== undefined) {
+    body = new Uint8Array(op.bodySize);
+    for (let i = 0; i < body.length; i++) body[i] = byteAt(i);
+  }
+  const controller = new AbortController();
+  const init: RequestInit = { method: op.method, body, redirect: op.redirect, signal: controller.signal };
+  const settings = { proxy: op.proxy, ca: op.ca, timeoutMs: 10_000 };
+  const created = op.create ? createSocksFetch(settings) : undefined;
+  try {
+    const response = created ? await created(op.url, init) : await socksFetch(op.url, { ...init, ...settings });
+    const answer: Record<string, unknown> = {
+      status: response.status,
+      url: response.url,
+      redirected: response.redirected,
+      location: response.headers.get("location"),
+      contentType: response.headers.get("content-type"),
+      ...(body === undefined ? {} : { sentSha256: await sha256(body) }),
+    };
+    if (op.abortAfterChunks !== undefined) {
+      const reader = response.body!.getReader();
+      let chunks = 0;
+      let text = "";
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+          if (++chunks === op.abortAfterChunks) controller.abort();
+        }
+        return { ...answer, text, ended: "eof" };
+      } catch (error) {
+        return { ...answer, text, ended: (error as Error)?.name ?? String(error) };
+      }
+    }
+    answer.text = await response.text();
+    if (created !== undefined) {
+      await created.close();
+      answer.afterClose = await created(op.url).then(() => "fetched", fetchErrorJson);
+    }
+    return answer;
+  } catch (error) {
+    return fetchErrorJson(error);
+  } finally {
+    await created?.close();
   }
 }
 
