@@ -10,7 +10,7 @@
 import { ByteReader } from "../../io/byte_reader.ts";
 import type { Connection } from "../../net/network.ts";
 import { relay } from "../../relay.ts";
-import { type BodyFraming, requestFraming, responseFraming } from "../../wire/http_framing.ts";
+import { type BodyFraming, requestFraming, responseCodings, responseFraming } from "../../wire/http_framing.ts";
 import {
   encodeHttpHead,
   headerTokens,
@@ -21,7 +21,7 @@ import {
 } from "../../wire/http_head.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { openRoute } from "../route.ts";
-import { copyBody } from "./body.ts";
+import { type BodyOutput, copyBody } from "./body.ts";
 import type { HttpExchange } from "./exchange.ts";
 import { absoluteTarget } from "./target.ts";
 import { recordDestination } from "../request_record.ts";
@@ -51,8 +51,7 @@ function endToEnd(headers: readonly HttpHeader[]): HttpHeader[] {
   });
 }
 
-function framingHeaders(framing: BodyFraming | "chunked-out"): HttpHeader[] {
-  if (framing === "chunked-out") return [{ name: "Transfer-Encoding", value: "chunked" }];
+function framingHeaders(framing: BodyFraming): HttpHeader[] {
   if (framing.kind === "length") return [{ name: "Content-Length", value: String(framing.length) }];
   if (framing.kind === "chunked") return [{ name: "Transfer-Encoding", value: "chunked" }];
   return [];
@@ -110,17 +109,32 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     } catch (error) {
       throw new SocksError("failed", `destination's answer: ${(error as Error).message}`, { cause: error });
     }
-    // A body that ends with the connection is chunked for an HTTP/1.1 client, so its connection can stay open.
-    const rechunk = rFraming.kind === "close" && head.version === "HTTP/1.1";
-    const closeAfter = clientClose || (rFraming.kind === "close" && !rechunk);
-    // HEAD and 304 answers carry the length the body would have had: passed on as it came.
-    const bodilessLength = rFraming.kind === "none"
+    // Transfer codings other than chunked (gzip in "gzip, chunked") are part of the body's bytes: the chunked
+    // framing is decoded and written anew, the other codings are kept and named again in front of chunked, so the
+    // client undoes exactly what the destination applied (RFC 9112 section 6.1; HAProxy answers 502 instead, but
+    // passing them on costs nothing and loses nothing). An HTTP/1.0 client knows no transfer coding at all: a body
+    // it could not decode is refused with 502, before any byte of it is sent.
+    const codings = rFraming.kind === "chunked" || rFraming.kind === "close" ? responseCodings(response) : [];
+    if (codings.length > 0 && head.version === "HTTP/1.0") {
+      throw new SocksError("failed", `Transfer-Encoding "${codings.join(", ")}" for an HTTP/1.0 client`, {
+        reply: 502,
+      });
+    }
+    // A chunked body, or one that ends with the connection, goes chunked to an HTTP/1.1 client (so its connection
+    // can stay open) and as bare data to an HTTP/1.0 one, which is closed after it.
+    const chunkedOut = head.version === "HTTP/1.1" && (rFraming.kind === "chunked" || rFraming.kind === "close");
+    const output: BodyOutput = chunkedOut ? "chunked" : rFraming.kind === "chunked" ? "plain" : "same";
+    const closeAfter = clientClose || (rFraming.kind === "close" && !chunkedOut);
+    // HEAD and 304 answers carry the length the body would have had: passed on as it came. A 204 never carries
+    // one (RFC 9110 section 8.6): a client that believed it would take the next response's start for this body.
+    const bodilessLength = rFraming.kind === "none" && response.status !== 204
       ? headerValues(response.headers, "content-length").slice(0, 1).map((value) => ({ name: "Content-Length", value }))
       : [];
     const responseHeaders = [
       ...endToEnd(response.headers),
       ...bodilessLength,
-      ...framingHeaders(rechunk ? "chunked-out" : rFraming),
+      ...(rFraming.kind === "length" ? framingHeaders(rFraming) : []),
+      ...(chunkedOut ? [{ name: "Transfer-Encoding", value: [...codings, "chunked"].join(", ") }] : []),
       ...(closeAfter ? [{ name: "Connection", value: "close" }] : []),
     ];
     await context.writer.write(
@@ -128,7 +142,7 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     );
     exchange.answered = true;
     record.reply = response.status;
-    record.bytesDown = await copyBody(outReader, context.writer, rFraming, rechunk ? "chunked" : "same");
+    record.bytesDown = await copyBody(outReader, context.writer, rFraming, output);
     outbound.close();
     // The client's connection is reused only if its request body was read to the end.
     if (!uploadDone) {
@@ -156,6 +170,8 @@ async function readFinalResponse(exchange: HttpExchange, outReader: ByteReader):
       throw new SocksError("failed", `destination's answer: ${(error as Error).message}`, { cause: error });
     }
     if (response.status >= 200 || response.status === 101) return response;
+    // RFC 9110 section 15.2: no 1xx goes to an HTTP/1.0 client (it would take it for the final answer).
+    if (exchange.head.version === "HTTP/1.0") continue;
     await exchange.context.writer.write(
       encodeHttpHead(`HTTP/1.1 ${response.status} ${response.reason}`.trimEnd(), endToEnd(response.headers)),
     );
