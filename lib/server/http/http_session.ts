@@ -14,7 +14,7 @@ import type { ConnectionRecord } from "../connection_record.ts";
 import { openRoute } from "../route.ts";
 import type { HttpContext, HttpExchange } from "./exchange.ts";
 import { forwardRequest } from "./forward.ts";
-import { PROXY_CHALLENGE, proxyUser } from "./proxy_auth.ts";
+import { HTTP_AUTH_FAILURES_PER_CONNECTION, PROXY_CHALLENGE, proxyUser, triedCredentials } from "./proxy_auth.ts";
 import { type HttpStatusCode, statusFor, statusResponse } from "./status.ts";
 import { authorityTarget } from "./target.ts";
 import { recordDestination } from "../request_record.ts";
@@ -24,10 +24,11 @@ const CONNECTED = new TextEncoder().encode("HTTP/1.1 200 Connection established\
 /** Serves HTTP requests on a connection until one ends it; logs one record per request. Never rejects. */
 export async function serveHttp(context: HttpContext): Promise<void> {
   let first = true;
+  const logins = { failed: 0 };
   for (;;) {
     const record: ConnectionRecord = { client: context.client, outcome: "ok", bytesUp: 0, bytesDown: 0, durationMs: 0 };
     const started = first ? context.started : Date.now();
-    const again = await serveRequest(context, record, first);
+    const again = await serveRequest(context, record, first, logins);
     if (again === "nothing") return;
     record.durationMs = Date.now() - started;
     record.time = new Date().toISOString();
@@ -46,6 +47,7 @@ async function serveRequest(
   context: HttpContext,
   record: ConnectionRecord,
   first: boolean,
+  logins: { failed: number },
 ): Promise<boolean | "nothing"> {
   const { connection, reader, writer, config } = context;
   let timedOut = false;
@@ -104,8 +106,10 @@ async function serveRequest(
     if (timedOut || failure.code === "closed" || exchange?.answered) return false;
     const status = statusFor(failure);
     record.reply = status;
-    // A 407 to a request without a body keeps the connection: browsers ask again on it with credentials.
-    const keepAlive = status === 407 && bodyless(head);
+    // A 407 to a request without a body keeps the connection: browsers ask again on it with credentials. Wrong
+    // credentials count, and the connection closes once there were too many (password guessing, one per connection).
+    if (status === 407 && head !== undefined && triedCredentials(head.headers)) logins.failed++;
+    const keepAlive = status === 407 && bodyless(head) && logins.failed < HTTP_AUTH_FAILURES_PER_CONNECTION;
     await writer.write(statusResponse(status, detailFor(status, failure), {
       keepAlive,
       extra: status === 407 ? [PROXY_CHALLENGE] : [],
