@@ -27,7 +27,7 @@ export type BodyOutput = "same" | "chunked" | "plain";
  */
 export async function copyBody(
   from: ByteReader,
-  to: WritableStreamDefaultWriter<Uint8Array>,
+  to: Pick<WritableStreamDefaultWriter<Uint8Array>, "write">,
   framing: BodyFraming,
   output: BodyOutput = "same",
 ): Promise<number> {

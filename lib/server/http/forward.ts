@@ -10,6 +10,7 @@
 import { ByteReader } from "../../io/byte_reader.ts";
 import type { Connection } from "../../net/network.ts";
 import { relay } from "../../relay.ts";
+import { type IdleTimer, startIdleTimer } from "../../time/idle_timer.ts";
 import { type BodyFraming, requestFraming, responseCodings, responseFraming } from "../../wire/http_framing.ts";
 import {
   encodeHttpHead,
@@ -78,6 +79,23 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
   let uploadDone = false;
   let uploadError: unknown;
   let upload: Promise<void> | undefined;
+  // The response-head timeout (squid's read_timeout, HAProxy's timeout server): a destination that neither reads
+  // the request body nor answers would otherwise hold both connections forever. It counts quiet time, so a long
+  // upload the destination keeps reading never trips it; once the answer's head is in, the body streams untimed.
+  let responseTimedOut = false;
+  const waiting = startIdleTimer(exchange.config.responseTimeoutMs, () => {
+    responseTimedOut = true;
+    outbound.close();
+  });
+  // A server that stops (or a session that is cut) lets go of the destination at once, answer or not.
+  const stop = () => outbound.close();
+  exchange.signal.addEventListener("abort", stop, { once: true });
+  const upstream = {
+    write: (data: Uint8Array) => {
+      waiting.touch();
+      return out.write(data);
+    },
+  };
   try {
     const headers: HttpHeader[] = [
       { name: "Host", value: target.authority },
@@ -89,7 +107,9 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     ];
     await out.write(encodeHttpHead(`${head.method} ${target.path} HTTP/1.1`, headers));
     // The request body goes up while the answer is read: a destination may answer before it read it all.
-    upload = copyBody(context.reader, out, framing).then((n) => {
+    waiting.touch();
+    upload = copyBody(context.reader, upstream, framing).then((n) => {
+      waiting.touch();
       record.bytesUp = n;
       uploadDone = true;
     });
@@ -97,7 +117,8 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
       uploadError = error;
       outbound.close();
     });
-    const response = await readFinalResponse(exchange, outReader);
+    const response = await readFinalResponse(exchange, outReader, waiting);
+    waiting.stop();
     if (response.status === 101) {
       if (!upgrade) throw new SocksError("failed", "101 Switching Protocols to a request that asked for no upgrade");
       await upgradeRelay(exchange, response, outbound, out, outReader);
@@ -151,16 +172,30 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     }
     return !closeAfter;
   } catch (error) {
+    waiting.stop();
     outbound.close();
     await upload?.catch(() => {});
+    if (responseTimedOut && !exchange.answered) {
+      throw new SocksError(
+        "timeout",
+        `no answer from the destination within ${exchange.config.responseTimeoutMs} ms`,
+        { cause: error },
+      );
+    }
     // A malformed request body is the client's fault (400), even though it shows as a failed answer.
     if (uploadError instanceof SocksError && uploadError.code.startsWith("bad-")) throw uploadError;
     throw error;
+  } finally {
+    exchange.signal.removeEventListener("abort", stop);
   }
 }
 
 /** Reads the destination's answer, passing interim 1xx answers (100 Continue ...) on to the client. */
-async function readFinalResponse(exchange: HttpExchange, outReader: ByteReader): Promise<HttpResponseHead> {
+async function readFinalResponse(
+  exchange: HttpExchange,
+  outReader: ByteReader,
+  waiting: IdleTimer,
+): Promise<HttpResponseHead> {
   for (;;) {
     let response: HttpResponseHead;
     try {
@@ -170,6 +205,8 @@ async function readFinalResponse(exchange: HttpExchange, outReader: ByteReader):
       throw new SocksError("failed", `destination's answer: ${(error as Error).message}`, { cause: error });
     }
     if (response.status >= 200 || response.status === 101) return response;
+    // An interim answer shows the destination at work: its final answer gets the whole time again.
+    waiting.touch();
     // RFC 9110 section 15.2: no 1xx goes to an HTTP/1.0 client (it would take it for the final answer).
     if (exchange.head.version === "HTTP/1.0") continue;
     await exchange.context.writer.write(
