@@ -102,6 +102,8 @@ export interface ServerConfig {
    * answered 504; 0: never (no timer).
    */
   readonly responseTimeoutMs: number;
+  /** The wait for the next request on an HTTP connection whose last one got in; 0: never (no timer). */
+  readonly keepAliveTimeoutMs: number;
   /** Reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them. */
   readonly udpReassembly: boolean;
   /** The IDENT check of SOCKS4 requests (RFC 1413), or undefined when off. */
@@ -172,6 +174,12 @@ export interface ServerOptions {
    * means never; at most {@link MAX_TIMER_MS}. Default 120 s.
    */
   readonly responseTimeoutMs?: number;
+  /**
+   * How long an HTTP connection may wait for its next request (and take to send its head) once a request on it got
+   * past authentication; the first request, and any after a 407, have the handshake timeout. 0 means never; at
+   * most {@link MAX_TIMER_MS}. Default: the handshake timeout.
+   */
+  readonly keepAliveTimeoutMs?: number;
   /**
    * Reassemble fragmented UDP datagrams (RFC 1928 section 7: FRAG 1-127, 0x80 on the last) and send each whole;
    * off by default, when fragments are dropped. One sequence per association, at most one datagram's size.
@@ -296,6 +304,11 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs),
     udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs),
     responseTimeoutMs: timeout("responseTimeoutMs", options.responseTimeoutMs, DEFAULT_TIMEOUTS.responseMs),
+    keepAliveTimeoutMs: timeout(
+      "keepAliveTimeoutMs",
+      options.keepAliveTimeoutMs,
+      timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs),
+    ),
     udpReassembly: options.udpReassembly ?? false,
     udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
     ident: resolveIdent(options.ident),

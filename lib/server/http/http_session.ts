@@ -24,7 +24,7 @@ const CONNECTED = new TextEncoder().encode("HTTP/1.1 200 Connection established\
 /** Serves HTTP requests on a connection until one ends it; logs one record per request. Never rejects. */
 export async function serveHttp(context: HttpContext): Promise<void> {
   let first = true;
-  const logins = { failed: 0 };
+  const logins: Logins = { failed: 0, passed: false };
   for (;;) {
     const record: ConnectionRecord = { client: context.client, outcome: "ok", bytesUp: 0, bytesDown: 0, durationMs: 0 };
     const started = first ? context.started : Date.now();
@@ -42,17 +42,24 @@ export async function serveHttp(context: HttpContext): Promise<void> {
   }
 }
 
+/** What one connection's requests tell the next: wrong credentials so far, and whether any request got in. */
+interface Logins {
+  failed: number;
+  passed: boolean;
+}
+
 /** Serves one request; true to read another on the same connection, "nothing" when no request came. */
 async function serveRequest(
   context: HttpContext,
   record: ConnectionRecord,
   first: boolean,
-  logins: { failed: number },
+  logins: Logins,
 ): Promise<boolean | "nothing"> {
   const { connection, reader, writer, config } = context;
   let timedOut = false;
-  // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS.
-  const cancelDeadline = afterTimeout(config.handshakeTimeoutMs, () => {
+  // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS. Once a request
+  // on the connection got past authentication, the wait for the next one is the keep-alive timeout instead.
+  const cancelDeadline = afterTimeout(logins.passed ? config.keepAliveTimeoutMs : config.handshakeTimeoutMs, () => {
     timedOut = true;
     connection.close();
   });
@@ -67,12 +74,14 @@ async function serveRequest(
     record.method = head.method;
     record.command = head.method === "CONNECT" ? "connect" : "http";
     let user: string | undefined;
+    logins.passed = false;
     try {
       user = proxyUser(config, head.headers);
     } finally {
       if (first) context.handshakeDone();
     }
     record.user = user;
+    logins.passed = true;
     const connect = head.method === "CONNECT";
     const destination = connect ? authorityTarget(head.target) : undefined;
     exchange = {
