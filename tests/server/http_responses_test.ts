@@ -66,6 +66,31 @@ describe("HTTP proxy: the destination's answer", () => {
     await scripted.close();
   });
 
+  it("Transfer-Encoding: gzip alone (the body ends with the close) reaches an HTTP/1.1 client as gzip, chunked", async () => {
+    const scripted = await scriptedOrigin(async (_, peer) => {
+      await peer.send(ascii("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"));
+      await peer.send(gzipped);
+    });
+    const client = await rawClient(server.endpoint);
+    await client.send(ascii(`GET http://127.0.0.1:${scripted.address.port}/ HTTP/1.1\r\nHost: x\r\n\r\n`));
+    let head = "";
+    while (!head.endsWith("\r\n\r\n")) head += String.fromCharCode(await client.reader.readByte());
+    assert.match(head, /\r\nTransfer-Encoding: gzip, chunked\r\n/i);
+    const body: number[] = [];
+    for (;;) {
+      let line = "";
+      while (!line.endsWith("\r\n")) line += String.fromCharCode(await client.reader.readByte());
+      const size = parseInt(line, 16);
+      if (size === 0) break;
+      body.push(...await client.reader.readExactly(size));
+      await client.reader.readExactly(2);
+    }
+    assert.equal(text(gunzipSync(new Uint8Array(body))), original);
+    await server.nextRecord();
+    client.close();
+    await scripted.close();
+  });
+
   it("curl --tr-encoding decodes a gzip, chunked answer through the proxy", async () => {
     const curl = requirePeer("curl");
     const scripted = await scriptedOrigin(async (_, peer) => {
