@@ -296,6 +296,14 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     to: (idleTimeoutMs) => ({ options: { idleTimeoutMs } }),
   }),
   setting({
+    flag: "response-timeout",
+    key: "responseTimeout",
+    kind: KINDS.seconds,
+    default: DEFAULT_TIMEOUTS.responseMs,
+    help: "time an HTTP destination has to begin its answer once the request is sent (504 after; 0: never)",
+    to: (responseTimeoutMs) => ({ options: { responseTimeoutMs } }),
+  }),
+  setting({
     flag: "udp-timeout",
     key: "udpTimeout",
     kind: KINDS.seconds,

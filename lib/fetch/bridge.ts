@@ -36,6 +36,15 @@ export async function startFetchBridge(
     protocols: ["http"],
     users: new Map([[username, password]]),
     network,
+    // An idle pooled connection is closed by the runtime's fetch, never by the bridge. When a server closes an idle
+    // keep-alive connection, a request the client's pool sends on it at that moment fails: it was written, so the
+    // client may not resend it (RFC 9112 section 9.3.1 only allows retrying idempotent ones, and Deno's hyper does
+    // not). The bridge used to close them at the handshake timeout (30 s), sooner than Deno's pool lets go of them
+    // (90 s, measured) and Bun's (measured: still open after 5 minutes); undici's pool (Node) closes after 4 s and
+    // tunnels even http:// with CONNECT. With no keep-alive timeout only the client closes, so there is no race. A
+    // connection is held that long only after a request that carried this bridge's secret; others keep the
+    // handshake timeout, and close() ends them all.
+    keepAliveTimeoutMs: 0,
   });
   return {
     proxy: { url: `http://127.0.0.1:${server.addresses[0].port}`, username, password },

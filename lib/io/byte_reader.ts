@@ -54,6 +54,10 @@ export class ByteReader {
   #byob: ReadableStreamBYOBReader | undefined;
   #default: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #buffer: Uint8Array = EMPTY;
+  /** The array `#buffer` lives in when this reader made it: bytes past `#buffer`'s end are free to fill. */
+  #owned: Uint8Array | undefined;
+  /** A BYOB read's buffer whose bytes were copied out: the next read reads into it instead of a new one. */
+  #spare: ArrayBuffer | undefined;
   #chunkSize: number;
   #released = false;
 
@@ -163,6 +167,8 @@ export class ByteReader {
    * lives, and the stream objects are the new owner's to keep or to let go (a native relay lets them go).
    */
   #forget(): void {
+    this.#owned = undefined;
+    this.#spare = undefined;
     this.#stream = undefined;
     this.#byob = undefined;
     this.#default = undefined;
@@ -187,30 +193,57 @@ export class ByteReader {
     const goal = progress === undefined ? total : Math.min(total, this.#buffer.length + progress);
     while (this.#buffer.length < goal) {
       const missing = goal - this.#buffer.length;
-      let chunk: Uint8Array | undefined;
       if (this.#byob) {
-        const view = new Uint8Array(Math.max(this.#chunkSize, total - this.#buffer.length));
+        const size = Math.max(this.#chunkSize, total - this.#buffer.length);
+        const spare = this.#spare;
+        this.#spare = undefined;
+        const view = spare !== undefined && spare.byteLength >= size
+          ? new Uint8Array(spare, 0, size)
+          : new Uint8Array(size);
         const result = await this.#byob.read(view, { min: missing });
-        chunk = result.value && result.value.length > 0 ? result.value : undefined;
+        const chunk = result.value && result.value.length > 0 ? result.value : undefined;
         if (result.done && chunk === undefined) this.#ended(total);
+        // A chunk copied into the buffer leaves its array free for the next read: a head dripped in byte by byte
+        // then costs no allocation per read (only arrays of the usual read size are kept, never a large one).
+        if (chunk !== undefined && this.#append(chunk) && chunk.buffer.byteLength <= this.#chunkSize) {
+          this.#spare = chunk.buffer as ArrayBuffer;
+        }
       } else {
         const result = await this.#default!.read();
         if (result.done) this.#ended(total);
-        chunk = result.value;
+        if (result.value !== undefined && result.value.length > 0) this.#append(result.value);
       }
-      if (chunk !== undefined && chunk.length > 0) this.#append(chunk);
     }
   }
 
-  #append(chunk: Uint8Array): void {
-    if (this.#buffer.length === 0) {
+  /**
+   * Adds `chunk` behind the buffered bytes; true when it was copied (false: the buffer is the chunk itself). The
+   * buffer grows by doubling into an array of its own and is filled in place, so a message read in n small pieces
+   * costs O(n) copying, not a copy of everything so far per piece. Only bytes past the buffer's end are written:
+   * what earlier reads returned (views before its start) is never overwritten.
+   */
+  #append(chunk: Uint8Array): boolean {
+    const buffered = this.#buffer.length;
+    if (buffered === 0) {
       this.#buffer = chunk;
-      return;
+      this.#owned = undefined;
+      return false;
     }
-    const joined = new Uint8Array(this.#buffer.length + chunk.length);
-    joined.set(this.#buffer);
-    joined.set(chunk, this.#buffer.length);
-    this.#buffer = joined;
+    const owned = this.#owned;
+    if (owned !== undefined && this.#buffer.buffer === owned.buffer) {
+      const end = this.#buffer.byteOffset - owned.byteOffset + buffered;
+      if (end + chunk.length <= owned.length) {
+        owned.set(chunk, end);
+        this.#buffer = owned.subarray(end - buffered, end + chunk.length);
+        return true;
+      }
+    }
+    const grown = new Uint8Array(Math.max(2 * (buffered + chunk.length), this.#chunkSize));
+    grown.set(this.#buffer);
+    grown.set(chunk, buffered);
+    this.#owned = grown;
+    this.#buffer = grown.subarray(0, buffered + chunk.length);
+    return true;
   }
 
   #ended(total: number): never {

@@ -36,6 +36,12 @@ export const DEFAULT_TIMEOUTS = {
   idleMs: 0,
   /** A UDP association with no datagram either way. */
   udpIdleMs: 120_000,
+  /**
+   * A forwarded HTTP request's destination that has not begun its answer while the request body stood still: 2
+   * minutes, between nginx's `proxy_read_timeout` (60 s) and Squid's `read_timeout` (15 min), longer than the
+   * usual long poll (30-90 s).
+   */
+  responseMs: 120_000,
 } as const;
 
 // The longest timeout a setting may have (a longer one is refused at start): setTimeout's own limit.
@@ -90,6 +96,13 @@ export interface ServerConfig {
   readonly idleTimeoutMs: number;
   /** A UDP association with no datagram is ended. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly udpIdleTimeoutMs: number;
+  /**
+   * A forwarded HTTP request whose destination sends no answer head while the request body does not move is
+   * answered 504; 0: never (no timer).
+   */
+  readonly responseTimeoutMs: number;
+  /** The wait for the next request on an HTTP connection whose last one got in; 0: never (no timer). */
+  readonly keepAliveTimeoutMs: number;
   /** Reassemble fragmented UDP datagrams (RFC 1928 section 7) instead of dropping them. */
   readonly udpReassembly: boolean;
   /** The IDENT check of SOCKS4 requests (RFC 1413), or undefined when off. */
@@ -154,6 +167,18 @@ export interface ServerOptions {
   readonly idleTimeoutMs?: number;
   /** A UDP association with no datagram is ended; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly udpIdleTimeoutMs?: number;
+  /**
+   * How long the destination of a forwarded HTTP request may take to begin its answer (its status line and
+   * headers), counted from the last byte of the request sent: answered 504 Gateway Timeout when it runs out. 0
+   * means never; at most {@link MAX_TIMER_MS}. Default 120 s.
+   */
+  readonly responseTimeoutMs?: number;
+  /**
+   * How long an HTTP connection may wait for its next request (and take to send its head) once a request on it got
+   * past authentication; the first request, and any after a 407, have the handshake timeout. 0 means never; at
+   * most {@link MAX_TIMER_MS}. Default: the handshake timeout.
+   */
+  readonly keepAliveTimeoutMs?: number;
   /**
    * Reassemble fragmented UDP datagrams (RFC 1928 section 7: FRAG 1-127, 0x80 on the last) and send each whole;
    * off by default, when fragments are dropped. One sequence per association, at most one datagram's size.
@@ -277,6 +302,12 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs),
     idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs),
     udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs),
+    responseTimeoutMs: timeout("responseTimeoutMs", options.responseTimeoutMs, DEFAULT_TIMEOUTS.responseMs),
+    keepAliveTimeoutMs: timeout(
+      "keepAliveTimeoutMs",
+      options.keepAliveTimeoutMs,
+      timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs),
+    ),
     udpReassembly: options.udpReassembly ?? false,
     udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
     ident: resolveIdent(options.ident),

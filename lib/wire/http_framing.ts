@@ -75,10 +75,35 @@ export function responseFraming(head: HttpResponseHead, method: string): BodyFra
   const cl = headerValues(head.headers, "content-length");
   if (te.length > 0) {
     if (cl.length > 0) throw bad("response has both Content-Length and Transfer-Encoding", 502);
-    return te.at(-1) === "chunked" && te.length === 1 ? { kind: "chunked" } : { kind: "close" };
+    // RFC 9112 section 6.3: chunked last means chunked framing (whatever codings come before it, gzip say); no
+    // chunked means the body ends with the connection. RFC 9112 section 6.1 forbids chunked anywhere else and twice.
+    const chunkedAt = te.indexOf("chunked");
+    if (chunkedAt !== -1 && (chunkedAt !== te.length - 1 || te.lastIndexOf("chunked") !== chunkedAt)) {
+      throw bad(`Transfer-Encoding "${te.join(", ")}": chunked must be the last coding, once`, 502);
+    }
+    return chunkedAt === -1 ? { kind: "close" } : { kind: "chunked" };
   }
   const length = contentLength(cl, 502);
   return length === undefined ? { kind: "close" } : { kind: "length", length };
+}
+
+/**
+ * The transfer codings of a response other than its chunked framing (`gzip` in `Transfer-Encoding: gzip,
+ * chunked`), lower-cased, in the order applied. A proxy that decodes the chunked framing must keep these on the
+ * message it sends on: they are part of the body's bytes, and only the final recipient removes them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { responseCodings } from "./http_framing.ts";
+ * const head = { version: "HTTP/1.1" as const, status: 200, reason: "OK", headers: [
+ *   { name: "Transfer-Encoding", value: "gzip, chunked" },
+ * ] };
+ * assert.deepEqual(responseCodings(head), ["gzip"]);
+ * ```
+ */
+export function responseCodings(head: HttpResponseHead): string[] {
+  return headerTokens(head.headers, "transfer-encoding").filter((coding) => coding !== "chunked");
 }
 
 const MAX_CHUNK_LINE = 4096;

@@ -189,4 +189,16 @@ describe("tabi serve settings table", () => {
     assert.deepEqual([...settings.options.users ?? []], [["alice", "pass word  "], ["bob", "b\t"]]);
     assert.equal(settings.options.idleTimeoutMs, 2000);
   });
+
+  it("--response-timeout and responseTimeout: seconds, 120 by default, 0 for never", async () => {
+    assert.match(SERVE_HELP, /--response-timeout S +.*\(default 120\)/);
+    assert.equal((await parse(["--response-timeout", "2.5"])).options.responseTimeoutMs, 2500);
+    assert.equal((await parse(["--response-timeout", "0"])).options.responseTimeoutMs, 0);
+    const path = configFile(JSON.stringify({ responseTimeout: 7 }));
+    assert.equal((await parse(["--config", path])).options.responseTimeoutMs, 7000);
+    await assert.rejects(parse(["--response-timeout", "3000000"]), (error: Error) => {
+      assert.match(error.message, /^--response-timeout: 3000000 s is more than/);
+      return true;
+    });
+  });
 });

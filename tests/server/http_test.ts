@@ -393,11 +393,17 @@ describe("HTTP proxy: authentication, limits, protocols", () => {
       const ok = await readResponse(client);
       assert.equal(ok.status, 200);
       assert.equal(json(ok.body).headers["proxy-authorization"], undefined, "credentials went to the destination");
-      for (const bad of ["Basic " + btoa("alice:wrong"), "Basic " + btoa("bob:pä:zq7"), "Bearer x", "Basic !!!"]) {
-        await client.send(ascii(get(url, `Proxy-Authorization: ${bad}\r\n`)));
-        assert.equal((await readResponse(client)).status, 407, bad);
+      // Wrong credentials: 407, and the connection closes, as RFC 1929 has the SOCKS side close after one failure.
+      await client.send(ascii(get(url, `Proxy-Authorization: Basic ${btoa("alice:wrong")}\r\n`)));
+      const wrong = await readResponse(client);
+      assert.equal(wrong.status, 407);
+      assert.equal(wrong.headers["connection"], "close");
+      assert.ok(await closesWithin(client, 5000));
+      for (const bad of ["Basic " + btoa("bob:pä:zq7"), "Bearer x", "Basic !!!"]) {
+        const response = await ask(server.endpoint, get(url, `Proxy-Authorization: ${bad}\r\n`));
+        assert.equal(response.status, 407, bad);
+        assert.ok(await closesWithin(response.client, 5000), bad);
       }
-      client.close();
       const records = [await server.nextRecord(), await server.nextRecord(), await server.nextRecord()];
       assert.deepEqual(records.map((r) => r.reply), [407, 200, 407]);
       assert.equal(records[1].user, "alice");
@@ -406,6 +412,28 @@ describe("HTTP proxy: authentication, limits, protocols", () => {
       const socks = await rawClient(server.endpoint);
       await socks.send([5, 1, 0]);
       assert.deepEqual([...await socks.readToEnd()], [5, 0xff]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("one wrong password per connection: 50 guesses pipelined get one 407, then the connection closes", async () => {
+    const server = await testServer({ users: new Map([["alice", "right"]]) });
+    try {
+      const client = await rawClient(server.endpoint);
+      const url = `http://127.0.0.1:${origin.port}/echo`;
+      const guesses = Array.from(
+        { length: 50 },
+        (_, i) => get(url, `Proxy-Authorization: Basic ${btoa(`alice:${i}`)}\r\n`),
+      );
+      // The last one is right: it must never be tried.
+      guesses.push(get(url, `Proxy-Authorization: Basic ${btoa("alice:right")}\r\n`));
+      await client.send(ascii(guesses.join("")));
+      const rest = new TextDecoder().decode(await client.readToEnd());
+      assert.equal(rest.match(/^HTTP\/1\.1 /gm)?.length, 1, rest.slice(0, 400));
+      assert.match(rest, /^HTTP\/1\.1 407 /);
+      assert.equal((await server.nextRecord()).reply, 407);
+      assert.equal(server.records.length, 1);
     } finally {
       await server.close();
     }

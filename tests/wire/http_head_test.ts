@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodeChunkEnd, decodeChunkSize, requestFraming, responseFraming } from "../../lib/wire/http_framing.ts";
+import {
+  decodeChunkEnd,
+  decodeChunkSize,
+  requestFraming,
+  responseCodings,
+  responseFraming,
+} from "../../lib/wire/http_framing.ts";
 import {
   decodeHttpRequestHead,
   decodeHttpResponseHead,
@@ -137,6 +143,21 @@ describe("HTTP message framing", () => {
       { reply: 502 },
     );
     assert.throws(() => decodeHttpResponseHead(bytes("HTTP/1.1 20 OK\r\n\r\n")), { reply: 400 });
+  });
+
+  it("frames gzip, chunked as chunked keeping gzip; refuses chunked before another coding or twice", () => {
+    const res = (te: string) => {
+      const r = decodeHttpResponseHead(bytes(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${te}\r\n\r\n`));
+      assert.ok(r.done);
+      return r.value;
+    };
+    assert.deepEqual(responseFraming(res("gzip, chunked"), "GET"), { kind: "chunked" });
+    assert.deepEqual(responseCodings(res("gzip, Chunked")), ["gzip"]);
+    assert.deepEqual(responseFraming(res("gzip"), "GET"), { kind: "close" });
+    assert.deepEqual(responseCodings(res("x-a, gzip")), ["x-a", "gzip"]);
+    for (const bad of ["chunked, gzip", "chunked, chunked", "chunked, gzip, chunked"]) {
+      assert.throws(() => responseFraming(res(bad), "GET"), { reply: 502 }, bad);
+    }
   });
 
   it("decodes chunk-size lines with extensions, and refuses bad ones", () => {

@@ -3,6 +3,13 @@
  * wire/socks5_udp_fragments.ts, fed with the clock, and a timer that frees an unfinished sequence when its
  * reassembly timer runs out (rather than when the next fragment happens to arrive).
  *
+ * Memory: the queue holds at most one datagram's payload, each fragment copied out of the datagram it came in (a
+ * view would pin the receive buffer). A fragment flood still raises Deno's RSS by about 80-100 MB (bounded), and a
+ * bare node:dgram socket that does nothing with what it gets shows the same rise under Deno (48 -> 130 MB, against
+ * 48 -> 136 MB through tabi; Bun +23 MB, Node +14 MB): Deno's node:dgram receives every datagram into a new 64 KiB
+ * buffer and hands the listener a view of it, so each datagram leaves 64 KiB for the garbage collector. The JS heap
+ * stays at 6 MB and external memory falls back to 1 MB after a collection; the RSS is the allocator's, not ours.
+ *
  * @module
  */
 import type { Socks5UdpDatagram } from "../../wire/socks5_udp.ts";

@@ -15,8 +15,11 @@ const encoder = new TextEncoder();
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 const CRLF = encoder.encode("\r\n");
 
-/** How a body is written out: as it came (`length`, `chunked`, `close`), or chunked whatever it came as. */
-export type BodyOutput = "same" | "chunked";
+/**
+ * How a body is written out: as it came (`length`, `chunked`, `close`), chunked whatever it came as, or `plain`:
+ * a chunked body's data alone, for an HTTP/1.0 recipient, which knows no chunked coding (RFC 9112 section 6.1).
+ */
+export type BodyOutput = "same" | "chunked" | "plain";
 
 /**
  * Copies one body from `from` to `to`; returns the body's byte count (payload, framing excluded). Throws SocksError
@@ -24,7 +27,7 @@ export type BodyOutput = "same" | "chunked";
  */
 export async function copyBody(
   from: ByteReader,
-  to: WritableStreamDefaultWriter<Uint8Array>,
+  to: Pick<WritableStreamDefaultWriter<Uint8Array>, "write">,
   framing: BodyFraming,
   output: BodyOutput = "same",
 ): Promise<number> {
@@ -57,13 +60,13 @@ export async function copyBody(
         const size = await from.read(decodeChunkSize);
         if (size === 0) {
           await from.read(httpTrailerDecoder());
-          await to.write(LAST_CHUNK);
+          if (output !== "plain") await to.write(LAST_CHUNK);
           return total;
         }
-        await to.write(encoder.encode(`${size.toString(16)}\r\n`));
+        if (output !== "plain") await to.write(encoder.encode(`${size.toString(16)}\r\n`));
         total += await copyExactly(from, size, (d) => to.write(d));
         await from.read(decodeChunkEnd);
-        await to.write(CRLF);
+        if (output !== "plain") await to.write(CRLF);
       }
     }
   }

@@ -10,7 +10,8 @@
 import { ByteReader } from "../../io/byte_reader.ts";
 import type { Connection } from "../../net/network.ts";
 import { relay } from "../../relay.ts";
-import { type BodyFraming, requestFraming, responseFraming } from "../../wire/http_framing.ts";
+import { type IdleTimer, startIdleTimer } from "../../time/idle_timer.ts";
+import { type BodyFraming, requestFraming, responseCodings, responseFraming } from "../../wire/http_framing.ts";
 import {
   encodeHttpHead,
   headerTokens,
@@ -21,7 +22,7 @@ import {
 } from "../../wire/http_head.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { openRoute } from "../route.ts";
-import { copyBody } from "./body.ts";
+import { type BodyOutput, copyBody } from "./body.ts";
 import type { HttpExchange } from "./exchange.ts";
 import { absoluteTarget } from "./target.ts";
 import { recordDestination } from "../request_record.ts";
@@ -51,8 +52,7 @@ function endToEnd(headers: readonly HttpHeader[]): HttpHeader[] {
   });
 }
 
-function framingHeaders(framing: BodyFraming | "chunked-out"): HttpHeader[] {
-  if (framing === "chunked-out") return [{ name: "Transfer-Encoding", value: "chunked" }];
+function framingHeaders(framing: BodyFraming): HttpHeader[] {
   if (framing.kind === "length") return [{ name: "Content-Length", value: String(framing.length) }];
   if (framing.kind === "chunked") return [{ name: "Transfer-Encoding", value: "chunked" }];
   return [];
@@ -79,6 +79,23 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
   let uploadDone = false;
   let uploadError: unknown;
   let upload: Promise<void> | undefined;
+  // The response-head timeout (squid's read_timeout, HAProxy's timeout server): a destination that neither reads
+  // the request body nor answers would otherwise hold both connections forever. It counts quiet time, so a long
+  // upload the destination keeps reading never trips it; once the answer's head is in, the body streams untimed.
+  let responseTimedOut = false;
+  const waiting = startIdleTimer(exchange.config.responseTimeoutMs, () => {
+    responseTimedOut = true;
+    outbound.close();
+  });
+  // A server that stops (or a session that is cut) lets go of the destination at once, answer or not.
+  const stop = () => outbound.close();
+  exchange.signal.addEventListener("abort", stop, { once: true });
+  const upstream = {
+    write: (data: Uint8Array) => {
+      waiting.touch();
+      return out.write(data);
+    },
+  };
   try {
     const headers: HttpHeader[] = [
       { name: "Host", value: target.authority },
@@ -90,7 +107,9 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     ];
     await out.write(encodeHttpHead(`${head.method} ${target.path} HTTP/1.1`, headers));
     // The request body goes up while the answer is read: a destination may answer before it read it all.
-    upload = copyBody(context.reader, out, framing).then((n) => {
+    waiting.touch();
+    upload = copyBody(context.reader, upstream, framing).then((n) => {
+      waiting.touch();
       record.bytesUp = n;
       uploadDone = true;
     });
@@ -98,7 +117,8 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
       uploadError = error;
       outbound.close();
     });
-    const response = await readFinalResponse(exchange, outReader);
+    const response = await readFinalResponse(exchange, outReader, waiting);
+    waiting.stop();
     if (response.status === 101) {
       if (!upgrade) throw new SocksError("failed", "101 Switching Protocols to a request that asked for no upgrade");
       await upgradeRelay(exchange, response, outbound, out, outReader);
@@ -110,17 +130,32 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     } catch (error) {
       throw new SocksError("failed", `destination's answer: ${(error as Error).message}`, { cause: error });
     }
-    // A body that ends with the connection is chunked for an HTTP/1.1 client, so its connection can stay open.
-    const rechunk = rFraming.kind === "close" && head.version === "HTTP/1.1";
-    const closeAfter = clientClose || (rFraming.kind === "close" && !rechunk);
-    // HEAD and 304 answers carry the length the body would have had: passed on as it came.
-    const bodilessLength = rFraming.kind === "none"
+    // Transfer codings other than chunked (gzip in "gzip, chunked") are part of the body's bytes: the chunked
+    // framing is decoded and written anew, the other codings are kept and named again in front of chunked, so the
+    // client undoes exactly what the destination applied (RFC 9112 section 6.1; HAProxy answers 502 instead, but
+    // passing them on costs nothing and loses nothing). An HTTP/1.0 client knows no transfer coding at all: a body
+    // it could not decode is refused with 502, before any byte of it is sent.
+    const codings = rFraming.kind === "chunked" || rFraming.kind === "close" ? responseCodings(response) : [];
+    if (codings.length > 0 && head.version === "HTTP/1.0") {
+      throw new SocksError("failed", `Transfer-Encoding "${codings.join(", ")}" for an HTTP/1.0 client`, {
+        reply: 502,
+      });
+    }
+    // A chunked body, or one that ends with the connection, goes chunked to an HTTP/1.1 client (so its connection
+    // can stay open) and as bare data to an HTTP/1.0 one, which is closed after it.
+    const chunkedOut = head.version === "HTTP/1.1" && (rFraming.kind === "chunked" || rFraming.kind === "close");
+    const output: BodyOutput = chunkedOut ? "chunked" : rFraming.kind === "chunked" ? "plain" : "same";
+    const closeAfter = clientClose || (rFraming.kind === "close" && !chunkedOut);
+    // HEAD and 304 answers carry the length the body would have had: passed on as it came. A 204 never carries
+    // one (RFC 9110 section 8.6): a client that believed it would take the next response's start for this body.
+    const bodilessLength = rFraming.kind === "none" && response.status !== 204
       ? headerValues(response.headers, "content-length").slice(0, 1).map((value) => ({ name: "Content-Length", value }))
       : [];
     const responseHeaders = [
       ...endToEnd(response.headers),
       ...bodilessLength,
-      ...framingHeaders(rechunk ? "chunked-out" : rFraming),
+      ...(rFraming.kind === "length" ? framingHeaders(rFraming) : []),
+      ...(chunkedOut ? [{ name: "Transfer-Encoding", value: [...codings, "chunked"].join(", ") }] : []),
       ...(closeAfter ? [{ name: "Connection", value: "close" }] : []),
     ];
     await context.writer.write(
@@ -128,7 +163,7 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     );
     exchange.answered = true;
     record.reply = response.status;
-    record.bytesDown = await copyBody(outReader, context.writer, rFraming, rechunk ? "chunked" : "same");
+    record.bytesDown = await copyBody(outReader, context.writer, rFraming, output);
     outbound.close();
     // The client's connection is reused only if its request body was read to the end.
     if (!uploadDone) {
@@ -137,16 +172,30 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     }
     return !closeAfter;
   } catch (error) {
+    waiting.stop();
     outbound.close();
     await upload?.catch(() => {});
+    if (responseTimedOut && !exchange.answered) {
+      throw new SocksError(
+        "timeout",
+        `no answer from the destination within ${exchange.config.responseTimeoutMs} ms`,
+        { cause: error },
+      );
+    }
     // A malformed request body is the client's fault (400), even though it shows as a failed answer.
     if (uploadError instanceof SocksError && uploadError.code.startsWith("bad-")) throw uploadError;
     throw error;
+  } finally {
+    exchange.signal.removeEventListener("abort", stop);
   }
 }
 
 /** Reads the destination's answer, passing interim 1xx answers (100 Continue ...) on to the client. */
-async function readFinalResponse(exchange: HttpExchange, outReader: ByteReader): Promise<HttpResponseHead> {
+async function readFinalResponse(
+  exchange: HttpExchange,
+  outReader: ByteReader,
+  waiting: IdleTimer,
+): Promise<HttpResponseHead> {
   for (;;) {
     let response: HttpResponseHead;
     try {
@@ -156,6 +205,10 @@ async function readFinalResponse(exchange: HttpExchange, outReader: ByteReader):
       throw new SocksError("failed", `destination's answer: ${(error as Error).message}`, { cause: error });
     }
     if (response.status >= 200 || response.status === 101) return response;
+    // An interim answer shows the destination at work: its final answer gets the whole time again.
+    waiting.touch();
+    // RFC 9110 section 15.2: no 1xx goes to an HTTP/1.0 client (it would take it for the final answer).
+    if (exchange.head.version === "HTTP/1.0") continue;
     await exchange.context.writer.write(
       encodeHttpHead(`HTTP/1.1 ${response.status} ${response.reason}`.trimEnd(), endToEnd(response.headers)),
     );

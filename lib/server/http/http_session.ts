@@ -14,7 +14,7 @@ import type { ConnectionRecord } from "../connection_record.ts";
 import { openRoute } from "../route.ts";
 import type { HttpContext, HttpExchange } from "./exchange.ts";
 import { forwardRequest } from "./forward.ts";
-import { PROXY_CHALLENGE, proxyUser } from "./proxy_auth.ts";
+import { HTTP_AUTH_FAILURES_PER_CONNECTION, PROXY_CHALLENGE, proxyUser, triedCredentials } from "./proxy_auth.ts";
 import { type HttpStatusCode, statusFor, statusResponse } from "./status.ts";
 import { authorityTarget } from "./target.ts";
 import { recordDestination } from "../request_record.ts";
@@ -29,6 +29,7 @@ export async function serveHttp(context: HttpContext): Promise<void> {
   context.cancelDeadline();
   try {
     let first = true;
+    const logins: Logins = { failed: 0, passed: false };
     for (;;) {
       const record: ConnectionRecord = {
         client: context.client,
@@ -38,7 +39,7 @@ export async function serveHttp(context: HttpContext): Promise<void> {
         durationMs: 0,
       };
       const started = first ? context.started : Date.now();
-      const again = await serveRequest(context, record, first);
+      const again = await serveRequest(context, record, first, logins);
       if (again === "nothing") return;
       context.log(record, started);
       if (!again) return;
@@ -49,16 +50,24 @@ export async function serveHttp(context: HttpContext): Promise<void> {
   }
 }
 
+/** What one connection's requests tell the next: wrong credentials so far, and whether any request got in. */
+interface Logins {
+  failed: number;
+  passed: boolean;
+}
+
 /** Serves one request; true to read another on the same connection, "nothing" when no request came. */
 async function serveRequest(
   context: HttpContext,
   record: ConnectionRecord,
   first: boolean,
+  logins: Logins,
 ): Promise<boolean | "nothing"> {
   const { connection, reader, writer, config } = context;
   let timedOut = false;
-  // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS.
-  const cancelDeadline = afterTimeout(config.handshakeTimeoutMs, () => {
+  // The handshake timeout covers each header block: a slowloris on headers is cut like one on SOCKS. Once a request
+  // on the connection got past authentication, the wait for the next one is the keep-alive timeout instead.
+  const cancelDeadline = afterTimeout(logins.passed ? config.keepAliveTimeoutMs : config.handshakeTimeoutMs, () => {
     timedOut = true;
     connection.close();
   });
@@ -73,12 +82,14 @@ async function serveRequest(
     record.method = head.method;
     record.command = head.method === "CONNECT" ? "connect" : "http";
     let user: string | undefined;
+    logins.passed = false;
     try {
       user = proxyUser(config, head.headers);
     } finally {
       if (first) context.handshakeDone();
     }
     record.user = user;
+    logins.passed = true;
     const connect = head.method === "CONNECT";
     const destination = connect ? authorityTarget(head.target) : undefined;
     exchange = {
@@ -112,8 +123,10 @@ async function serveRequest(
     if (timedOut || failure.code === "closed" || exchange?.answered) return false;
     const status = statusFor(failure);
     record.reply = status;
-    // A 407 to a request without a body keeps the connection: browsers ask again on it with credentials.
-    const keepAlive = status === 407 && bodyless(head);
+    // A 407 to a request without a body keeps the connection: browsers ask again on it with credentials. Wrong
+    // credentials count, and the connection closes once there were too many (password guessing, one per connection).
+    if (status === 407 && head !== undefined && triedCredentials(head.headers)) logins.failed++;
+    const keepAlive = status === 407 && bodyless(head) && logins.failed < HTTP_AUTH_FAILURES_PER_CONNECTION;
     await writer.write(statusResponse(status, detailFor(status, failure), {
       keepAlive,
       extra: status === 407 ? [PROXY_CHALLENGE] : [],

@@ -9,6 +9,18 @@ import type { ServerConfig } from "../config.ts";
 import { headerValues, type HttpHeader } from "../../wire/http_head.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 
+/**
+ * How many wrong credentials one connection may send before it is closed: one, as on the SOCKS side, where RFC 1929
+ * section 2 has the server close the connection after a failure status. A request with no credentials at all is no
+ * guess (a browser asks first without them, then again on the same connection), so it keeps the connection.
+ */
+export const HTTP_AUTH_FAILURES_PER_CONNECTION = 1;
+
+/** True when `headers` carry credentials (right or wrong): a request that counts as a guess. */
+export function triedCredentials(headers: readonly HttpHeader[]): boolean {
+  return headerValues(headers, "proxy-authorization").length > 0;
+}
+
 /** The challenge sent with 407. */
 export const PROXY_CHALLENGE: HttpHeader = { name: "Proxy-Authenticate", value: 'Basic realm="tabi"' };
 
