@@ -17,6 +17,8 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { defaultNetwork, type Network, SocksError, socksFetch, startServer } from "../../mod.ts";
 import { makePki, startOrigin, startTlsOrigin } from "./fetch_fixtures.ts";
+import { socksWebSocket } from "../../mod.ts";
+import { closed, nextMessage, opened, startEchoServer } from "./websocket/websocket_fixtures.ts";
 
 /** The names only the proxy knows. */
 const LEAK_TEST_NAMES = ["leak-test.example", "other-name.example"] as const;
@@ -69,6 +71,29 @@ for (const [label, proxy, url] of cases) {
     results[label] = `error: ${error instanceof Error ? `${error.message} (${String(error.cause)})` : String(error)}`;
   }
 }
+// socksWebSocket by name: ws and wss through socks5h, ws through socks4a (python3-websockets' echo server).
+const echo = await startEchoServer();
+const tlsEcho = await startEchoServer(pki);
+const webSockets: [string, string, string][] = [
+  ["ws, socks5h", `socks5h://127.0.0.1:${port}`, `ws://${name}:${echo.port}/echo`],
+  ["wss, socks5h", `socks5h://127.0.0.1:${port}`, `wss://${name}:${tlsEcho.port}/echo`],
+  ["ws, socks4a", `socks4a://127.0.0.1:${port}`, `ws://${other}:${echo.port}/echo`],
+];
+for (const [label, proxy, url] of webSockets) {
+  try {
+    const ws = socksWebSocket(url, { proxy, ca: pki.caPem });
+    await opened(ws);
+    ws.send(label);
+    const echoed = await nextMessage(ws);
+    const done = closed(ws);
+    ws.close(1000);
+    results[label] = `${echoed} ${(await done).code}`;
+  } catch (error) {
+    results[label] = `error: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+await echo.close();
+await tlsEcho.close();
 await lookup(controlName).catch(() => undefined);
 
 await server.close();

@@ -26,7 +26,7 @@ function scriptCommand(): [string, string[]] {
 }
 
 describe("socksFetch and the local DNS", () => {
-  it("http, https, socks4a and a redirect by name: the resolver hears nothing from the client", async () => {
+  it("http, https, socks4a, a redirect and WebSockets by name: the resolver hears nothing from the client", async () => {
     requirePeer("unshare");
     requirePeer("python3");
     requirePeer("ip");
@@ -63,6 +63,9 @@ describe("socksFetch and the local DNS", () => {
       assert.match(results["https, socks5h"], /^200 hello from \/secure /);
       assert.match(results["http, socks4a"], /^200 hello from \/four /);
       assert.match(results["redirect to another name"], /^200 hello from \/hello http:\/\/other-name\.example:/);
+      assert.equal(results["ws, socks5h"], "ws, socks5h 1000");
+      assert.equal(results["wss, socks5h"], "wss, socks5h 1000");
+      assert.equal(results["ws, socks4a"], "ws, socks4a 1000");
       const asked = [...new Set(questions.map((line) => line.split(" ")[0]))];
       // The control lookup proves the recorder is the resolver; anything else was asked by the fetching code.
       assert.deepEqual(asked, [CONTROL_NAME], `questions the resolver heard: ${questions.join(", ")}`);
