@@ -16,6 +16,10 @@
  * `socks5://` and `socks4://` resolve them on this machine first (curl does the same), so every destination name
  * goes to the local resolver. Use the `h`/`a` forms when the lookups must not be seen here (docs/env_preload.md).
  *
+ * Variables whose value is a socks URL are taken out of the process's environment once read (so children the
+ * program starts do not inherit them): libraries that read them on their own would misuse them (axios sends plain
+ * HTTP proxy requests to the SOCKS port). HTTP proxy URLs stay.
+ *
  * A request that names its own route (a `dispatcher` under Node, a `proxy` under Bun, a `client` under Deno, an
  * `agent` of its own for node:http) keeps it.
  *
@@ -35,7 +39,7 @@ import { connect } from "./lib/client/connect.ts";
 import type { Tunnel } from "./lib/client/tunnel.ts";
 import { ipAddress } from "./lib/net/endpoint.ts";
 import { defaultNetwork, runtimeName } from "./lib/runtime/detect.ts";
-import { getEnv } from "./lib/runtime/shared/env.ts";
+import { deleteEnv, getEnv } from "./lib/runtime/shared/env.ts";
 import { socksFetch, socksWebSocket } from "./mod.ts";
 
 /** The settings of a proxy from the environment: curl resolves names here for socks4:// and socks5://. */
@@ -43,8 +47,35 @@ function settingsFor(proxy: string): { proxy: string; allowLocalDns: boolean } {
   return { proxy, allowLocalDns: /^socks(4|5):\/\//i.test(proxy) };
 }
 
+/** The proxy variables curl reads, in both cases. */
+const PROXY_VARIABLES = [
+  "all_proxy",
+  "ALL_PROXY",
+  "https_proxy",
+  "HTTPS_PROXY",
+  "http_proxy",
+  "HTTP_PROXY",
+  "no_proxy",
+  "NO_PROXY",
+] as const;
+
+/** The variables as the preload found them: it decides by these, whatever the program does to its environment. */
+const found = new Map<string, string>();
+for (const name of PROXY_VARIABLES) {
+  const value = getEnv(name);
+  if (value !== undefined) found.set(name, value);
+}
+const env = (name: string): string | undefined => found.get(name);
+
 /** True when the environment named a proxy and the preload installed its hooks. */
-export const envProxyInstalled: boolean = envNamesProxy(getEnv);
+export const envProxyInstalled: boolean = envNamesProxy(env);
+
+if (envProxyInstalled) {
+  // A socks URL in these variables means nothing to the libraries that read them on their own, and they misuse it:
+  // axios (through proxy-from-env) sends plain HTTP proxy requests to the SOCKS port, Node's EnvHttpProxyAgent
+  // throws, Bun's fetch refuses it. The preload handles them, so it takes them out of the environment.
+  for (const [name, value] of found) if (/^socks/i.test(value)) deleteEnv(name);
+}
 
 if (envProxyInstalled) await install();
 
@@ -60,7 +91,7 @@ async function install(): Promise<void> {
   global.fetch = function fetch(input: Request | URL | string, init?: RequestInit): Promise<Response> {
     if (init !== undefined && ownRoute in init) return original(input, init);
     const url = input instanceof Request ? input.url : String(input);
-    const proxy = curlProxyFromEnv(url, getEnv);
+    const proxy = curlProxyFromEnv(url, env);
     if (proxy === undefined) return original(input, init);
     return socksFetch(input, { ...init, ...settingsFor(proxy) });
   } as typeof fetch;
@@ -70,7 +101,7 @@ async function install(): Promise<void> {
     const Proxied = function WebSocket(url: string | URL, protocols?: string | string[]) {
       // Bun's options object (its `proxy`, as socksWebSocket's own route passes it) names a route: kept.
       const ownOptions = typeof protocols === "object" && protocols !== null && !Array.isArray(protocols);
-      const proxy = ownOptions ? undefined : curlProxyFromEnv(String(url), getEnv);
+      const proxy = ownOptions ? undefined : curlProxyFromEnv(String(url), env);
       if (proxy === undefined) return new NativeWebSocket(url, protocols);
       return socksWebSocket(url, { ...settingsFor(proxy), protocols });
     };
@@ -86,7 +117,7 @@ async function install(): Promise<void> {
   const https = (await import("node:https")).default;
   const network = await defaultNetwork();
   const open = (url: string, host: string, port: number): Promise<Tunnel> | undefined => {
-    const proxy = curlProxyFromEnv(url, getEnv);
+    const proxy = curlProxyFromEnv(url, env);
     if (proxy === undefined) return undefined;
     const address = ipAddress(host) ?? { type: "domain" as const, host };
     return connect(proxyList(proxy), { address, port }, { network, allowLocalDns: settingsFor(proxy).allowLocalDns });

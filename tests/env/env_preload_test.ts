@@ -120,6 +120,35 @@ describe(`the environment preload under ${runtimeName()}`, () => {
     assert.equal(logged(), before);
   });
 
+  it("axios (npm, node:http and node:https underneath), unmodified: through tabi with ALL_PROXY, direct with NO_PROXY", async () => {
+    const axios = async (env: Record<string, string>) => {
+      const [command, args] = preloadCommand(join("tests", "env", "axios_client.mjs"));
+      const result = await run(command, [
+        ...args,
+        `http://localhost:${origin.port}`,
+        `https://localhost:${tlsOrigin.port}`,
+      ], {
+        env: { ...NO_PROXIES, DENO_NO_UPDATE_CHECK: "1", NODE_EXTRA_CA_CERTS: caFile, DENO_CERT: caFile, ...env },
+        timeoutMs: 30_000,
+      });
+      const out = new TextDecoder().decode(result.stdout);
+      assert.equal(result.code, 0, `axios_client exited ${result.code}: ${out}\n${result.stderr}`);
+      return JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, string>;
+    };
+    const expected = { "axios http": "200 hello from /axios", "axios https": "200 hello from /axios-tls" };
+    const before = logged();
+    assert.deepEqual(await axios({ ALL_PROXY: `socks5h://${server.proxy}` }), expected);
+    for (let i = 0; i < 100 && logged() - before < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(logged() - before, 2, server.stderr());
+    assert.deepEqual(await axios({ ALL_PROXY: `socks5h://${server.proxy}`, no_proxy: "localhost" }), expected);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(logged() - before, 2);
+    const port = await closedPort();
+    const failed = await axios({ ALL_PROXY: `socks5h://127.0.0.1:${port}` });
+    assert.match(failed["axios http"], /^error: /);
+    assert.match(failed["axios https"], /^error: /);
+  });
+
   it("ALL_PROXY at a closed port: every request fails, so the successes above went through the proxy", async () => {
     const port = await closedPort();
     const results = await client({ ALL_PROXY: `socks5h://127.0.0.1:${port}` });
