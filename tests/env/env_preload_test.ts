@@ -102,8 +102,24 @@ describe(`the environment preload under ${runtimeName()}`, () => {
   it("https_proxy and http_proxy (lowercase, as curl reads the latter) take the same way", async () => {
     const before = logged();
     assertReached(await client({ https_proxy: `socks5h://${server.proxy}`, http_proxy: `socks4a://${server.proxy}` }));
-    for (let i = 0; i < 100 && logged() === before; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok(logged() > before);
+    const expected = runtimeName() === "node" ? 3 : 4;
+    for (let i = 0; i < 100 && logged() - before < expected; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(logged() - before, expected, server.stderr());
+  });
+
+  it("ALL_PROXY=socks5:// resolves names here first, as curl does: tabi is given addresses, never the name", async () => {
+    const before = server.stderr().length;
+    assertReached(await client({ ALL_PROXY: `socks5://${server.proxy}` }));
+    const expected = runtimeName() === "node" ? 3 : 4;
+    const lines = () => server.stderr().slice(before).split("\n").filter((line) => line.includes("destination="));
+    for (let i = 0; i < 100 && lines().length < expected; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(lines().length, expected, server.stderr().slice(before));
+    for (const line of lines()) {
+      assert.match(line, /type=ipv[46] /, line);
+      assert.doesNotMatch(line, /destination=localhost/, line);
+    }
   });
 
   it("NO_PROXY matching the host: everything goes direct, and tabi sees nothing", async () => {
