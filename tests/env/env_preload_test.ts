@@ -17,6 +17,7 @@ import { run } from "../helpers/process.ts";
 import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
 import { makePki, type Origin, startOrigin, startTlsOrigin } from "../fetch/fetch_fixtures.ts";
 import { type EchoServer, startEchoServer } from "../fetch/websocket/websocket_fixtures.ts";
+import { preloadCommand } from "./preload_command.ts";
 
 /** Every proxy variable curl reads, emptied (an empty value is unset to curl and to the preload). */
 const NO_PROXIES: Record<string, string> = Object.fromEntries(
@@ -24,15 +25,6 @@ const NO_PROXIES: Record<string, string> = Object.fromEntries(
     name,
   ) => [name, ""]),
 );
-
-/** The command that runs `script` under the running runtime with the preload loaded first. */
-export function preloadCommand(script: string): [string, string[]] {
-  const preload = join(process.cwd(), "env.ts");
-  const runtime = runtimeName();
-  if (runtime === "deno") return [process.execPath, ["run", "-A", "--preload", preload, script]];
-  if (runtime === "bun") return [process.execPath, ["--preload", preload, script]];
-  return [process.execPath, ["--import", "tsx", "--import", preload, script]];
-}
 
 describe(`the environment preload under ${runtimeName()}`, () => {
   let origin: Origin;

@@ -11,7 +11,8 @@
  */
 import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,7 @@ import { defaultNetwork, type Network, SocksError, socksFetch, startServer } fro
 import { makePki, startOrigin, startTlsOrigin } from "./fetch_fixtures.ts";
 import { socksWebSocket } from "../../mod.ts";
 import { closed, nextMessage, opened, startEchoServer } from "./websocket/websocket_fixtures.ts";
+import { preloadCommand } from "../env/preload_command.ts";
 
 /** The names only the proxy knows. */
 const LEAK_TEST_NAMES = ["leak-test.example", "other-name.example"] as const;
@@ -91,6 +93,32 @@ for (const [label, proxy, url] of webSockets) {
   } catch (error) {
     results[label] = `error: ${error instanceof Error ? error.message : String(error)}`;
   }
+}
+// An unmodified program (global fetch, http.get, https.request, a WebSocket) under the environment preload with
+// ALL_PROXY=socks5h://, by name: a child process, in the same namespace.
+const caFile = join(mkdtempSync(join(tmpdir(), "tabi-dns-leak-ca-")), "ca.pem");
+writeFileSync(caFile, pki.caPem);
+const [command, args] = preloadCommand(join("tests", "env", "unmodified_client.mjs"));
+// Asynchronously: the proxy and the sites it reaches run in this process.
+const child = spawn(command, [
+  ...args,
+  `http://${name}:${origin.port}`,
+  `https://${name}:${tlsOrigin.port}`,
+  `ws://${other}:${echo.port}/echo`,
+  caFile,
+], { env: { ...process.env, ALL_PROXY: `socks5h://127.0.0.1:${port}` }, stdio: ["ignore", "pipe", "pipe"] });
+let childOut = "";
+let childErr = "";
+child.stdout.on("data", (chunk: Uint8Array) => (childOut += new TextDecoder().decode(chunk)));
+child.stderr.on("data", (chunk: Uint8Array) => (childErr += new TextDecoder().decode(chunk)));
+const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+clearTimeout(killer);
+try {
+  const preloaded = JSON.parse(childOut.trim().split("\n").at(-1) ?? "{}") as Record<string, string>;
+  for (const [label, value] of Object.entries(preloaded)) results[`preload: ${label}`] = value;
+} catch {
+  results["preload"] = `error: ${status} ${childOut} ${childErr}`;
 }
 await echo.close();
 await tlsEcho.close();
