@@ -4,6 +4,8 @@ with TLS when given a certificate and key, and prints the port. Paths:
   /echo          echoes every message as it came (text as text, binary as binary), up to 2 MiB
   /close/CODE    closes at once with CODE and the reason "bye CODE"
   /protocol      echoes the chosen subprotocol ("chat" if offered) as one text message
+  /fragments     pings (and says "pong" once the pong came back), then sends "fragmented message" in three text
+                 fragments and the bytes i & 0xff for i in 0..299 in three binary fragments
 Usage: /usr/bin/python3 websocket_echo.py [CERT KEY]
 """
 import asyncio
@@ -21,6 +23,15 @@ async def handler(ws, path):
         return
     if path == "/protocol":
         await ws.send(ws.subprotocol or "")
+        await ws.wait_closed()
+        return
+    if path == "/fragments":
+        pong = await ws.ping(b"are you there")
+        await asyncio.wait_for(pong, 10)
+        await ws.send("pong")
+        await ws.send(iter(["fragmented ", "mess", "age"]))
+        data = bytes(i & 0xFF for i in range(300))
+        await ws.send(iter([data[0:100], data[100:200], data[200:300]]))
         await ws.wait_closed()
         return
     async for message in ws:

@@ -64,6 +64,24 @@ function proxySuite(
       assert.ok(proxy.logShowsName(echo.port), `the proxy's log names localhost:${echo.port}`);
     });
 
+    it("answers the server's ping and joins fragmented text and binary messages", async () => {
+      const ws = socksWebSocket(`ws://localhost:${echo.port}/fragments`, { proxy: proxy.proxy });
+      ws.binaryType = "arraybuffer";
+      const messages: unknown[] = [];
+      ws.onmessage = (event) => messages.push(event.data);
+      await opened(ws);
+      for (let i = 0; i < 200 && messages.length < 3; i++) await sleep(25);
+      assert.equal(messages[0], "pong");
+      assert.equal(messages[1], "fragmented message");
+      assert.deepEqual(
+        new Uint8Array(messages[2] as ArrayBuffer),
+        Uint8Array.from({ length: 300 }, (_, i) => i & 0xff),
+      );
+      const done = closed(ws);
+      ws.close();
+      assert.equal((await done).wasClean, true);
+    });
+
     it("reports the server's close code and reason, and a Blob for binary by default", async () => {
       const ws = socksWebSocket(`ws://localhost:${echo.port}/close/4001`, { proxy: proxy.proxy });
       const event = await closed(ws);
