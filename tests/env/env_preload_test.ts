@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { runtimeName } from "../../mod.ts";
 import { closedPort } from "../helpers/net.ts";
