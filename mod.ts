@@ -54,6 +54,7 @@ import {
 } from "./lib/fetch/socks_fetch.ts";
 import { defaultFetchRoute } from "./lib/runtime/fetch_route.ts";
 import { WORKERS_CA_REFUSAL } from "./lib/runtime/workers/fetch_route.ts";
+import type { SocksWebSocket } from "./lib/fetch/websocket/socks_websocket.ts";
 
 // Server.
 export type { SocksServer } from "./lib/server/server.ts";
@@ -100,6 +101,7 @@ export type { Tunnel } from "./lib/client/tunnel.ts";
 export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
 // fetch through SOCKS: socksFetch and createSocksFetch are defined below.
 export { socksCause, type SocksFetch, type SocksFetchInit, type SocksFetchOptions } from "./lib/fetch/socks_fetch.ts";
+export { type SocksCloseEvent, SocksWebSocket, type WebSocketData } from "./lib/fetch/websocket/socks_websocket.ts";
 // Proxy URLs and the environment.
 export { DEFAULT_SOCKS_PORT, formatProxy, parseProxyUrl, type ProxySpec } from "./lib/client/proxy_url.ts";
 export { type EnvLookup, noProxyMatches } from "./lib/client/env.ts";
@@ -312,4 +314,38 @@ export function socksFetch(input: Request | URL | string, init?: SocksFetchInit)
  */
 export function createSocksFetch(options: SocksFetchOptions = {}): SocksFetch {
   return createSocksFetchOn(options, fetchEdge);
+}
+
+/** Settings of {@link socksWebSocket}: those of a SOCKS fetch, and the subprotocols to offer. */
+export interface SocksWebSocketOptions extends SocksFetchOptions {
+  /** Subprotocols to offer (Sec-WebSocket-Protocol), as the WebSocket constructor's second argument. */
+  readonly protocols?: string | readonly string[];
+}
+
+/**
+ * A WebSocket (ws:, wss:) through a SOCKS proxy or chain, with the standard interface (events, `send`, `close`,
+ * `binaryType`, `protocol`, `readyState`, `bufferedAmount`). In Bun and Node it is the runtime's own WebSocket
+ * (Bun's with its `proxy` option, npm undici's under Node 20) pointed at an in-process bridge that reaches the
+ * destination through the chain; in Deno, whose WebSocket takes no proxy, it is tabi's own RFC 6455 client over the
+ * tunnel. Names are never looked up here with socks5h/socks4a; socks5/socks4 with a name are refused ("dns-leak")
+ * unless `allowLocalDns`. A failure is an `error` event, then a `close` (code 1006) whose reason starts with the
+ * SocksError's code. Everything it holds is released when it closes. Without `proxy`, `ALL_PROXY`/`NO_PROXY` decide.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { socksWebSocket } from "./mod.ts";
+ * // socks5:// would resolve the name on this machine: refused before any socket opens.
+ * const ws = socksWebSocket("ws://example.com/chat", { proxy: "socks5://127.0.0.1:1" });
+ * const closed = await new Promise<{ code: number; reason: string }>((resolve) => (ws.onclose = resolve));
+ * assert.equal(closed.code, 1006);
+ * assert.match(closed.reason, /^dns-leak: /);
+ * ```
+ */
+export function socksWebSocket(url: string | URL, options: SocksWebSocketOptions = {}): SocksWebSocket {
+  const { protocols, ...settings } = options;
+  const fetch = createSocksFetchOn(settings, fetchEdge);
+  const ws = fetch.webSocket(url, protocols);
+  ws.addEventListener("close", () => void fetch.close());
+  return ws;
 }

@@ -75,3 +75,48 @@ function hostOf(url: string): string {
     return url;
   }
 }
+
+/**
+ * The proxy URL for `url` by curl's rules for the environment (curl's manual, "ENVIRONMENT"): `http_proxy` for
+ * http: (lowercase only: an `HTTP_PROXY` could be set by a CGI server from a request's `Proxy:` header, the "httpoxy"
+ * problem, so curl ignores it), `HTTPS_PROXY`/`https_proxy` for https:, ws: and wss: as their http: and https:
+ * twins, then `ALL_PROXY`/`all_proxy`; `NO_PROXY`/`no_proxy` excludes hosts. A value without a scheme is an HTTP
+ * proxy, as curl takes it. Lowercase wins where both are set, as in curl. Undefined means "go direct".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { curlProxyFromEnv } from "./env.ts";
+ * const env: Record<string, string> = {
+ *   https_proxy: "socks5h://127.0.0.1:1080",
+ *   ALL_PROXY: "socks4a://127.0.0.1:9050",
+ *   HTTP_PROXY: "http://ignored.example:3128",
+ *   NO_PROXY: "localhost",
+ * };
+ * const lookup = (name: string) => env[name];
+ * assert.equal(curlProxyFromEnv("https://example.org/", lookup), "socks5h://127.0.0.1:1080");
+ * assert.equal(curlProxyFromEnv("wss://example.org/", lookup), "socks5h://127.0.0.1:1080");
+ * assert.equal(curlProxyFromEnv("http://example.org/", lookup), "socks4a://127.0.0.1:9050");
+ * assert.equal(curlProxyFromEnv("http://localhost:8080/", lookup), undefined);
+ * ```
+ */
+export function curlProxyFromEnv(url: string, env: EnvLookup): string | undefined {
+  let scheme: string;
+  try {
+    scheme = new URL(url).protocol.slice(0, -1).toLowerCase();
+  } catch {
+    return undefined;
+  }
+  const web = scheme === "ws" ? "http" : scheme === "wss" ? "https" : scheme;
+  const specific = web === "http" ? env("http_proxy") : env(`${web}_proxy`) || env(`${web.toUpperCase()}_PROXY`);
+  const proxy = specific || env("all_proxy") || env("ALL_PROXY");
+  if (!proxy) return undefined;
+  const noProxy = env("no_proxy") || env("NO_PROXY") || "";
+  if (noProxy !== "" && noProxyMatches(noProxy, hostOf(url))) return undefined;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
+}
+
+/** True when the environment names any proxy curl would use (loading the preload without one changes nothing). */
+export function envNamesProxy(env: EnvLookup): boolean {
+  return ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"].some((name) => !!env(name));
+}

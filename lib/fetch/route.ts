@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { RuntimeWebSocket } from "./websocket/native_transport.ts";
 
 /** An HTTP proxy the runtime's fetch should use, with the Basic credentials it must send. */
 export interface HttpProxyTarget {
@@ -26,6 +27,11 @@ export interface FetchRouteSettings {
 
 /** The runtime's fetch, routed. */
 export interface FetchRoute {
+  /**
+   * The runtime's own WebSocket with the route's settings (Bun, Node through undici); absent where the runtime's
+   * WebSocket cannot take them (Deno: tabi's own client over a tunnel instead).
+   */
+  webSocket?(url: string, protocols: readonly string[]): Promise<RuntimeWebSocket>;
   /** The runtime's own fetch with the route's settings applied. */
   fetch(input: Request | URL | string, init?: RequestInit): Promise<Response>;
   /** Releases what the route holds (pooled connections, clients); idempotent. */

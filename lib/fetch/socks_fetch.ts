@@ -31,6 +31,10 @@ import { type OpenTunnel, tunnelFetch } from "./http_client/tunnel_fetch.ts";
 import { urlDestination } from "./url_destination.ts";
 import type { ProxyChainInput } from "../client/options.ts";
 import { formatProxy, type ProxySpec } from "../client/proxy_url.ts";
+import { SocksWebSocket } from "./websocket/socks_websocket.ts";
+import { framedTransport } from "./websocket/framed_transport.ts";
+import { nativeTransport } from "./websocket/native_transport.ts";
+import type { OpenTransport } from "./websocket/transport.ts";
 
 /** Settings of a SOCKS fetch. */
 export interface SocksFetchOptions {
@@ -56,6 +60,11 @@ export interface SocksFetchInit extends RequestInit, SocksFetchOptions {}
 export interface SocksFetch {
   /** Fetches as the runtime's `fetch` does, through the proxy. */
   (input: Request | URL | string, init?: RequestInit): Promise<Response>;
+  /**
+   * Opens a WebSocket (ws:, wss:; http: and https: stand for them) through the same proxy, sharing this fetch's
+   * bridge: the runtime's own WebSocket in Bun and Node, tabi's RFC 6455 client over a tunnel in Deno.
+   */
+  webSocket(url: string | URL, protocols?: string | readonly string[]): SocksWebSocket;
   /** Closes the bridges and the pooled connections; later calls reject. Resolves once nothing listens. */
   close(): Promise<void>;
   /** The same as `close()`, for `await using`. */
@@ -178,40 +187,115 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
 
   // The tunnels open under the HTTP client (each for one request), so that close() can end them.
   const tunnels = new Set<OpenTunnel>();
+  const openTunnel =
+    (chain: readonly ProxySpec[]) =>
+    async (destination: HostPort, signal: AbortSignal | undefined): Promise<OpenTunnel> => {
+      const network = options.network ?? await edge.network();
+      const tunnel = await connect(chain, destination, {
+        network,
+        allowLocalDns: options.allowLocalDns,
+        timeoutMs: options.timeoutMs,
+        signal,
+      });
+      if (closed) {
+        tunnel.close();
+        throw new SocksError("closed", "this SOCKS fetch was closed");
+      }
+      const tracked: OpenTunnel = {
+        readable: tunnel.readable,
+        writable: tunnel.writable,
+        close() {
+          tunnels.delete(tracked);
+          tunnel.close();
+        },
+        ...(tunnel.startTls === undefined ? {} : { startTls: tunnel.startTls }),
+      };
+      tunnels.add(tracked);
+      return tracked;
+    };
   const overTunnel = async (
     chain: readonly ProxySpec[],
     input: Request | URL | string,
     init: RequestInit | undefined,
   ): Promise<Response> => {
-    const network = options.network ?? await edge.network();
     const tls = await edge.overTunnel?.tls?.();
-    return await tunnelFetch(input, init, {
-      ca: options.ca,
-      tls,
-      async open(destination, signal) {
-        const tunnel = await connect(chain, destination, {
-          network,
-          allowLocalDns: options.allowLocalDns,
-          timeoutMs: options.timeoutMs,
-          signal,
+    return await tunnelFetch(input, init, { ca: options.ca, tls, open: openTunnel(chain) });
+  };
+
+  /** The WebSocket's transport: a refusal, tabi's client over a tunnel (Deno), or the runtime's own. */
+  const webSocketTransport = (url: URL, protocols: readonly string[]): OpenTransport => {
+    const refused = (error: unknown): OpenTransport =>
+      nativeTransport({ make: () => Promise.reject(error), failure: () => undefined });
+    if (closed) return refused(new SocksError("closed", "this SOCKS fetch was closed"));
+    // The environment's proxy for a ws: URL is the one for its http: twin (RFC 6455 section 3: same host and port).
+    const web = new URL(url.href);
+    web.protocol = url.protocol === "wss:" ? "https:" : "http:";
+    let chain = fixedChain;
+    if (chain === undefined) {
+      const fromEnv = proxyFromEnv(web.href, edge.env);
+      if (fromEnv !== undefined) chain = proxyList(fromEnv);
+    }
+    if (chain !== undefined) {
+      try {
+        checkChain(chain, urlDestination(web), options);
+      } catch (error) {
+        return refused(error);
+      }
+    }
+    if (chain !== undefined && edge.overTunnel !== undefined) {
+      const through = chain;
+      return (sink) => {
+        let opened: OpenTransport | undefined;
+        const pending = (edge.overTunnel?.tls?.() ?? Promise.resolve(undefined)).then((tls) => {
+          opened = framedTransport({ url, protocols, ca: options.ca, tls, open: openTunnel(through) });
+          return opened;
         });
-        if (closed) {
-          tunnel.close();
-          throw new SocksError("closed", "this SOCKS fetch was closed");
-        }
-        const tracked: OpenTunnel = {
-          readable: tunnel.readable,
-          writable: tunnel.writable,
-          close() {
-            tunnels.delete(tracked);
-            tunnel.close();
+        // The TLS client loads asynchronously; the transport starts once it has.
+        let transport: ReturnType<OpenTransport> | undefined;
+        let wanted: [number | undefined, string] | undefined;
+        pending.then((open) => {
+          transport = open(sink);
+          if (wanted !== undefined) transport.close(...wanted);
+        }, (error) => {
+          sink.error(error);
+          sink.closed(1006, "", false);
+        });
+        return {
+          send: (data) => transport?.send(data),
+          close: (code, reason) => transport === undefined ? (wanted = [code, reason]) : transport.close(code, reason),
+          get bufferedAmount() {
+            return transport?.bufferedAmount ?? 0;
           },
-          ...(tunnel.startTls === undefined ? {} : { startTls: tunnel.startTls }),
         };
-        tunnels.add(tracked);
-        return tracked;
+      };
+    }
+    let since = 0;
+    let bridge: FetchBridge | undefined;
+    return nativeTransport({
+      async make() {
+        const opened = await routeFor(chain);
+        bridge = opened.bridge;
+        since = bridge?.failures.next() ?? 0;
+        if (opened.route.webSocket === undefined) {
+          throw new SocksError("unsupported", "this runtime's fetch route has no WebSocket");
+        }
+        return await opened.route.webSocket(url.href, protocols);
       },
+      failure: () => bridge?.failures.find(since, keyOf(web))?.error,
     });
+  };
+
+  const webSocket = (input: string | URL, protocols?: string | readonly string[]): SocksWebSocket => {
+    const url = new URL(String(input));
+    // The WebSocket standard's URL rules: http(s) stands for ws(s), and nothing else but ws(s) is taken.
+    if (url.protocol === "http:") url.protocol = "ws:";
+    else if (url.protocol === "https:") url.protocol = "wss:";
+    if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+      throw new DOMException(`${url.protocol} is not ws: or wss:`, "SyntaxError");
+    }
+    if (url.hash !== "") throw new DOMException("a WebSocket URL has no fragment", "SyntaxError");
+    const list = protocols === undefined ? [] : typeof protocols === "string" ? [protocols] : [...protocols];
+    return new SocksWebSocket(url, list, webSocketTransport(url, list));
   };
 
   const call = async (input: Request | URL | string, given?: RequestInit): Promise<Response> => {
@@ -274,7 +358,7 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
       await opened.bridge?.close();
     }
   };
-  return Object.assign(call, { close, [Symbol.asyncDispose]: close });
+  return Object.assign(call, { webSocket, close, [Symbol.asyncDispose]: close });
 }
 
 /**

@@ -11,12 +11,16 @@
  */
 import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { defaultNetwork, type Network, SocksError, socksFetch, startServer } from "../../mod.ts";
 import { makePki, startOrigin, startTlsOrigin } from "./fetch_fixtures.ts";
+import { socksWebSocket } from "../../mod.ts";
+import { closed, nextMessage, opened, startEchoServer } from "./websocket/websocket_fixtures.ts";
+import { preloadCommand } from "../env/preload_command.ts";
 
 /** The names only the proxy knows. */
 const LEAK_TEST_NAMES = ["leak-test.example", "other-name.example"] as const;
@@ -69,6 +73,55 @@ for (const [label, proxy, url] of cases) {
     results[label] = `error: ${error instanceof Error ? `${error.message} (${String(error.cause)})` : String(error)}`;
   }
 }
+// socksWebSocket by name: ws and wss through socks5h, ws through socks4a (python3-websockets' echo server).
+const echo = await startEchoServer();
+const tlsEcho = await startEchoServer(pki);
+const webSockets: [string, string, string][] = [
+  ["ws, socks5h", `socks5h://127.0.0.1:${port}`, `ws://${name}:${echo.port}/echo`],
+  ["wss, socks5h", `socks5h://127.0.0.1:${port}`, `wss://${name}:${tlsEcho.port}/echo`],
+  ["ws, socks4a", `socks4a://127.0.0.1:${port}`, `ws://${other}:${echo.port}/echo`],
+];
+for (const [label, proxy, url] of webSockets) {
+  try {
+    const ws = socksWebSocket(url, { proxy, ca: pki.caPem });
+    await opened(ws);
+    ws.send(label);
+    const echoed = await nextMessage(ws);
+    const done = closed(ws);
+    ws.close(1000);
+    results[label] = `${echoed} ${(await done).code}`;
+  } catch (error) {
+    results[label] = `error: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+// An unmodified program (global fetch, http.get, https.request, a WebSocket) under the environment preload with
+// ALL_PROXY=socks5h://, by name: a child process, in the same namespace.
+const caFile = join(mkdtempSync(join(tmpdir(), "tabi-dns-leak-ca-")), "ca.pem");
+writeFileSync(caFile, pki.caPem);
+const [command, args] = preloadCommand(join("tests", "env", "unmodified_client.mjs"));
+// Asynchronously: the proxy and the sites it reaches run in this process.
+const child = spawn(command, [
+  ...args,
+  `http://${name}:${origin.port}`,
+  `https://${name}:${tlsOrigin.port}`,
+  `ws://${other}:${echo.port}/echo`,
+  caFile,
+], { env: { ...process.env, ALL_PROXY: `socks5h://127.0.0.1:${port}` }, stdio: ["ignore", "pipe", "pipe"] });
+let childOut = "";
+let childErr = "";
+child.stdout.on("data", (chunk: Uint8Array) => (childOut += new TextDecoder().decode(chunk)));
+child.stderr.on("data", (chunk: Uint8Array) => (childErr += new TextDecoder().decode(chunk)));
+const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+clearTimeout(killer);
+try {
+  const preloaded = JSON.parse(childOut.trim().split("\n").at(-1) ?? "{}") as Record<string, string>;
+  for (const [label, value] of Object.entries(preloaded)) results[`preload: ${label}`] = value;
+} catch {
+  results["preload"] = `error: ${status} ${childOut} ${childErr}`;
+}
+await echo.close();
+await tlsEcho.close();
 await lookup(controlName).catch(() => undefined);
 
 await server.close();

@@ -26,7 +26,7 @@ function scriptCommand(): [string, string[]] {
 }
 
 describe("socksFetch and the local DNS", () => {
-  it("http, https, socks4a and a redirect by name: the resolver hears nothing from the client", async () => {
+  it("http, https, socks4a, a redirect, WebSockets and the env preload by name: the resolver hears nothing", async () => {
     requirePeer("unshare");
     requirePeer("python3");
     requirePeer("ip");
@@ -63,6 +63,14 @@ describe("socksFetch and the local DNS", () => {
       assert.match(results["https, socks5h"], /^200 hello from \/secure /);
       assert.match(results["http, socks4a"], /^200 hello from \/four /);
       assert.match(results["redirect to another name"], /^200 hello from \/hello http:\/\/other-name\.example:/);
+      assert.equal(results["ws, socks5h"], "ws, socks5h 1000");
+      assert.equal(results["wss, socks5h"], "wss, socks5h 1000");
+      assert.equal(results["ws, socks4a"], "ws, socks4a 1000");
+      // The environment preload, ALL_PROXY=socks5h://, an unmodified program (Node 20 has no global WebSocket).
+      assert.equal(results["preload: fetch"], "200 hello from /fetch");
+      assert.equal(results["preload: http.get"], "200 hello from /http-get");
+      assert.equal(results["preload: https.request"], "200 hello from /https-request");
+      if (runtimeName() !== "node") assert.equal(results["preload: WebSocket"], "through the env");
       const asked = [...new Set(questions.map((line) => line.split(" ")[0]))];
       // The control lookup proves the recorder is the resolver; anything else was asked by the fetching code.
       assert.deepEqual(asked, [CONTROL_NAME], `questions the resolver heard: ${questions.join(", ")}`);

@@ -13,6 +13,7 @@ import type processModule from "node:process";
 import type tlsModule from "node:tls";
 import { builtinModule } from "../shared/builtin_module.ts";
 import type { FetchRoute, FetchRouteSettings } from "../../fetch/route.ts";
+import type { RuntimeWebSocket } from "../../fetch/websocket/native_transport.ts";
 
 /**
  * Bun's own fetch through the settings' HTTP proxy, trusting the settings' CA certificates besides its own.
@@ -41,6 +42,12 @@ export function bunFetchRoute(settings: FetchRouteSettings): FetchRoute {
     fetch: (input, init) => {
       const options = { ...init, ...extra } as RequestInit;
       return proxy === undefined ? fetch(input, options) : withoutNoProxy(() => fetch(input, options));
+    },
+    // Bun's WebSocket takes the same `proxy` (it sends CONNECT to the bridge) and `tls` options as its fetch.
+    webSocket: (url, protocols) => {
+      const options = { protocols: [...protocols], ...extra };
+      const make = () => new WebSocket(url, options as unknown as string[]) as unknown as RuntimeWebSocket;
+      return Promise.resolve(proxy === undefined ? make() : withoutNoProxy(make));
     },
     // Bun's pool has no handle to close; the bridge closing ends its connections to it.
     close: () => Promise.resolve(),

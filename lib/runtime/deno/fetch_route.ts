@@ -16,6 +16,7 @@
  * @module
  */
 import type { FetchRoute, FetchRouteSettings } from "../../fetch/route.ts";
+import type { RuntimeWebSocket } from "../../fetch/websocket/native_transport.ts";
 
 /**
  * Deno's own fetch through the settings' HTTP proxy, trusting the settings' CA certificates besides its own.
@@ -43,6 +44,8 @@ export function denoFetchRoute(settings: FetchRouteSettings): FetchRoute {
   let closed = false;
   return {
     fetch: (input, init) => fetch(input, client === undefined ? init : { ...init, client }),
+    // Deno's WebSocket takes no proxy and no CA: used only direct (through a chain, tabi's own client runs instead).
+    webSocket: (url, protocols) => Promise.resolve(new WebSocket(url, [...protocols]) as unknown as RuntimeWebSocket),
     close() {
       if (!closed && client !== undefined) client.close();
       closed = true;

@@ -9,6 +9,7 @@
 import type tlsModule from "node:tls";
 import type * as Undici from "undici";
 import type { FetchRoute, FetchRouteSettings } from "../../fetch/route.ts";
+import type { RuntimeWebSocket } from "../../fetch/websocket/native_transport.ts";
 import { builtinModule } from "../shared/builtin_module.ts";
 
 /**
@@ -30,13 +31,15 @@ export async function nodeFetchRoute(settings: FetchRouteSettings): Promise<Fetc
     ? undefined
     : { ca: [...builtinModule<typeof tlsModule>("node:tls").rootCertificates, ca] };
   if (proxy === undefined && tls === undefined) {
-    return { fetch: (input, init) => fetch(input, init), close: () => Promise.resolve() };
+    return {
+      fetch: (input, init) => fetch(input, init),
+      // Node 20 has no global WebSocket (Node 22 has, undici's): undici's, direct.
+      webSocket: async (url, protocols) =>
+        new (await loadUndici()).WebSocket(url, { protocols: [...protocols] }) as unknown as RuntimeWebSocket,
+      close: () => Promise.resolve(),
+    };
   }
-  // A computed specifier (the type import above keeps undici a declared dependency): a bundler given the package
-  // root for a Cloudflare Worker follows every literal import, and undici needs Node's modules by bare names
-  // ("string_decoder") that no Worker has; only Node ever evaluates this line.
-  const specifier = ["und", "ici"].join("");
-  const undici = await import(specifier) as typeof Undici;
+  const undici = await loadUndici();
   const dispatcher = proxy === undefined ? new undici.Agent({ connect: tls }) : new undici.ProxyAgent({
     uri: proxy.url,
     token: `Basic ${btoa(`${proxy.username}:${proxy.password}`)}`,
@@ -45,6 +48,20 @@ export async function nodeFetchRoute(settings: FetchRouteSettings): Promise<Fetc
   let closing: Promise<void> | undefined;
   return {
     fetch: (input, init) => fetch(input, { ...init, dispatcher } as RequestInit),
+    // undici's WebSocket takes the same dispatcher: its Upgrade request goes through the bridge with CONNECT.
+    webSocket: (url, protocols) =>
+      Promise.resolve(
+        new undici.WebSocket(url, { protocols: [...protocols], dispatcher }) as unknown as RuntimeWebSocket,
+      ),
     close: () => (closing ??= dispatcher.destroy()),
   };
+}
+
+/** npm undici, loaded on first use. */
+async function loadUndici(): Promise<typeof Undici> {
+  // A computed specifier (the type import above keeps undici a declared dependency): a bundler given the package
+  // root for a Cloudflare Worker follows every literal import, and undici needs Node's modules by bare names
+  // ("string_decoder") that no Worker has; only Node ever evaluates this line.
+  const specifier = ["und", "ici"].join("");
+  return await import(specifier) as typeof Undici;
 }

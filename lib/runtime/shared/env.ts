@@ -18,3 +18,17 @@ export function getEnv(name: string): string | undefined {
     return undefined;
   }
 }
+
+/** Removes an environment variable from this process (and so from the children it starts); a denied change is ignored. */
+export function deleteEnv(name: string): void {
+  const global = globalThis as {
+    Deno?: { env: { delete(name: string): void } };
+    process?: { env: Record<string, string | undefined> };
+  };
+  try {
+    if (global.Deno !== undefined) global.Deno.env.delete(name);
+    else delete global.process?.env[name];
+  } catch {
+    // No permission to change the environment (Deno without --allow-env): it stays as it was.
+  }
+}
