@@ -1,9 +1,7 @@
 /** fetch through SOCKS servers nobody here wrote: microsocks and Dante (and each in a chain with tabi's). */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { closedPort, testServer, waitForPort } from "../helpers/net.ts";
-import { currentUser, daemon, requireTool } from "../helpers/process.ts";
+import { daemon, requireTool } from "../helpers/process.ts";
+import { startDante } from "../helpers/dante.ts";
 import { fetchSuite } from "./fetch_suite.ts";
 
 fetchSuite("microsocks", async () => {
@@ -33,35 +31,18 @@ fetchSuite("microsocks", async () => {
 });
 
 fetchSuite("Dante", async () => {
-  await requireTool("danted");
-  const port = await closedPort();
   const blocked = await closedPort();
-  const dir = mkdtempSync(join(tmpdir(), "tabi-fetch-dante-"));
-  const config = join(dir, "danted.conf");
-  writeFileSync(
-    config,
-    [
-      "logoutput: stderr",
-      // Dante logs a request's destination as its packet carried it (ATYP 3: a name) only at debug level.
-      "debug: 1",
-      `internal: 127.0.0.1 port = ${port}`,
-      "external: 127.0.0.1",
-      "external: ::1",
-      "clientmethod: none",
-      "socksmethod: none",
-      `user.privileged: ${currentUser()}`,
-      "user.unprivileged: nobody",
-      "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+  // Debug level: Dante logs a request's destination as its packet carried it (ATYP 3: a name).
+  const dante = await startDante({
+    debug: true,
+    ipv6: true,
+    rules: [
       `socks block {\n  from: 127.0.0.0/8 to: 0.0.0.0/0 port = ${blocked}\n  log: connect error\n}`,
       "socks pass {\n  from: 127.0.0.0/8 to: 0.0.0.0/0\n  command: connect\n  log: connect disconnect\n}",
       "socks pass {\n  from: 127.0.0.0/8 to: ::/0\n  command: connect\n  log: connect disconnect\n}",
-      "",
-    ].join("\n"),
-  );
-  const dante = daemon("danted", ["-f", config]);
-  await waitForPort(port, "danted").catch((error) => {
-    throw new Error(`${error.message}: ${dante.output()}`);
+    ],
   });
+  const port = dante.port;
   const tabi = await testServer();
   return {
     proxy: `socks5h://127.0.0.1:${port}`,
@@ -79,7 +60,6 @@ fetchSuite("Dante", async () => {
     async close() {
       await dante.stop();
       await tabi.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 });

@@ -12,6 +12,7 @@ import { concat } from "../helpers/bytes.ts";
 import { requirePeer } from "../helpers/peers.ts";
 import { cliCommand, currentUser, type Daemon, daemon, run } from "../helpers/process.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
+import { type Dante, startDante } from "../helpers/dante.ts";
 
 /**
  * Sends `data`, half-closes, and returns everything the echo sent back. With `halfClose: false` it reads back
@@ -81,43 +82,24 @@ describe("client interop: microsocks", () => {
 });
 
 describe("client interop: Dante", () => {
-  let dante: Daemon;
+  let dante: Dante;
   let port: number;
-  let dir: string;
   let echo: Awaited<ReturnType<typeof echoServer>>;
   beforeEach(() => void requirePeer("danted"));
   before(async () => {
     requirePeer("danted");
     echo = await echoServer();
-    port = await closedPort();
-    dir = mkdtempSync(join(tmpdir(), "tabi-dante-"));
-    const config = join(dir, "danted.conf");
-    writeFileSync(
-      config,
-      [
-        "logoutput: stderr",
-        `internal: 127.0.0.1 port = ${port}`,
-        "external: 127.0.0.1",
-        "clientmethod: none",
-        "socksmethod: none",
-        `user.privileged: ${currentUser()}`,
-        // Only root may switch to nobody; any other user runs Dante as itself.
-        `user.unprivileged: ${currentUser() === "root" ? "nobody" : currentUser()}`,
-        "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+    dante = await startDante({
+      rules: [
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: bind connect udpassociate }",
         "socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: bindreply udpreply }",
-        "",
-      ].join("\n"),
-    );
-    dante = daemon(requirePeer("danted"), ["-f", config]); // in /usr/sbin, often not on a user's PATH
-    await waitForPort(port, "danted").catch((error) => {
-      throw new Error(`${error.message}: ${dante.output()}`);
+      ],
     });
+    port = dante.port;
   });
   after(async () => {
     await dante?.stop();
     await echo?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
   it("SOCKS4 CONNECT", async () => {
     const tunnel = await connect(`socks4://127.0.0.1:${port}`, `127.0.0.1:${echo.address.port}`, noLookups);

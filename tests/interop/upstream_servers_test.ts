@@ -15,6 +15,7 @@ import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wir
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import { currentUser, type Daemon, daemon, requireTool, run } from "../helpers/process.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
+import { startDante } from "../helpers/dante.ts";
 
 const cleanEnv = { no_proxy: "", NO_PROXY: "", http_proxy: "", HTTP_PROXY: "", all_proxy: "", ALL_PROXY: "" };
 const body = payload(300_000, 9);
@@ -82,34 +83,16 @@ describe("upstream interop", () => {
   });
 
   it("Dante: socks5h:// by name, socks4:// with the name resolved by tabi, BIND and UDP through it", async () => {
-    const port = await closedPort();
-    const config = join(dir, "danted.conf");
-    writeFileSync(
-      config,
-      [
-        "logoutput: stderr",
-        `internal: 127.0.0.1 port = ${port}`,
-        "external: 127.0.0.1",
-        "clientmethod: none",
-        "socksmethod: none",
-        `user.privileged: ${currentUser()}`,
-        "user.unprivileged: nobody",
-        "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+    const dante = await startDante({
+      rules: [
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: bind connect }",
         // Logged, so the test can see that the datagrams went through Dante.
-        "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0",
-        "  command: udpassociate",
-        "  log: connect",
-        "}",
+        "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0\n  command: udpassociate\n  log: connect\n}",
         "socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: bindreply udpreply }",
-        "",
-      ].join("\n"),
-    );
-    const dante = daemon("danted", ["-f", config]);
-    daemons.push(dante);
-    await waitForPort(port, "danted").catch((error) => {
-      throw new Error(`${error.message}: ${dante.output()}`);
+      ],
     });
+    daemons.push(dante);
+    const port = dante.port;
     const byName = await testServer({ network: noLookups(), upstream: [`socks5h://127.0.0.1:${port}`] });
     const socks4 = await testServer({ network: loopbackOnly(), upstream: [`socks4://127.0.0.1:${port}`] });
     try {

@@ -5,13 +5,11 @@
  * proxy's log, the dns-leak refusal and a refusal by the proxy as an error event plus a close naming the code.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createSocksFetch, runtimeName, type SocksWebSocket, socksWebSocket } from "../../../mod.ts";
 import { closedPort, sleep, waitForPort } from "../../helpers/net.ts";
-import { currentUser, daemon, requireTool } from "../../helpers/process.ts";
+import { daemon, requireTool } from "../../helpers/process.ts";
+import { startDante } from "../../helpers/dante.ts";
 import { startTabiServe, type TabiServe } from "../../helpers/tabi_serve.ts";
 import { makePki, type TestPki } from "../fetch_fixtures.ts";
 import { closed, type EchoServer, nextMessage, opened, pattern, startEchoServer } from "./websocket_fixtures.ts";
@@ -121,38 +119,20 @@ proxySuite("microsocks", async () => {
 });
 
 proxySuite("Dante", async () => {
-  await requireTool("danted");
-  const port = await closedPort();
-  const dir = mkdtempSync(join(tmpdir(), "tabi-ws-dante-"));
-  const config = join(dir, "danted.conf");
-  writeFileSync(
-    config,
-    [
-      "logoutput: stderr",
-      // Dante logs a request's destination as its packet carried it (ATYP 3: a name) only at debug level.
-      "debug: 1",
-      `internal: 127.0.0.1 port = ${port}`,
-      "external: 127.0.0.1",
-      "external: ::1",
-      "clientmethod: none",
-      "socksmethod: none",
-      `user.privileged: ${currentUser()}`,
-      "user.unprivileged: nobody",
-      "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+  // Debug level: Dante logs a request's destination as its packet carried it (ATYP 3: a name).
+  const dante = await startDante({
+    debug: true,
+    ipv6: true,
+    rules: [
       "socks pass {\n  from: 127.0.0.0/8 to: 0.0.0.0/0\n  command: connect\n  log: connect disconnect\n}",
       "socks pass {\n  from: 127.0.0.0/8 to: ::/0\n  command: connect\n  log: connect disconnect\n}",
-      "",
-    ].join("\n"),
-  );
-  const dante = daemon("danted", ["-f", config]);
-  await waitForPort(port, "danted");
+    ],
+  });
+  const port = dante.port;
   return {
     proxy: `socks5h://127.0.0.1:${port}`,
     logShowsName: (target) => dante.output().includes(`ATYP: 3 address: localhost.${target} `),
-    async close() {
-      await dante.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: () => dante.stop(),
   };
 });
 

@@ -6,15 +6,13 @@
  * workerd, HTTP calls to the Worker), so it runs the same under Node (tsx), Deno and Bun.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { Connection } from "../../../mod.ts";
 import { closedPort, network, testServer, waitForPort } from "../../helpers/net.ts";
 import { requirePeer } from "../../helpers/peers.ts";
-import { currentUser, type Daemon, daemon } from "../../helpers/process.ts";
+import { type Daemon, daemon } from "../../helpers/process.ts";
+import { type Dante, startDante } from "../../helpers/dante.ts";
 import {
   eventually,
   makePki,
@@ -54,8 +52,7 @@ describe("socksFetch in real workerd, from the package root, without nodejs_comp
   let elsewhere: Origin;
   let pki: TestPki;
   let microsocks: Daemon;
-  let dante: Daemon;
-  let danteDir: string;
+  let dante: Dante;
   let microPort: number;
   let dantePort: number;
   const at = (s: Server) => `127.0.0.1:${s.endpoint.port}`;
@@ -79,35 +76,19 @@ describe("socksFetch in real workerd, from the package root, without nodejs_comp
     elsewhere = await startTlsOrigin(other);
     microPort = await closedPort();
     microsocks = daemon("microsocks", ["-i", "127.0.0.1", "-p", String(microPort)]);
-    dantePort = await closedPort();
-    danteDir = mkdtempSync(join(tmpdir(), "tabi-workerd-fetch-dante-"));
-    writeFileSync(
-      join(danteDir, "danted.conf"),
-      [
-        "logoutput: stderr",
-        `internal: 127.0.0.1 port = ${dantePort}`,
-        "external: 127.0.0.1",
-        "clientmethod: none",
-        "socksmethod: none",
-        `user.privileged: ${currentUser()}`,
-        `user.unprivileged: ${currentUser() === "root" ? "nobody" : currentUser()}`,
-        "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+    dante = await startDante({
+      rules: [
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }",
-        "",
-      ].join("\n"),
-    );
-    dante = daemon(requirePeer("danted"), ["-f", join(danteDir, "danted.conf")]);
-    await waitForPort(microPort, "microsocks");
-    await waitForPort(dantePort, "danted").catch((error) => {
-      throw new Error(`${error.message}: ${dante.output()}`);
+      ],
     });
+    dantePort = dante.port;
+    await waitForPort(microPort, "microsocks");
   });
   after(async () => {
     await workerd?.stop();
     await Promise.all([tabi, authed, denying].map((s) => s?.close()));
     await Promise.all([plain, secure, stranger, elsewhere].map((o) => o?.close()));
     await Promise.all([microsocks, dante].map((d) => d?.stop()));
-    if (danteDir) rmSync(danteDir, { recursive: true, force: true });
   });
 
   it("https through the tunnel's startTls(): refused for an unknown CA and for another host's certificate, then trusted", async () => {

@@ -8,15 +8,13 @@
  * their servers with node:net in the same process, and a Worker has neither. Their cases are mirrored here instead.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { Connection } from "../../../mod.ts";
 import { closedPort, echoServer, network, testServer, waitForPort } from "../../helpers/net.ts";
 import { requirePeer } from "../../helpers/peers.ts";
-import { currentUser, type Daemon, daemon } from "../../helpers/process.ts";
+import { type Daemon, daemon } from "../../helpers/process.ts";
+import { type Dante, startDante } from "../../helpers/dante.ts";
 import { eventually, makePki, type Origin, startTlsOrigin } from "../../fetch/fetch_fixtures.ts";
 import { startWorkerd, type Workerd } from "./workerd.ts";
 
@@ -42,8 +40,7 @@ describe("the client in real workerd, from the package root, without nodejs_comp
   let stranger: Origin;
   let microsocks: Daemon;
   let microsocksAuthed: Daemon;
-  let dante: Daemon;
-  let danteDir: string;
+  let dante: Dante;
   let microPort: number;
   let microAuthPort: number;
   let dantePort: number;
@@ -75,30 +72,15 @@ describe("the client in real workerd, from the package root, without nodejs_comp
       "-P",
       "r0ck",
     ]);
-    dantePort = await closedPort();
-    danteDir = mkdtempSync(join(tmpdir(), "tabi-workerd-dante-"));
-    writeFileSync(
-      join(danteDir, "danted.conf"),
-      [
-        "logoutput: stderr",
-        `internal: 127.0.0.1 port = ${dantePort}`,
-        "external: 127.0.0.1",
-        "clientmethod: none",
-        "socksmethod: none",
-        `user.privileged: ${currentUser()}`,
-        `user.unprivileged: ${currentUser() === "root" ? "nobody" : currentUser()}`,
-        "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+    dante = await startDante({
+      rules: [
         "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: bind connect }",
         "socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: bindreply }",
-        "",
-      ].join("\n"),
-    );
-    dante = daemon(requirePeer("danted"), ["-f", join(danteDir, "danted.conf")]);
+      ],
+    });
+    dantePort = dante.port;
     await waitForPort(microPort, "microsocks");
     await waitForPort(microAuthPort, "microsocks -u");
-    await waitForPort(dantePort, "danted").catch((error) => {
-      throw new Error(`${error.message}: ${dante.output()}`);
-    });
   });
   after(async () => {
     await workerd?.stop();
@@ -107,7 +89,6 @@ describe("the client in real workerd, from the package root, without nodejs_comp
     await origin?.close();
     await stranger?.close();
     await Promise.all([microsocks, microsocksAuthed, dante].map((d) => d?.stop()));
-    if (danteDir) rmSync(danteDir, { recursive: true, force: true });
   });
 
   const echoTarget = () => `127.0.0.1:${echo.address.port}`;
