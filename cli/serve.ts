@@ -26,6 +26,7 @@ import { ALL_PROTOCOLS } from "../lib/server/config.ts";
 import { formatProxy, parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
 import { serveGssApiAuthenticators } from "./gssapi_flags.ts";
+import { readTlsFiles } from "./tls_files.ts";
 
 /** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
@@ -88,6 +89,8 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       gssapi ? { authenticators: gssapi } : {}
     ),
     network,
+    // Read on every call: at start, and again on SIGHUP (a broken file then fails the reload, which changes nothing).
+    ...await readTlsFiles(current.tls).then((tls) => tls ? { tls } : {}),
     ...(worker === undefined ? {} : { listen: workerListen() ?? current.options.listen, reusePort: true }),
     onConnectionEnd: current.quiet
       ? undefined
@@ -235,6 +238,7 @@ function describeServer(settings: ServeSettings): string {
       : "no authentication",
     ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
     ...(testSocks ? ["test-socks"] : []),
+    ...(settings.tls.cert ? [settings.options.tlsOnly ? "TLS only" : "TLS too"] : []),
   ].filter((part) => part !== "").join("; ");
   const protocols = settings.options.protocols ?? ALL_PROTOCOLS;
   const spoken = [
