@@ -9,7 +9,8 @@ import { formatRecord } from "../lib/server/connection_record.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
 import { formatPrometheus } from "../lib/server/metrics.ts";
 import type { Network } from "../lib/net/network.ts";
-import { defaultNetwork, runtimeName } from "../lib/runtime/detect.ts";
+import { defaultNetwork, defaultTlsClient, runtimeName } from "../lib/runtime/detect.ts";
+import { readProxyCa } from "./proxy_cacert.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
 import { formatEndpoint } from "../lib/net/endpoint.ts";
 import { VERSION } from "../lib/version.ts";
@@ -91,6 +92,11 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     network,
     // Read on every call: at start, and again on SIGHUP (a broken file then fails the reload, which changes nothing).
     ...await readTlsFiles(current.tls).then((tls) => tls ? { tls } : {}),
+    // TLS upstreams (https://, socks5h+tls://): the runtime's TLS client, loaded at the first one.
+    upstreamTls: {
+      client: defaultTlsClient,
+      ca: await readProxyCa(current.proxyCacert?.path, current.proxyCacert?.where),
+    },
     ...(worker === undefined ? {} : { listen: workerListen() ?? current.options.listen, reusePort: true }),
     onConnectionEnd: current.quiet
       ? undefined

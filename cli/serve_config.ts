@@ -30,6 +30,8 @@ export interface ServeSettings {
   readonly metrics: MetricsAddress | undefined;
   /** The GSS-API method's settings. */
   readonly gssapi: GssApiSettings;
+  /** The upstreams' CA file, when given (read by serve.ts, at start and on SIGHUP). */
+  readonly proxyCacert: { readonly path: string; readonly where: string } | undefined;
   /** The TLS certificate and key files, when given (read by serve.ts, at start and on SIGHUP). */
   readonly tls: TlsFileSettings;
 }
@@ -163,5 +165,6 @@ export async function serveSettings(
     metrics: result.metrics,
     gssapi: result.gssapi ?? {},
     tls: result.tls ?? {},
+    proxyCacert: result.proxyCacert,
   };
 }

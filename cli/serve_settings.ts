@@ -50,6 +50,8 @@ export interface SettingPart {
   readonly metrics?: MetricsAddress;
   /** The GSS-API method's settings (`--gssapi` and friends). */
   readonly gssapi?: GssApiSettings;
+  /** The upstreams' CA file (`--proxy-cacert`), read by serve.ts at start and on SIGHUP. */
+  readonly proxyCacert?: { readonly path: string; readonly where: string };
   /** The TLS certificate and key files (`--tls-cert`, `--tls-key`), read by serve.ts at start and on SIGHUP. */
   readonly tls?: TlsFileSettings;
 }
@@ -234,8 +236,16 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     help: "reach destinations through this proxy (repeatable: a chain, first hop first):\n" +
       "socks4, socks4a, socks5, socks5h, socks or http URLs, user:pass@ allowed. With socks4a,\n" +
       "socks5h, socks or http last, names are passed on, never resolved here.\n" +
-      "BIND and UDP ASSOCIATE go through one SOCKS5 upstream (else 0x07); RESOLVE is refused (0x07)",
+      "BIND and UDP ASSOCIATE go through one SOCKS5 upstream (else 0x07); RESOLVE is refused (0x07).\n" +
+      "https:// and socks5h+tls:// (any SOCKS scheme with +tls) reach the proxy inside TLS",
     to: (upstream) => ({ options: { upstream } }),
+  }),
+  setting({
+    flag: "proxy-cacert",
+    key: "proxyCacert",
+    kind: KINDS.file,
+    help: "CA certificates (PEM) that TLS upstreams' certificates may chain to, besides the system's",
+    to: (path, where) => ({ proxyCacert: { path, where } }),
   }),
   setting({
     flag: "tls-cert",

@@ -89,6 +89,17 @@ export interface StartTlsOptions {
   readonly alpn?: readonly string[];
 }
 
+/**
+ * A TLS client over an open byte-stream pair (taking both over), checking the server's certificate against
+ * `options.serverName` and the runtime's trust store plus `options.ca`; resolves once the handshake is done. What
+ * a runtime edge supplies where connections cannot {@link Connection.startTls} in place, or where the TLS runs
+ * inside a tunnel (lib/runtime/shared/stream_tls.ts in Deno, Bun and Node).
+ */
+export type StreamTlsClient = (
+  streams: { readonly readable: ReadableStream<Uint8Array>; readonly writable: WritableStream<Uint8Array> },
+  options: StartTlsOptions,
+) => Promise<TlsStreams>;
+
 /** The byte streams of a TLS client session. */
 export interface TlsStreams {
   /** Decrypted bytes from the server. */

@@ -5,7 +5,7 @@
  */
 import { type Cidr, parseCidr } from "../net/cidr.ts";
 import { ipAddress, isLoopback } from "../net/endpoint.ts";
-import type { Network, TlsServerSettings } from "../net/network.ts";
+import type { Network, StreamTlsClient, TlsServerSettings } from "../net/network.ts";
 import { requireNetwork } from "../net/require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
@@ -118,6 +118,8 @@ export interface ServerConfig {
   readonly proxyProtocolRanges: readonly Cidr[];
   /** Where connections are counted (for `/metrics`); every record passed to onConnectionEnd is counted. */
   readonly metrics: ServerMetrics;
+  /** For TLS hops of upstream chains (`https://`, `socks5h+tls://`): the TLS client and extra CA certificates. */
+  readonly upstreamTls: { readonly client?: StreamTlsClient; readonly ca?: string };
   /** The certificate and key a connection that starts with a TLS record is served with; undefined: no TLS. */
   readonly tls: TlsServerSettings | undefined;
   /** Refuse every connection that does not start with TLS (closed unanswered). */
@@ -219,6 +221,12 @@ export interface ServerOptions {
    * the Network's connections must offer `upgradeToTlsServer` (Deno's, Bun's and Node's do).
    */
   readonly tls?: TlsServerSettings;
+  /**
+   * For TLS hops in `upstream` and in rules' upstreams (`https://`, `socks5h+tls://`): the TLS client (the package
+   * root's `startServer` and the CLI fill in the running runtime's) and PEM text of CA certificates to trust besides
+   * the runtime's store (`tabi serve --proxy-cacert`).
+   */
+  readonly upstreamTls?: { readonly client?: StreamTlsClient; readonly ca?: string };
   /** With {@link ServerOptions.tls}: refuse plaintext (a connection whose first byte is not TLS is closed unanswered). */
   readonly tlsOnly?: boolean;
 }
@@ -311,6 +319,7 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     }),
     metrics,
     tls: options.tls,
+    upstreamTls: options.upstreamTls ?? {},
     tlsOnly: resolveTlsOnly(options),
   };
 }

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { requirePeer } from "../helpers/peers.ts";
-import { run } from "../helpers/process.ts";
+import { cliCommand, run } from "../helpers/process.ts";
 import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 import { makeTestPki, type TestPki } from "../helpers/tls_certs.ts";
@@ -173,6 +173,70 @@ describe("tabi serve --tls-cert: an HTTPS proxy and SOCKS over TLS on the plain 
     ], { env: cleanEnv });
     assert.equal(result.code, 0, result.stderr);
     await waitFor("a plain record", () => records(tabi).some((r) => r.version === "5" && r.tls === undefined));
+  });
+
+  it("tabi connect --proxy https:// --proxy-cacert, and socks5h+tls://: through the TLS port", async () => {
+    const [command, prefix] = cliCommand();
+    for (const scheme of ["https", "socks5h+tls"]) {
+      // --no-shutdown: the origin answers HTTP/1.0 and closes (Bun's TLS server ends a session at the client's
+      // close_notify: docs/tls.md).
+      const result = await run(command, [
+        ...prefix,
+        "connect",
+        "--proxy",
+        `${scheme}://alice:s3cret@localhost:${port}`,
+        "--proxy-cacert",
+        pki.caCert,
+        "--no-shutdown",
+        "127.0.0.1",
+        String(origin.port),
+      ], { input: new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n") });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(new TextDecoder().decode(result.stdout.slice(0, 20)), /^HTTP\/1\.[01] 200/);
+    }
+    // Without the CA the proxy's certificate is refused, naming the proxy.
+    const refused = await run(command, [
+      ...prefix,
+      "connect",
+      "--proxy",
+      `https://localhost:${port}`,
+      "127.0.0.1",
+      String(origin.port),
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /TLS to https:\/\/localhost/);
+  });
+
+  it("tabi serve --upstream socks5h+tls:// --proxy-cacert: a plain front, the TLS port behind it", async () => {
+    const front = await startTabiServe(runtimeName(), [
+      "--listen",
+      "127.0.0.1:0",
+      "--upstream",
+      `socks5h+tls://alice:s3cret@localhost:${port}`,
+      "--proxy-cacert",
+      pki.caCert,
+    ]);
+    try {
+      assert.match(front.stderr(), /upstream socks5h\+tls:\/\/alice@localhost:\d+/);
+      const result = await run("curl", [
+        "-sS",
+        "--fail",
+        "-x",
+        `http://${front.proxy}`,
+        `http://localhost:${origin.port}/`,
+      ], {
+        env: cleanEnv,
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(sameBytes(result.stdout, body));
+      await waitFor(
+        "the TLS port served the front",
+        () => records(tabi).some((r) => r.version === "5" && r.tls && r.destination === `localhost:${origin.port}`),
+      );
+    } finally {
+      front.kill("SIGTERM");
+      await front.exited;
+    }
   });
 
   it("bad input gets an alert or a close and disturbs no one: garbage, truncated, TLS 1.1, nonsense inside", async () => {

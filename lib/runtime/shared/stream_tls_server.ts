@@ -84,6 +84,8 @@ export function acceptStreamTls(
     connection.close();
     return Promise.reject(error);
   }
+  // Half-close inside TLS (a client's close_notify, then our answer) works in Node and Deno, which take it from the
+  // Duplex; Bun 1.4.5's TLSSocket over a Duplex ends its own side at the client's close_notify (docs/tls.md).
   // Deno's TLSSocket starts its handshake on a tick after it is made, and throws an uncaught TypeError (its handle
   // gone) when a bad ClientHello or an early end destroyed it before that: the bytes flow from the next turn on.
   const started = new Promise<void>((resolve) => setTimeout(resolve, 0));
