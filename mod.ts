@@ -263,6 +263,7 @@ export function proxyFromEnv(url: string, env: EnvLookup = getEnv): string | und
 
 const fetchEdge: FetchEdge = {
   network: defaultNetwork,
+  tlsClient: defaultTlsClient,
   route: defaultFetchRoute,
   env: getEnv,
   // Deno's proxied fetch looks every destination name up in the local DNS before it asks the proxy: under Deno,

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { connect } from "../../mod.ts";
+import { connect, socksFetch } from "../../mod.ts";
+import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 import type { Tunnel } from "../../lib/client/tunnel.ts";
 import { closedPort, echoServer, network, testServer, waitForPort } from "../helpers/net.ts";
 import { currentUser, type Daemon, daemon } from "../helpers/process.ts";
@@ -99,6 +100,27 @@ describe("TLS proxies in the client: https:// and socks5h+tls://, alone and in c
     for (const chain of chains) {
       const tunnel = await connect(chain, target, { proxyCa: ca });
       assert.equal(await echoes(tunnel, chain.join(" > "), false), chain.join(" > "));
+    }
+  });
+
+  it("socksFetch through https:// and socks5h+tls:// (and a chain with a TLS hop), proxyCa for the proxy", async () => {
+    const body = payload(30_000, 5);
+    const origin = await httpServer("127.0.0.1", body);
+    try {
+      const tls = `localhost:${tlsServer.endpoint.port}`;
+      for (
+        const proxy of [`https://${tls}`, `socks5h+tls://${tls}`, [
+          `socks5h://127.0.0.1:${plainServer.endpoint.port}`,
+          `https://${tls}`,
+        ]]
+      ) {
+        const response = await socksFetch(`http://localhost:${origin.port}/`, { proxy, proxyCa: ca });
+        assert.equal(response.status, 200);
+        assert.ok(sameBytes(new Uint8Array(await response.arrayBuffer()), body));
+      }
+      await assert.rejects(socksFetch(`http://localhost:${origin.port}/`, { proxy: `https://${tls}` }));
+    } finally {
+      origin.close();
     }
   });
 
