@@ -51,6 +51,12 @@ function tlsClient(port: number, pki: TestPki, mode: string, ...args: string[]) 
   return run(requirePeer("python3"), [CLIENT, "127.0.0.1", String(port), pki.caCert, mode, ...args]);
 }
 
+function tlsClientBehindBalancer(port: number, pki: TestPki, header: string, ...args: string[]) {
+  return run(requirePeer("python3"), [CLIENT, "127.0.0.1", String(port), pki.caCert, "socks5", ...args], {
+    env: { PROXY_HEADER: header },
+  });
+}
+
 describe("tabi serve --tls-cert: an HTTPS proxy and SOCKS over TLS on the plain port", () => {
   let pki: TestPki;
   let origin: { port: number; close(): void };
@@ -365,6 +371,47 @@ describe("tabi serve --tls-only, the files checked at start, SIGHUP", () => {
     assert.equal((await rawExchange(port, new Uint8Array([5, 1, 0]))).length, 0);
     assert.equal((await rawExchange(port, new TextEncoder().encode("GET http://x/ HTTP/1.1\r\n\r\n"))).length, 0);
     await waitFor("refusals logged", () => records(tabi).filter((r) => /TLS only/.test(String(r.error))).length === 2);
+  });
+
+  it("--proxy-protocol: the PROXY header comes in the clear before the ClientHello, and names the client", async () => {
+    const behind = await startTabiServe(runtimeName(), [
+      "--listen",
+      "127.0.0.1:0",
+      "--tls-cert",
+      pki.ecChain,
+      "--tls-key",
+      pki.ecKey,
+      "--tls-only",
+      "--proxy-protocol",
+      "127.0.0.0/8",
+      "--log",
+      "json",
+    ]);
+    const origin = await httpServer("127.0.0.1", payload(1000, 2));
+    try {
+      const behindPort = Number(behind.proxy.split(":").at(-1));
+      const header = `PROXY TCP4 198.51.100.7 127.0.0.1 40404 ${behindPort}`;
+      const result = await tlsClientBehindBalancer(
+        behindPort,
+        pki,
+        header,
+        "1.3",
+        "-",
+        "-",
+        "127.0.0.1",
+        String(origin.port),
+      );
+      assert.equal(result.code, 0, result.stderr);
+      await waitFor(
+        "a record for the balancer's client",
+        () =>
+          records(behind).some((r) => r.client === "198.51.100.7:40404" && r.tls === "TLSv1.3" && r.outcome === "ok"),
+      );
+    } finally {
+      origin.close();
+      behind.kill("SIGTERM");
+      await behind.exited;
+    }
   });
 
   it("an RSA certificate straight from the root; SIGHUP takes a new chain; a broken file changes nothing", async () => {

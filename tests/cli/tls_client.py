@@ -1,11 +1,12 @@
 """A TLS client for tabi's TLS tests, written with Python's ssl module (OpenSSL), not tabi's code.
 
-usage: tls_client.py HOST PORT CAFILE MODE [ARG...]
+usage: [PROXY_HEADER="PROXY TCP4 ..."] tls_client.py HOST PORT CAFILE MODE [ARG...]
   issuer                              handshake; print "<TLS version> <issuer CN> <ALPN>"
   socks5 MAXVER USER PASS DHOST DPORT  SOCKS5 inside TLS (RFC 1929 when USER is not "-"), CONNECT DHOST:DPORT,
                                       send an HTTP/1.0 GET, print the TLS version, then the reply bytes
   nonsense                            handshake, send bytes no protocol knows, print what came back until the end
 """
+import os
 import socket
 import ssl
 import struct
@@ -18,6 +19,9 @@ context.set_alpn_protocols(["http/1.1"])
 if mode == "socks5" and args[0] == "1.2":
     context.maximum_version = ssl.TLSVersion.TLSv1_2
 raw = socket.create_connection((host, port), timeout=10)
+# A PROXY protocol header in the clear before the ClientHello, as a balancer in front of tabi sends it.
+if os.environ.get("PROXY_HEADER"):
+    raw.sendall(os.environ["PROXY_HEADER"].encode() + b"\r\n")
 tls = context.wrap_socket(raw, server_hostname="localhost")
 
 
