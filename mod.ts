@@ -26,7 +26,7 @@
 // The package root is an edge: its entry points fill in the running runtime's Network (and environment), then call
 // the core in lib/, which never picks a runtime itself. Nothing it reaches imports a node: module statically (a
 // bundler would hoist it into a Worker, which cannot load one): the adapters are imported when their runtime runs.
-import { defaultNetwork, runtimeName } from "./lib/runtime/detect.ts";
+import { defaultNetwork, defaultTlsClient, runtimeName } from "./lib/runtime/detect.ts";
 import { getEnv } from "./lib/runtime/shared/env.ts";
 import type { ServerOptions } from "./lib/server/config.ts";
 import { type SocksServer, startServer as startServerOn } from "./lib/server/server.ts";
@@ -118,18 +118,26 @@ export type {
   Listener,
   ListenOptions,
   Network,
+  ReleasedBytes,
   StartTlsOptions,
+  StreamTlsClient,
+  TlsServerSession,
+  TlsServerSettings,
   TlsStreams,
   UdpSocket,
 } from "./lib/net/network.ts";
-export { defaultNetwork, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
+export { defaultNetwork, defaultTlsClient, type RuntimeName, runtimeName } from "./lib/runtime/detect.ts";
 // The relay.
 export { relay, type RelayEnd, type RelayOptions, type RelayResult } from "./lib/relay.ts";
 export type { NativeRelayOptions, NativeSocket } from "./lib/net/native_relay.ts";
 export { VERSION } from "./lib/version.ts";
 
 async function withNetwork(options: ClientOptions): Promise<NetworkClientOptions> {
-  return { ...options, network: options.network ?? await defaultNetwork() };
+  return {
+    ...options,
+    network: options.network ?? await defaultNetwork(),
+    tlsClient: options.tlsClient ?? defaultTlsClient,
+  };
 }
 
 /**
@@ -148,7 +156,11 @@ async function withNetwork(options: ClientOptions): Promise<NetworkClientOptions
  * ```
  */
 export async function startServer(options: ServerOptions = {}): Promise<SocksServer> {
-  return await startServerOn({ ...options, network: options.network ?? await defaultNetwork() });
+  return await startServerOn({
+    ...options,
+    network: options.network ?? await defaultNetwork(),
+    upstreamTls: { client: defaultTlsClient, ...options.upstreamTls },
+  });
 }
 
 /**
@@ -255,6 +267,7 @@ export function proxyFromEnv(url: string, env: EnvLookup = getEnv): string | und
 
 const fetchEdge: FetchEdge = {
   network: defaultNetwork,
+  tlsClient: defaultTlsClient,
   route: defaultFetchRoute,
   env: getEnv,
   // Deno's proxied fetch looks every destination name up in the local DNS before it asks the proxy: under Deno,

@@ -10,7 +10,8 @@ import process from "node:process";
 import { connect } from "../lib/client/connect.ts";
 import { proxyFromEnv } from "../lib/client/env.ts";
 import type { Tunnel } from "../lib/client/tunnel.ts";
-import { defaultNetwork } from "../lib/runtime/detect.ts";
+import { defaultNetwork, defaultTlsClient } from "../lib/runtime/detect.ts";
+import { readProxyCa } from "./proxy_cacert.ts";
 import { getEnv } from "../lib/runtime/shared/env.ts";
 import { checkPort, parseAddress } from "../lib/wire/address.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
@@ -29,8 +30,10 @@ It ends, as ncat does, once the far side has closed and stdin has been sent whol
 reset, or stdin not sent whole because the tunnel was gone) is exit code 1 and a message.
 
 Options:
-  --proxy URL          socks4://, socks4a://, socks5://, socks5h:// or socks:// (= socks5h); repeat for a chain.
-                       Without it, ALL_PROXY is used (and NO_PROXY, as curl reads them)
+  --proxy URL          socks4://, socks4a://, socks5://, socks5h://, socks:// (= socks5h), http:// or https://
+                       (HTTP CONNECT), a SOCKS one with +tls for SOCKS inside TLS (socks5h+tls://); repeat for
+                       a chain. Without it, ALL_PROXY is used (and NO_PROXY, as curl reads them)
+  --proxy-cacert FILE  CA certificates (PEM) that TLS proxies' certificates may chain to, besides the system's
   --allow-local-dns    let socks4:// and socks5:// resolve HOST on this machine (a DNS leak; off by default)
   --timeout S          time to set the tunnel up (default 30)
   --no-shutdown        keep the tunnel's sending side open when stdin ends (no half-close), for proxies
@@ -67,6 +70,7 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
   const { values, positionals } = parseOptions(args, {
     proxy: { type: "string", multiple: true },
     "allow-local-dns": { type: "boolean" },
+    "proxy-cacert": { type: "string" },
     timeout: { type: "string" },
     "no-shutdown": { type: "boolean" },
     ...GSSAPI_OPTIONS,
@@ -88,8 +92,10 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
   }
   let tunnel: Tunnel | undefined;
   let gssapi;
+  let proxyCa;
   try {
     gssapi = await connectGssApiOptions(values as GssApiFlags);
+    proxyCa = await readProxyCa(values["proxy-cacert"] as string | undefined);
   } catch (error) {
     if (!(error instanceof SocksError)) throw error;
     output.err(`tabi connect: ${error.message}\n`);
@@ -118,6 +124,8 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
         allowLocalDns: values["allow-local-dns"] === true,
         timeoutMs,
         gssapi,
+        proxyCa,
+        tlsClient: defaultTlsClient,
       });
     }
   } catch (error) {

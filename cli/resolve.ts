@@ -5,7 +5,8 @@
  * @module
  */
 import { proxyFromEnv } from "../lib/client/env.ts";
-import { defaultNetwork } from "../lib/runtime/detect.ts";
+import { defaultNetwork, defaultTlsClient } from "../lib/runtime/detect.ts";
+import { readProxyCa } from "./proxy_cacert.ts";
 import { getEnv } from "../lib/runtime/shared/env.ts";
 import { resolve, resolvePtr } from "../lib/client/resolve.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
@@ -22,6 +23,7 @@ Asks a SOCKS5 proxy (Tor, or tabi serve --resolve-extension) to resolve NAME, or
 
 Options:
   --proxy URL     the proxy (repeat for a chain; the last must be SOCKS5). Default: ALL_PROXY
+  --proxy-cacert FILE  CA certificates (PEM) that TLS proxies' certificates may chain to (https://, +tls)
   --ptr           reverse lookup
   --timeout S     default 30
   -h, --help      this text
@@ -32,6 +34,7 @@ export async function resolveCli(args: string[], output: CliOutput): Promise<num
   const { values, positionals } = parseOptions(args, {
     proxy: { type: "string", multiple: true },
     ptr: { type: "boolean" },
+    "proxy-cacert": { type: "string" },
     timeout: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
@@ -48,8 +51,13 @@ export async function resolveCli(args: string[], output: CliOutput): Promise<num
     if (fromEnv === undefined) throw new UsageError("no --proxy given and ALL_PROXY is not set");
     proxies.push(fromEnv);
   }
-  const options = { network: await defaultNetwork(), timeoutMs: timeoutFlag(values.timeout) };
   try {
+    const options = {
+      network: await defaultNetwork(),
+      timeoutMs: timeoutFlag(values.timeout),
+      proxyCa: await readProxyCa(values["proxy-cacert"] as string | undefined),
+      tlsClient: defaultTlsClient,
+    };
     if (values.ptr) output.out(`${await resolvePtr(proxies, positionals[0], options)}\n`);
     else output.out(`${(await resolve(proxies, positionals[0], options)).host}\n`);
     return 0;

@@ -9,7 +9,8 @@ import { formatRecord } from "../lib/server/connection_record.ts";
 import type { ServerOptions } from "../lib/server/config.ts";
 import { formatPrometheus } from "../lib/server/metrics.ts";
 import type { Network } from "../lib/net/network.ts";
-import { defaultNetwork, runtimeName } from "../lib/runtime/detect.ts";
+import { defaultNetwork, defaultTlsClient, runtimeName } from "../lib/runtime/detect.ts";
+import { readProxyCa } from "./proxy_cacert.ts";
 import { type SocksServer, startServer } from "../lib/server/server.ts";
 import { formatEndpoint } from "../lib/net/endpoint.ts";
 import { VERSION } from "../lib/version.ts";
@@ -26,6 +27,7 @@ import { ALL_PROTOCOLS } from "../lib/server/config.ts";
 import { formatProxy, parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
 import { serveGssApiAuthenticators } from "./gssapi_flags.ts";
+import { readTlsFiles } from "./tls_files.ts";
 
 /** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
@@ -88,6 +90,13 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       gssapi ? { authenticators: gssapi } : {}
     ),
     network,
+    // Read on every call: at start, and again on SIGHUP (a broken file then fails the reload, which changes nothing).
+    ...await readTlsFiles(current.tls).then((tls) => tls ? { tls } : {}),
+    // TLS upstreams (https://, socks5h+tls://): the runtime's TLS client, loaded at the first one.
+    upstreamTls: {
+      client: defaultTlsClient,
+      ca: await readProxyCa(current.proxyCacert?.path, current.proxyCacert?.where),
+    },
     ...(worker === undefined ? {} : { listen: workerListen() ?? current.options.listen, reusePort: true }),
     onConnectionEnd: current.quiet
       ? undefined
@@ -235,6 +244,7 @@ function describeServer(settings: ServeSettings): string {
       : "no authentication",
     ...(safeSocks ? ["safe-socks: requests by address refused"] : []),
     ...(testSocks ? ["test-socks"] : []),
+    ...(settings.tls.cert ? [settings.options.tlsOnly ? "TLS only" : "TLS too"] : []),
   ].filter((part) => part !== "").join("; ");
   const protocols = settings.options.protocols ?? ALL_PROTOCOLS;
   const spoken = [

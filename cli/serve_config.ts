@@ -6,6 +6,7 @@
  * @module
  */
 import type { GssApiSettings } from "./gssapi_flags.ts";
+import type { TlsFileSettings } from "./tls_files.ts";
 import { readFile } from "node:fs/promises";
 import type { ServerOptions } from "../lib/server/config.ts";
 import type { LogFormat } from "../lib/server/connection_record.ts";
@@ -30,6 +31,10 @@ export interface ServeSettings {
   readonly metrics: MetricsAddress | undefined;
   /** The GSS-API method's settings. */
   readonly gssapi: GssApiSettings;
+  /** The upstreams' CA file, when given (read by serve.ts, at start and on SIGHUP). */
+  readonly proxyCacert: { readonly path: string; readonly where: string } | undefined;
+  /** The TLS certificate and key files, when given (read by serve.ts, at start and on SIGHUP). */
+  readonly tls: TlsFileSettings;
 }
 
 /**
@@ -116,7 +121,8 @@ function merge(into: SettingPart, part: SettingPart): SettingPart {
   const gssapi = into.gssapi || part.gssapi
     ? { ...into.gssapi, ...part.gssapi, given: [...into.gssapi?.given ?? [], ...part.gssapi?.given ?? []] }
     : undefined;
-  return { ...into, ...part, options: { ...into.options, ...part.options, users, limits }, gssapi };
+  const tls = into.tls || part.tls ? { ...into.tls, ...part.tls } : undefined;
+  return { ...into, ...part, options: { ...into.options, ...part.options, users, limits }, gssapi, tls };
 }
 
 /**
@@ -160,5 +166,7 @@ export async function serveSettings(
     workers: result.workers ?? CLI_DEFAULTS.workers,
     metrics: result.metrics,
     gssapi: result.gssapi ?? {},
+    tls: result.tls ?? {},
+    proxyCacert: result.proxyCacert,
   };
 }

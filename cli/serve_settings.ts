@@ -32,6 +32,7 @@ import { type FlagValue, type Kind, KINDS, readUsersFile } from "./setting_kinds
 import { type MetricsAddress, SCALE_KINDS } from "./scale_settings.ts";
 import { GSSAPI_KINDS, type GssApiSettings } from "./gssapi_flags.ts";
 import type { GssApiProtectionName } from "../lib/server/gssapi_auth.ts";
+import type { TlsFileSettings } from "./tls_files.ts";
 
 /** What one setting contributes to the settings `tabi serve` runs with. */
 export interface SettingPart {
@@ -49,6 +50,10 @@ export interface SettingPart {
   readonly metrics?: MetricsAddress;
   /** The GSS-API method's settings (`--gssapi` and friends). */
   readonly gssapi?: GssApiSettings;
+  /** The upstreams' CA file (`--proxy-cacert`), read by serve.ts at start and on SIGHUP. */
+  readonly proxyCacert?: { readonly path: string; readonly where: string };
+  /** The TLS certificate and key files (`--tls-cert`, `--tls-key`), read by serve.ts at start and on SIGHUP. */
+  readonly tls?: TlsFileSettings;
 }
 
 /** The CLI's own defaults (the server's are in lib/server). */
@@ -231,8 +236,38 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     help: "reach destinations through this proxy (repeatable: a chain, first hop first):\n" +
       "socks4, socks4a, socks5, socks5h, socks or http URLs, user:pass@ allowed. With socks4a,\n" +
       "socks5h, socks or http last, names are passed on, never resolved here.\n" +
-      "BIND and UDP ASSOCIATE go through one SOCKS5 upstream (else 0x07); RESOLVE is refused (0x07)",
+      "BIND and UDP ASSOCIATE go through one SOCKS5 upstream (else 0x07); RESOLVE is refused (0x07).\n" +
+      "https:// and socks5h+tls:// (any SOCKS scheme with +tls) reach the proxy inside TLS",
     to: (upstream) => ({ options: { upstream } }),
+  }),
+  setting({
+    flag: "proxy-cacert",
+    key: "proxyCacert",
+    kind: KINDS.file,
+    help: "CA certificates (PEM) that TLS upstreams' certificates may chain to, besides the system's",
+    to: (path, where) => ({ proxyCacert: { path, where } }),
+  }),
+  setting({
+    flag: "tls-cert",
+    key: "tlsCert",
+    kind: KINDS.file,
+    help: "also accept TLS on every listen address (an HTTPS proxy, SOCKS over TLS), told apart\n" +
+      "by its first byte: this certificate, then any intermediates (PEM; RSA or ECDSA)",
+    to: (path, where) => ({ tls: { cert: { path, where } } }),
+  }),
+  setting({
+    flag: "tls-key",
+    key: "tlsKey",
+    kind: KINDS.file,
+    help: "the certificate's private key (PEM); both files are read again on SIGHUP",
+    to: (path, where) => ({ tls: { key: { path, where } } }),
+  }),
+  setting({
+    flag: "tls-only",
+    key: "tlsOnly",
+    kind: KINDS.boolean,
+    help: "with --tls-cert: close every connection that does not start with TLS, unanswered",
+    to: (tlsOnly) => ({ options: { tlsOnly } }),
   }),
   setting({
     flag: "allow-open",

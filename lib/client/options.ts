@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Network } from "../net/network.ts";
+import type { Network, StreamTlsClient } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import type { ProxySpec } from "./proxy_url.ts";
 import type { GssApiClientOptions } from "./gssapi_negotiate.ts";
@@ -37,6 +37,17 @@ export interface ClientOptions {
    * hop is offered no other method. Get `gss` from `loadGssApi()`.
    */
   readonly gssapi?: GssApiClientOptions;
+  /**
+   * PEM text of CA certificates to trust, besides the runtime's own store, for the certificates of TLS proxies
+   * (`https://`, `socks5h+tls://`, ...); curl's `--proxy-cacert`.
+   */
+  readonly proxyCa?: string;
+  /**
+   * The TLS client for TLS proxies (a hop inside a chain is TLS inside the previous hop's tunnel). The package root
+   * fills in the running runtime's (node:tls over the streams in Deno, Bun and Node); lib/client's calls need one
+   * for a TLS hop, unless the first hop's connection can start TLS in place.
+   */
+  readonly tlsClient?: StreamTlsClient;
 }
 
 /** The default setup timeout of client calls. */

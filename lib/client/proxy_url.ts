@@ -12,6 +12,11 @@
  * SOCKS4 and other tools as SOCKS5; tabi picks the reading that never leaks DNS and can carry IPv6. Write
  * `socks4://` for curl's.
  *
+ * TLS to the proxy: `https://` is an HTTPS proxy (HTTP CONNECT inside TLS, as curl, browsers and undici write it),
+ * and any SOCKS scheme with `+tls` is SOCKS inside TLS, as gost writes it (`socks5h+tls://`, `socks5+tls://`,
+ * `socks+tls://`, `socks4a+tls://`; `http+tls://` is `https://`). The proxy's certificate is checked against the
+ * name (or IP address) in the URL.
+ *
  * @module
  */
 import { type Address, checkPort, parseAddress } from "../wire/address.ts";
@@ -31,15 +36,27 @@ export interface ProxySpec {
   readonly username?: string;
   /** SOCKS5: the RFC 1929 password; HTTP: the Basic password. */
   readonly password?: string;
+  /**
+   * True when the proxy is spoken to inside TLS (`https://`, `socks5h+tls://`, ...), its certificate checked against
+   * {@link ProxySpec.address}.
+   */
+  readonly tls?: boolean;
 }
 
-const SCHEMES: Readonly<Record<string, { version: 4 | 5 | "http"; remoteDns: boolean }>> = {
+const PLAIN_SCHEMES: Readonly<Record<string, { version: 4 | 5 | "http"; remoteDns: boolean }>> = {
   "socks4:": { version: 4, remoteDns: false },
   "socks4a:": { version: 4, remoteDns: true },
   "socks5:": { version: 5, remoteDns: false },
   "socks5h:": { version: 5, remoteDns: true },
   "socks:": { version: 5, remoteDns: true },
   "http:": { version: "http", remoteDns: true },
+};
+
+// Each with "+tls" too (gost's way), and https: for http+tls.
+const SCHEMES: Readonly<Record<string, { version: 4 | 5 | "http"; remoteDns: boolean }>> = {
+  ...PLAIN_SCHEMES,
+  ...Object.fromEntries(Object.entries(PLAIN_SCHEMES).map(([name, scheme]) => [`${name.slice(0, -1)}+tls:`, scheme])),
+  "https:": PLAIN_SCHEMES["http:"],
 };
 
 /** The default SOCKS port. */
@@ -68,9 +85,13 @@ export function parseProxyUrl(text: string): ProxySpec {
   }
   const scheme = SCHEMES[url.protocol];
   if (scheme === undefined) {
-    throw bad(`unknown scheme "${url.protocol.slice(0, -1)}" (use socks4, socks4a, socks5, socks5h, socks or http)`);
+    throw bad(
+      `unknown scheme "${url.protocol.slice(0, -1)}" (use socks4, socks4a, socks5, socks5h, socks, http or https; ` +
+        `+tls after a SOCKS one for TLS)`,
+    );
   }
   if (url.hostname === "") throw bad("no host");
+  const tls = url.protocol === "https:" || url.protocol.endsWith("+tls:");
   if (url.pathname !== "" && url.pathname !== "/") throw bad(`unexpected path "${url.pathname}"`);
   if (url.search !== "" || url.hash !== "") throw bad("unexpected query or fragment");
   let address: Address;
@@ -79,10 +100,11 @@ export function parseProxyUrl(text: string): ProxySpec {
   } catch (error) {
     throw bad((error as Error).message);
   }
-  // URL drops an http: URL's port when it is 80, so an explicit ":80" is read from the text itself.
-  const explicit80 = url.protocol === "http:" &&
-    /^http:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/]*):0*80(?:[/?#]|$)/i.test(text);
-  const port = explicit80 ? 80 : url.port === "" ? DEFAULT_SOCKS_PORT : checkPort(Number(url.port));
+  // URL drops an http: URL's port when it is 80 (https: 443), so an explicit one is read from the text itself.
+  const special = url.protocol === "http:" ? 80 : url.protocol === "https:" ? 443 : undefined;
+  const explicitSpecial = special !== undefined &&
+    new RegExp(`^https?://(?:[^@/]*@)?(?:\\[[^\\]]*\\]|[^:/]*):0*${special}(?:[/?#]|$)`, "i").test(text);
+  const port = explicitSpecial ? special : url.port === "" ? DEFAULT_SOCKS_PORT : checkPort(Number(url.port));
   const decode = (part: string, what: string) => {
     try {
       return decodeURIComponent(part);
@@ -100,6 +122,7 @@ export function parseProxyUrl(text: string): ProxySpec {
     port,
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
+    ...(tls ? { tls } : {}),
   };
 }
 
@@ -111,14 +134,17 @@ export function parseProxyUrl(text: string): ProxySpec {
  * import assert from "node:assert/strict";
  * import { formatProxy, parseProxyUrl } from "./proxy_url.ts";
  * assert.equal(formatProxy(parseProxyUrl("socks5h://[::1]:9050")), "socks5h://[::1]:9050");
+ * assert.equal(formatProxy(parseProxyUrl("socks+tls://proxy.example")), "socks5h+tls://proxy.example:1080");
+ * assert.equal(formatProxy(parseProxyUrl("https://proxy.example:443")), "https://proxy.example:443");
  * ```
  */
 export function formatProxy(proxy: ProxySpec): string {
-  const scheme = proxy.version === "http"
+  const plain = proxy.version === "http"
     ? "http"
     : proxy.version === 4
     ? (proxy.remoteDns ? "socks4a" : "socks4")
     : (proxy.remoteDns ? "socks5h" : "socks5");
+  const scheme = !proxy.tls ? plain : plain === "http" ? "https" : `${plain}+tls`;
   const host = proxy.address.type === "ipv6" ? `[${proxy.address.host}]` : proxy.address.host;
   const user = proxy.username !== undefined ? `${encodeURIComponent(proxy.username)}@` : "";
   return `${scheme}://${user}${host}:${proxy.port}`;

@@ -26,7 +26,7 @@ export interface FetchBridge {
 export async function startFetchBridge(
   inner: Network,
   chain: readonly ProxySpec[],
-  options: Pick<ClientOptions, "allowLocalDns" | "timeoutMs">,
+  options: Pick<ClientOptions, "allowLocalDns" | "timeoutMs" | "proxyCa" | "tlsClient">,
 ): Promise<FetchBridge> {
   const { network, failures } = chainNetwork(inner, chain, options);
   const username = randomToken(9);

@@ -59,7 +59,7 @@ export interface ChainNetwork {
 export function chainNetwork(
   inner: Network,
   chain: readonly ProxySpec[],
-  options: Pick<ClientOptions, "allowLocalDns" | "timeoutMs">,
+  options: Pick<ClientOptions, "allowLocalDns" | "timeoutMs" | "proxyCa" | "tlsClient">,
 ): ChainNetwork {
   const prefix = standInPrefix();
   const names = new Map<string, string>();

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { Network } from "../net/network.ts";
+import type { Network, StreamTlsClient } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { proxyList } from "../client/chain.ts";
@@ -47,6 +47,10 @@ export interface SocksFetchOptions {
   readonly allowLocalDns?: boolean;
   /** PEM text of CA certificates to trust for HTTPS, in addition to the runtime's own store. */
   readonly ca?: string;
+  /** PEM text of CA certificates to trust for TLS proxies (`https://`, `socks5h+tls://`) besides the runtime's. */
+  readonly proxyCa?: string;
+  /** The TLS client for TLS proxies; the package root fills in the running runtime's. */
+  readonly tlsClient?: StreamTlsClient;
   /** Time for reaching each destination through the chain (connect and every handshake), in ms. Default 30 000. */
   readonly timeoutMs?: number;
   /** The Network the bridge listens and connects with; the package root fills in the running runtime's. */
@@ -92,6 +96,8 @@ export interface FetchEdge {
      */
     readonly caRefusal?: string;
   };
+  /** The running runtime's TLS client, for TLS proxies in the chain (used when the options name none). */
+  readonly tlsClient?: StreamTlsClient;
 }
 
 /**
@@ -117,8 +123,8 @@ export function socksCause(error: unknown): SocksError | undefined {
 /** The own fields of SocksFetchInit, which the runtime's fetch must not see (Bun's reads `proxy`). */
 function splitInit(init: SocksFetchInit | undefined): { settings: SocksFetchOptions; rest: RequestInit | undefined } {
   if (init === undefined) return { settings: {}, rest: undefined };
-  const { proxy, allowLocalDns, ca, timeoutMs, network, ...rest } = init;
-  return { settings: { proxy, allowLocalDns, ca, timeoutMs, network }, rest };
+  const { proxy, allowLocalDns, ca, timeoutMs, network, proxyCa, tlsClient, ...rest } = init;
+  return { settings: { proxy, allowLocalDns, ca, timeoutMs, network, proxyCa, tlsClient }, rest };
 }
 
 /** A URL's destination as the failure log names it. */
@@ -159,7 +165,8 @@ interface Route {
  * await fetch.close();
  * ```
  */
-export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge): SocksFetch {
+export function createSocksFetchOn(given: SocksFetchOptions, edge: FetchEdge): SocksFetch {
+  const options: SocksFetchOptions = { ...given, tlsClient: given.tlsClient ?? edge.tlsClient };
   const routes = new Map<string, Promise<Route>>();
   let closed = false;
   const fixedChain = options.proxy === undefined ? undefined : proxyList(options.proxy);
@@ -196,6 +203,8 @@ export function createSocksFetchOn(options: SocksFetchOptions, edge: FetchEdge):
         allowLocalDns: options.allowLocalDns,
         timeoutMs: options.timeoutMs,
         signal,
+        proxyCa: options.proxyCa,
+        tlsClient: options.tlsClient,
       });
       if (closed) {
         tunnel.close();

@@ -46,6 +46,37 @@ export interface Connection {
    * used afterwards. Adapters without it leave TLS to a stream-level TLS client.
    */
   startTls?(options: StartTlsOptions): Promise<TlsStreams>;
+  /**
+   * Present where the adapter can run a TLS server session over this connection after its first bytes were read
+   * (the dispatcher saw a TLS handshake record, 0x16, RFC 8446 section 5.1): `released` is the connection's own
+   * readable, unlocked, with the bytes already read from it; the connection's writable must be unlocked too. The
+   * session's streams replace the connection's; closing the session closes the connection.
+   */
+  upgradeToTlsServer?(settings: TlsServerSettings, released: ReleasedBytes): Promise<TlsServerSession>;
+  /** The TLS version negotiated (`"TLSv1.3"`), on a connection that is a TLS server session's plaintext side. */
+  readonly tlsProtocol?: string;
+}
+
+/** What a TLS server offers: one certificate chain and its key, as PEM text. */
+export interface TlsServerSettings {
+  /** The certificate, then any intermediates (a chain file), PEM. */
+  readonly cert: string;
+  /** The private key of the first certificate (RSA or ECDSA), PEM. */
+  readonly key: string;
+}
+
+/** A readable already read from: the bytes taken out of it first, then the stream itself (unlocked). */
+export interface ReleasedBytes {
+  /** Bytes read from `readable` and not consumed; they come first. */
+  readonly leftover: Uint8Array;
+  /** The rest of the stream, unlocked. */
+  readonly readable: ReadableStream<Uint8Array>;
+}
+
+/** The plaintext side of an established TLS server session. */
+export interface TlsServerSession extends TlsStreams {
+  /** The TLS version negotiated, as OpenSSL names it (`"TLSv1.2"`, `"TLSv1.3"`). */
+  readonly protocol: string;
 }
 
 /** What a TLS client started over an open byte stream checks and offers. */
@@ -57,6 +88,17 @@ export interface StartTlsOptions {
   /** ALPN protocol names to offer, e.g. `["http/1.1"]`. */
   readonly alpn?: readonly string[];
 }
+
+/**
+ * A TLS client over an open byte-stream pair (taking both over), checking the server's certificate against
+ * `options.serverName` and the runtime's trust store plus `options.ca`; resolves once the handshake is done. What
+ * a runtime edge supplies where connections cannot {@link Connection.startTls} in place, or where the TLS runs
+ * inside a tunnel (lib/runtime/shared/stream_tls.ts in Deno, Bun and Node).
+ */
+export type StreamTlsClient = (
+  streams: { readonly readable: ReadableStream<Uint8Array>; readonly writable: WritableStream<Uint8Array> },
+  options: StartTlsOptions,
+) => Promise<TlsStreams>;
 
 /** The byte streams of a TLS client session. */
 export interface TlsStreams {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Network } from "../net/network.ts";
+import type { Network, StreamTlsClient } from "../net/network.ts";
 
 /** The name of the running runtime. */
 export type RuntimeName = "deno" | "bun" | "node" | "workers";
@@ -50,3 +50,19 @@ export async function defaultNetwork(): Promise<Network> {
   if (runtime === "workers") return (await import("./workers/network.ts")).workersNetwork();
   return (await import("./node/network.ts")).nodeNetwork();
 }
+
+/**
+ * The TLS client for TLS proxies (`https://`, `socks5h+tls://`) and TLS inside tunnels, in the running runtime:
+ * node:tls over the byte streams in Deno, Bun and Node alike (shared/stream_tls.ts), loaded at its first use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultTlsClient } from "./detect.ts";
+ * // A peer that closes at once: the handshake fails.
+ * const readable = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+ * await assert.rejects(defaultTlsClient({ readable, writable: new WritableStream() }, { serverName: "localhost" }));
+ * ```
+ */
+export const defaultTlsClient: StreamTlsClient = async (streams, options) =>
+  await (await import("./shared/stream_tls.ts")).startStreamTls(streams, options);

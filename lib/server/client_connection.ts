@@ -100,6 +100,8 @@ export class ClientConnection {
   log(record: ConnectionRecord, since: number = this.started): void {
     record.durationMs = Date.now() - since;
     record.time = new Date().toISOString();
+    const tls = this.connection.tlsProtocol;
+    if (tls !== undefined) record.tls = tls;
     try {
       this.config.onConnectionEnd(record);
     } catch {

@@ -5,7 +5,7 @@
  */
 import { type Cidr, parseCidr } from "../net/cidr.ts";
 import { ipAddress, isLoopback } from "../net/endpoint.ts";
-import type { Network } from "../net/network.ts";
+import type { Network, StreamTlsClient, TlsServerSettings } from "../net/network.ts";
 import { requireNetwork } from "../net/require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
@@ -131,6 +131,12 @@ export interface ServerConfig {
   readonly proxyProtocolRanges: readonly Cidr[];
   /** Where connections are counted (for `/metrics`); every record passed to onConnectionEnd is counted. */
   readonly metrics: ServerMetrics;
+  /** For TLS hops of upstream chains (`https://`, `socks5h+tls://`): the TLS client and extra CA certificates. */
+  readonly upstreamTls: { readonly client?: StreamTlsClient; readonly ca?: string };
+  /** The certificate and key a connection that starts with a TLS record is served with; undefined: no TLS. */
+  readonly tls: TlsServerSettings | undefined;
+  /** Refuse every connection that does not start with TLS (closed unanswered). */
+  readonly tlsOnly: boolean;
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -234,6 +240,20 @@ export interface ServerOptions {
   readonly proxyProtocol?: readonly string[];
   /** Listen with SO_REUSEPORT, so that several processes (workers) accept on the same addresses. */
   readonly reusePort?: boolean;
+  /**
+   * Also accept TLS on every listener, recognised by its first byte (a TLS handshake record, 0x16): inside it the
+   * same protocols are answered (an HTTPS proxy, SOCKS over TLS). PEM text of the certificate chain and its key;
+   * the Network's connections must offer `upgradeToTlsServer` (Deno's, Bun's and Node's do).
+   */
+  readonly tls?: TlsServerSettings;
+  /**
+   * For TLS hops in `upstream` and in rules' upstreams (`https://`, `socks5h+tls://`): the TLS client (the package
+   * root's `startServer` and the CLI fill in the running runtime's) and PEM text of CA certificates to trust besides
+   * the runtime's store (`tabi serve --proxy-cacert`).
+   */
+  readonly upstreamTls?: { readonly client?: StreamTlsClient; readonly ca?: string };
+  /** With {@link ServerOptions.tls}: refuse plaintext (a connection whose first byte is not TLS is closed unanswered). */
+  readonly tlsOnly?: boolean;
 }
 
 /**
@@ -329,7 +349,17 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
       }
     }),
     metrics,
+    tls: options.tls,
+    upstreamTls: options.upstreamTls ?? {},
+    tlsOnly: resolveTlsOnly(options),
   };
+}
+
+function resolveTlsOnly(options: ServerOptions): boolean {
+  if (options.tlsOnly && options.tls === undefined) {
+    throw new SocksError("bad-field", "tlsOnly (--tls-only) needs a certificate and key (--tls-cert, --tls-key)");
+  }
+  return options.tlsOnly ?? false;
 }
 
 function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {

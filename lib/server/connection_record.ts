@@ -56,6 +56,8 @@ export interface ConnectionRecord {
   durationMs: number;
   /** Details of a failure. */
   error?: string;
+  /** The TLS version the client spoke to the proxy (`"TLSv1.3"`), when it came over TLS (an HTTPS proxy). */
+  tls?: string;
   /** Which worker process served it (`tabi serve --workers N`, N > 1), from 0. */
   worker?: number;
 }
@@ -67,6 +69,7 @@ export type LogFormat = "text" | "json";
 const FIELDS: readonly (readonly [keyof ConnectionRecord, string])[] = [
   ["time", "time"],
   ["client", "client"],
+  ["tls", "tls"],
   ["version", "version"],
   ["method", "method"],
   ["user", "user"],

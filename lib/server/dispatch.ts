@@ -1,7 +1,8 @@
 /**
  * The decision about an accepted connection, made once and in one place: the PROXY header from a trusted balancer
  * (and a forged one from anyone else refused), then the first byte: 0x04 and 0x05 go to the SOCKS session, anything
- * else to the HTTP side ("C" of CONNECT, "G" of GET, ...). The session that takes the connection over ends it; a
+ * else to the HTTP side ("C" of CONNECT, "G" of GET, ...). With a certificate, 0x16 (a TLS handshake record) first
+ * upgrades the connection to a TLS server session, and the first byte inside it decides the same way. The session that takes the connection over ends it; a
  * connection that fails before that (a bad header, a protocol turned off, a client silent until the handshake
  * timeout) is ended and logged here.
  *
@@ -20,6 +21,7 @@ import type { AdmissionControl } from "./limits.ts";
 import type { HttpContext } from "./http/exchange.ts";
 import { serveHttp } from "./http/http_session.ts";
 import { serveSocks } from "./socks_session.ts";
+import { TLS_RECORD, upgradeClientToTls } from "./tls_upgrade.ts";
 
 /**
  * Admits a just-accepted connection: the limits that need no client address for a trusted balancer's (its client
@@ -71,7 +73,16 @@ export async function dispatchConnection(
       // A header from anyone else is a forgery or a balancer left out of proxyProtocol: refused, never parsed as HTTP.
       await refuseUntrustedHeader(client.reader, accepted.remoteAddress);
     }
-    const first = await client.reader.peekByte();
+    let first = await client.reader.peekByte();
+    if (config.tls !== undefined && first === TLS_RECORD.handshake) {
+      await upgradeClientToTls(client, accepted, config.tls);
+      first = await client.reader.peekByte();
+      // One dispatch inside TLS: sessions do not nest, and neither does TLS.
+      if (first === TLS_RECORD.handshake) throw new SocksError("unsupported", "TLS inside TLS");
+    } else if (config.tlsOnly) {
+      // A plaintext client on a TLS-only server gets no answer it could read: the connection is closed.
+      throw new SocksError("unsupported", `plaintext refused: TLS only (first byte 0x${first.toString(16)})`);
+    }
     const protocol: ServerProtocol = first === SocksVersion.Socks4
       ? "socks4"
       : first === SocksVersion.Socks5

@@ -82,7 +82,14 @@ export async function openRoute(
   try {
     return await throughChain(
       chain,
-      { network: config.network, allowLocalDns: true, timeoutMs: config.connectTimeoutMs, signal },
+      {
+        network: config.network,
+        allowLocalDns: true,
+        timeoutMs: config.connectTimeoutMs,
+        signal,
+        tlsClient: config.upstreamTls.client,
+        proxyCa: config.upstreamTls.ca,
+      },
       async (hop) => tunnelFrom(hop, await hop.request(Socks5Command.Connect, target)),
       target,
     );

@@ -46,12 +46,40 @@ describe("proxy URLs", () => {
     });
     assert.equal(formatProxy(parseProxyUrl("http://u:p@127.0.0.1:3128")), "http://u@127.0.0.1:3128");
   });
+  it("reads TLS proxies: https:// (HTTP CONNECT inside TLS) and a SOCKS scheme with +tls (gost's names)", () => {
+    const localhost = { type: "domain", host: "localhost" } as const;
+    assert.deepEqual(parseProxyUrl("https://u:p@localhost:443"), {
+      version: "http",
+      remoteDns: true,
+      address: localhost,
+      port: 443,
+      username: "u",
+      password: "p",
+      tls: true,
+    });
+    assert.deepEqual(parseProxyUrl("http+tls://localhost"), parseProxyUrl("https://localhost:1080"));
+    assert.deepEqual(parseProxyUrl("socks5h+tls://[::1]:9"), {
+      version: 5,
+      remoteDns: true,
+      address: { type: "ipv6", host: "::1" },
+      port: 9,
+      tls: true,
+    });
+    assert.equal(parseProxyUrl("socks5+tls://localhost").remoteDns, false);
+    assert.equal(parseProxyUrl("socks4a+tls://localhost").version, 4);
+    assert.equal(formatProxy(parseProxyUrl("socks+tls://localhost")), "socks5h+tls://localhost:1080");
+    assert.equal(formatProxy(parseProxyUrl("https://localhost")), "https://localhost:1080");
+    // Plain URLs stay as they were: no tls field.
+    assert.equal("tls" in parseProxyUrl("socks5h://localhost"), false);
+  });
   const bad: [string, RegExp][] = [
     ["127.0.0.1:1080", /unknown scheme|not a URL/],
     ["ftp://127.0.0.1:8080", /unknown scheme "ftp"/],
     ["socks5://", /no host|not a URL/],
     ["socks5://host:99999", /not a URL|port/],
-    ["https://127.0.0.1:8080", /unknown scheme "https"/],
+    ["httpss://127.0.0.1:8080", /unknown scheme "httpss"/],
+    ["socks6+tls://127.0.0.1:8080", /unknown scheme "socks6\+tls"/],
+    ["https+tls://127.0.0.1:8080", /unknown scheme "https\+tls"/],
     ["socks5://host/path", /unexpected path/],
     ["socks5://host?x=1", /unexpected query/],
     ["socks4://u:p@host", /SOCKS4 has a USERID but no password/],

@@ -31,6 +31,7 @@ import { resolve, reverse } from "../shared/dns_lookup.ts";
 import { endpoint, SocketSource } from "../shared/socket_source.ts";
 import { BunNativeSocket, type BunRelayHandler } from "./relay.ts";
 import { formatEndpoint } from "../../net/endpoint.ts";
+import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
 
 /**
  * The state of one socket, reached from the shared handlers through `socket.data`. It exists before the socket
@@ -160,6 +161,8 @@ class SocketState {
       close: () => this.close(),
       reset: () => this.reset(),
       native: this.native(),
+      // One shared function, not a closure: it works on the object it is called on.
+      upgradeToTlsServer,
     };
   }
 }

@@ -13,7 +13,17 @@
  *
  * @module
  */
-import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../../net/network.ts";
+import type {
+  Connection,
+  ConnectOptions,
+  Endpoint,
+  Listener,
+  ListenOptions,
+  Network,
+  ReleasedBytes,
+  TlsServerSession,
+  TlsServerSettings,
+} from "../../net/network.ts";
 // The Network contract this adapter implements, so that this entry point documents what it returns.
 export type * from "../../net/network.ts";
 import { toSocksError } from "../../net/net_error.ts";
@@ -22,6 +32,7 @@ import { resolve, reverse } from "../shared/dns_lookup.ts";
 import { type DenoConnHooks, DenoNativeSocket } from "./relay.ts";
 import { isOutOfFiles, throttledReporter } from "../shared/file_descriptors.ts";
 import { formatEndpoint } from "../../net/endpoint.ts";
+import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
 
 /** How long the accept loop waits after a failed accept (EMFILE and friends) before it tries again. */
 const ACCEPT_BACKOFF_MS = 100;
@@ -114,6 +125,11 @@ class DenoConnection implements Connection, DenoConnHooks {
     } catch {
       // Closing twice is harmless; Deno throws BadResource.
     }
+  }
+
+  /** A TLS server session over this connection's streams (a method: no per-connection cost until used). */
+  upgradeToTlsServer(settings: TlsServerSettings, released: ReleasedBytes): Promise<TlsServerSession> {
+    return upgradeToTlsServer.call(this, settings, released);
   }
 
   /**

@@ -13,7 +13,17 @@
  * @module
  */
 import type net from "node:net";
-import type { Connection, ConnectOptions, Endpoint, Listener, ListenOptions, Network } from "../../net/network.ts";
+import type {
+  Connection,
+  ConnectOptions,
+  Endpoint,
+  Listener,
+  ListenOptions,
+  Network,
+  ReleasedBytes,
+  TlsServerSession,
+  TlsServerSettings,
+} from "../../net/network.ts";
 // The Network contract this adapter implements, so that this entry point documents what it returns.
 export type * from "../../net/network.ts";
 import { toSocksError } from "../../net/net_error.ts";
@@ -25,6 +35,7 @@ import { endpoint, SocketSource } from "../shared/socket_source.ts";
 import { NodeNativeSocket, type NodeStreamHooks } from "./relay.ts";
 import { FileDescriptorBudget, throttledReporter } from "../shared/file_descriptors.ts";
 import { formatEndpoint } from "../../net/endpoint.ts";
+import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
 
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}.
@@ -129,6 +140,11 @@ class SocketConnection implements Connection, NodeStreamHooks {
   close(): void {
     this.#closedLocally = true;
     if (!this.#socket.destroyed) this.#socket.destroy();
+  }
+
+  /** A TLS server session over this connection's streams (a method: no per-connection cost until used). */
+  upgradeToTlsServer(settings: TlsServerSettings, released: ReleasedBytes): Promise<TlsServerSession> {
+    return upgradeToTlsServer.call(this, settings, released);
   }
 
   /** RST instead of FIN (SO_LINGER 0): the peer learns that the stream was cut, not finished. */

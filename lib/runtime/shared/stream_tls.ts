@@ -76,8 +76,8 @@ export function startStreamTls(streams: ByteStreams, options: StartTlsOptions): 
   });
 }
 
-/** The plaintext side of an established TLS socket as byte streams. */
-function tlsStreams(socket: TLSSocket, duplex: DuplexType): TlsStreams {
+/** The plaintext side of an established TLS socket (client or server) as byte streams; closing them destroys both. */
+export function tlsStreams(socket: TLSSocket, duplex: DuplexType): TlsStreams {
   const close = () => {
     socket.destroy();
     duplex.destroy();
