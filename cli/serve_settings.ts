@@ -28,6 +28,7 @@ import { ALL_PROTOCOLS, DEFAULT_TIMEOUTS, type ServerOptions } from "../lib/serv
 import type { LogFormat } from "../lib/server/connection_record.ts";
 import { DEFAULT_LIMITS, type LimitName } from "../lib/server/limits.ts";
 import { UsageError } from "./usage_error.ts";
+import { checkAttemptDelay, HAPPY_EYEBALLS } from "../lib/net/connect_any.ts";
 import { type FlagValue, type Kind, KINDS, readUsersFile } from "./setting_kinds.ts";
 import { type MetricsAddress, SCALE_KINDS } from "./scale_settings.ts";
 import { GSSAPI_KINDS, type GssApiSettings } from "./gssapi_flags.ts";
@@ -286,6 +287,16 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     default: DEFAULT_TIMEOUTS.connectMs,
     help: "time for CONNECT's connection and BIND's incoming one (0: never)",
     to: (connectTimeoutMs) => ({ options: { connectTimeoutMs } }),
+  }),
+  setting({
+    flag: "connect-attempt-delay",
+    key: "connectAttemptDelay",
+    kind: KINDS.seconds,
+    default: HAPPY_EYEBALLS.attemptDelayMs,
+    help: "Happy Eyeballs (RFC 8305): a name's next address is tried too after this\n" +
+      "(0.01 to 2); the first to connect wins, the connect timeout bounds the race",
+    check: checkAttemptDelay,
+    to: (connectAttemptDelayMs) => ({ options: { connectAttemptDelayMs } }),
   }),
   setting({
     flag: "idle-timeout",

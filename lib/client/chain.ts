@@ -92,6 +92,8 @@ export async function throughChain<T>(
       first.port,
       timeoutMs,
       options.signal ?? new AbortController().signal,
+      false,
+      { attemptDelayMs: options.connectAttemptDelayMs },
     );
     let reader = new ByteReader(connection.readable);
     let writer = connection.writable.getWriter();

@@ -30,6 +30,11 @@ export interface ClientOptions {
   readonly resolve?: (hostname: string) => Promise<string[]>;
   /** Time for connecting and every hop's handshake, in ms. Default 30 000. */
   readonly timeoutMs?: number;
+  /**
+   * Happy Eyeballs (RFC 8305) for a first proxy given by name: the next of its addresses is tried too once the
+   * previous attempt has been pending this long (or at once when it failed). In ms, 10 to 2000; default 250.
+   */
+  readonly connectAttemptDelayMs?: number;
   /** Aborting gives up: during setup it rejects the call; afterwards it closes the tunnel. */
   readonly signal?: AbortSignal;
   /**

@@ -76,6 +76,12 @@ export interface ConnectOptions {
   readonly port: number;
   /** Aborting gives up the attempt (a timeout, a closed client). */
   readonly signal?: AbortSignal;
+  /**
+   * The attempt races others (Happy Eyeballs, RFC 8305) and is likely to be given up while its SYN is unanswered:
+   * an adapter whose own connect cannot be cancelled (Bun's `Bun.connect`) opens this one in a way that can, so
+   * that the loser's socket is closed at once instead of lingering in SYN-SENT until the kernel gives up.
+   */
+  readonly raced?: boolean;
 }
 
 /** Where to listen. Port 0 picks a free port. */

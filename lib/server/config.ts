@@ -6,6 +6,7 @@
 import { type Cidr, parseCidr } from "../net/cidr.ts";
 import { ipAddress, isLoopback } from "../net/endpoint.ts";
 import type { Network } from "../net/network.ts";
+import { checkAttemptDelay, HAPPY_EYEBALLS } from "../net/connect_any.ts";
 import { requireNetwork } from "../net/require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
@@ -86,6 +87,8 @@ export interface ServerConfig {
   readonly handshakeTimeoutMs: number;
   /** CONNECT's connection and BIND's incoming one. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly connectTimeoutMs: number;
+  /** RFC 8305's Connection Attempt Delay: how long one address of a name has before the next is tried too. */
+  readonly connectAttemptDelayMs: number;
   /** A tunnel with no traffic either way is closed; 0: never (the relay sets no timer). */
   readonly idleTimeoutMs: number;
   /** A UDP association with no datagram is ended. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
@@ -150,6 +153,12 @@ export interface ServerOptions {
   readonly handshakeTimeoutMs?: number;
   /** CONNECT's connection and BIND's incoming one; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Happy Eyeballs (RFC 8305): when a destination's name has several addresses, the next one is tried too once the
+   * previous attempt has been pending this long (or at once when it failed); the first to connect wins. In ms, from
+   * 10 to 2000 (the RFC's bounds); default 250. The connect timeout bounds the whole race.
+   */
+  readonly connectAttemptDelayMs?: number;
   /** A tunnel with no traffic either way is closed; 0 (the default) means never; at most {@link MAX_TIMER_MS}. */
   readonly idleTimeoutMs?: number;
   /** A UDP association with no datagram is ended; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
@@ -275,6 +284,7 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     // 0 means never: no timer is started for it (the handshake deadline, startDeadline and the idle timer skip 0).
     handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs),
     connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs),
+    connectAttemptDelayMs: attemptDelay(options.connectAttemptDelayMs),
     idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs),
     udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs),
     udpReassembly: options.udpReassembly ?? false,
@@ -299,6 +309,14 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     }),
     metrics,
   };
+}
+
+/** The Connection Attempt Delay given, checked against RFC 8305's bounds, or the default. */
+function attemptDelay(given: number | undefined): number {
+  if (given === undefined) return HAPPY_EYEBALLS.attemptDelayMs;
+  const problem = checkAttemptDelay(given);
+  if (problem !== undefined) throw new SocksError("bad-field", `connectAttemptDelayMs ${problem}`);
+  return given;
 }
 
 function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {

@@ -30,6 +30,9 @@ import { bindUdp } from "../shared/dgram_udp.ts";
 import { resolve, reverse } from "../shared/dns_lookup.ts";
 import { endpoint, SocketSource } from "../shared/socket_source.ts";
 import { BunNativeSocket, type BunRelayHandler } from "./relay.ts";
+import { nodeNetwork } from "../node/network.ts";
+
+const { connect: nodeConnect } = nodeNetwork();
 
 /**
  * The state of one socket, reached from the shared handlers through `socket.data`. It exists before the socket
@@ -176,6 +179,10 @@ const handlers: BunSocketHandlers<SocketState> = {
 };
 
 async function connect(options: ConnectOptions): Promise<Connection> {
+  // Bun.connect cannot be cancelled (Bun 1.4.5: its socket stays in SYN-SENT after an abort, until the kernel gives
+  // up, minutes later); node:net's can (destroy() closes it). A raced attempt is the one likely to be given up, so
+  // it takes node:net, at the price of the stream relay instead of Bun's native one for that tunnel.
+  if (options.raced) return await nodeConnect(options);
   const { hostname, port, signal } = options;
   const what = `connect ${hostname}:${port}`;
   if (signal?.aborted) throw toSocksError(signal.reason, what);
