@@ -322,6 +322,14 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     to: (externalAddress) => ({ options: { externalAddress } }),
   }),
   setting({
+    flag: "outbound-address",
+    key: "outboundAddress",
+    kind: KINDS.ips,
+    help: "source address of every outbound connection, of the UDP relay's outbound socket\n" +
+      "and of BIND's listener (repeatable: one IPv4, one IPv6; must be on this machine)",
+    to: (outboundAddresses) => ({ options: { outboundAddresses } }),
+  }),
+  setting({
     flag: "udp-reassembly",
     key: "udpReassembly",
     kind: KINDS.boolean,

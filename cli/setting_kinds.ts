@@ -172,6 +172,15 @@ export const KINDS = {
     fromJson: (v) => (isIp(v) ? v : undefined),
     show: String,
   } satisfies Kind<string>,
+  /** IP addresses: the flag repeated; in the file one address or an array of them. */
+  ips: {
+    option: { type: "string", multiple: true },
+    arg: "IP",
+    expected: "IP addresses (a string or an array of strings)",
+    fromFlag: (v) => (Array.isArray(v) && v.every(isIp) ? (v as string[]) : undefined),
+    fromJson: (v) => (isIp(v) ? [v as string] : Array.isArray(v) && v.every(isIp) ? (v as string[]) : undefined),
+    show: (addresses) => addresses.join(", "),
+  } satisfies Kind<readonly string[]>,
   /** A duration, written in seconds (fractions allowed), held in milliseconds. */
   seconds: {
     option: { type: "string" },

@@ -93,7 +93,7 @@ export async function throughChain<T>(
       timeoutMs,
       options.signal ?? new AbortController().signal,
       false,
-      { attemptDelayMs: options.connectAttemptDelayMs },
+      { attemptDelayMs: options.connectAttemptDelayMs, localAddress: options.localAddress },
     );
     let reader = new ByteReader(connection.readable);
     let writer = connection.writable.getWriter();

@@ -7,6 +7,7 @@ import type { Network } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import type { ProxySpec } from "./proxy_url.ts";
 import type { GssApiClientOptions } from "./gssapi_negotiate.ts";
+import type { LocalAddresses } from "../net/connect_any.ts";
 
 /** A proxy: a URL (`socks5h://127.0.0.1:1080`) or a parsed {@link ProxySpec}. */
 export type ProxyInput = string | ProxySpec;
@@ -35,6 +36,11 @@ export interface ClientOptions {
    * previous attempt has been pending this long (or at once when it failed). In ms, 10 to 2000; default 250.
    */
   readonly connectAttemptDelayMs?: number;
+  /**
+   * The source address of the connection to the first proxy, per family (a server's outbound addresses); with
+   * it, a first proxy's address of a family without one is not tried.
+   */
+  readonly localAddress?: LocalAddresses;
   /** Aborting gives up: during setup it rejects the call; afterwards it closes the tunnel. */
   readonly signal?: AbortSignal;
   /**

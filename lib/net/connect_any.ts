@@ -48,6 +48,25 @@ export interface ConnectAnyOptions {
    * pending this long, or at once when it failed. Default {@link HAPPY_EYEBALLS}.attemptDelayMs (250).
    */
   readonly attemptDelayMs?: number;
+  /**
+   * The source addresses to connect from, one per family (the server's outbound addresses). When given, an
+   * address of a family without one is not tried: connections leave only from the addresses the operator named.
+   */
+  readonly localAddress?: LocalAddresses;
+}
+
+/** A source address per family, each an IP literal of its family. */
+export interface LocalAddresses {
+  /** The IPv4 source address. */
+  readonly ipv4?: string;
+  /** The IPv6 source address. */
+  readonly ipv6?: string;
+}
+
+/** The source address for `hostname` (an IP literal) under `local`: the one of its family, if any. */
+export function localAddressFor(hostname: string, local: LocalAddresses | undefined): string | undefined {
+  if (local === undefined) return undefined;
+  return hostname.includes(":") ? local.ipv6 : local.ipv4;
 }
 
 /**
@@ -115,13 +134,33 @@ export async function connectAny(
   const { signal: deadline, clear } = shareDeadline && timeoutMs >= SLOTTED_FROM_MS
     ? slottedDeadline(timeoutMs, signal)
     : startDeadline(timeoutMs, signal);
+  const local = options?.localAddress;
+  if (local !== undefined) {
+    const all = addresses;
+    addresses = all.filter((a) => localAddressFor(a, local) !== undefined);
+    if (addresses.length === 0 && all.length > 0) {
+      clear();
+      // Like Dante with no `external` address of that family: there is no way out for it from here (REP 0x03).
+      throw new SocksError(
+        "network-unreachable",
+        `no outbound address of the family of ${all.join(", ")} (outbound addresses: ${
+          [local.ipv4, local.ipv6].filter((a) => a !== undefined).join(", ")
+        })`,
+      );
+    }
+  }
   // Made only when needed: an error captures a stack trace, a real cost on every tunnel.
   let lastError: unknown;
   try {
     if (addresses.length === 1) {
       // Nothing to race: the common case costs no more than one connect.
       const [hostname] = addresses;
-      return await network.connect({ hostname, port, signal: deadline });
+      return await network.connect({
+        hostname,
+        port,
+        signal: deadline,
+        localAddress: localAddressFor(hostname, local),
+      });
     }
     if (addresses.length > 1) {
       return await race(network, interleaveFamilies(addresses), port, deadline, options);
@@ -177,7 +216,8 @@ function race(
       const attempt = new AbortController();
       attempts.push(attempt);
       pending++;
-      network.connect({ hostname, port, signal: attempt.signal, raced: true })
+      const localAddress = localAddressFor(hostname, options?.localAddress);
+      network.connect({ hostname, port, signal: attempt.signal, raced: true, localAddress })
         .then((connection) => {
           pending--;
           // A loser that connected before its abort landed: closed, never handed out.

@@ -82,6 +82,12 @@ export interface ConnectOptions {
    * that the loser's socket is closed at once instead of lingering in SYN-SENT until the kernel gives up.
    */
   readonly raced?: boolean;
+  /**
+   * The source address to connect from (the server's outbound address): an IP literal of the destination's family,
+   * on this machine. Absent: the system picks. Every adapter honours it: Node's and Bun's own connect take it
+   * (`localAddress`); Deno's `Deno.connect` has none, so Deno's adapter opens such a connection with `node:net`.
+   */
+  readonly localAddress?: string;
 }
 
 /** Where to listen. Port 0 picks a free port. */

@@ -6,7 +6,7 @@
 import { type Cidr, parseCidr } from "../net/cidr.ts";
 import { ipAddress, isLoopback } from "../net/endpoint.ts";
 import type { Network } from "../net/network.ts";
-import { checkAttemptDelay, HAPPY_EYEBALLS } from "../net/connect_any.ts";
+import { checkAttemptDelay, HAPPY_EYEBALLS, type LocalAddresses } from "../net/connect_any.ts";
 import { requireNetwork } from "../net/require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
@@ -101,6 +101,11 @@ export interface ServerConfig {
   readonly udpReassemblyTimeoutMs: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the address the client connected to. */
   readonly externalAddress: string | undefined;
+  /**
+   * The source addresses of every outbound connection, the UDP relay's outbound sockets and BIND's listener, per
+   * family; undefined when none is set (the system picks). A destination of a family without one is unreachable.
+   */
+  readonly outbound: LocalAddresses | undefined;
   /** Called once per connection when it ends. */
   readonly onConnectionEnd: (record: ConnectionRecord) => void;
   /** The admission limits, every default filled in. */
@@ -178,6 +183,13 @@ export interface ServerOptions {
   readonly udpReassemblyTimeoutMs?: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
+  /**
+   * The source address of every connection to a destination, of the UDP relay's outbound socket and of BIND's
+   * listener, as Dante's `external` and Tor's `OutboundBindAddress`: at most one IPv4 and one IPv6 address, each
+   * one of this machine's (startServer checks). With them, a destination of a family without one is refused as
+   * network unreachable (SOCKS5 0x03).
+   */
+  readonly outboundAddresses?: readonly string[];
   /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
@@ -291,6 +303,7 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
     ident: resolveIdent(options.ident),
     externalAddress: options.externalAddress,
+    outbound: outboundAddresses(options.outboundAddresses),
     // Every record is counted, whoever made it (the SOCKS session or the HTTP one), then logged.
     onConnectionEnd: countThen(metrics, options.onConnectionEnd),
     limits: resolveLimits(options.limits),
@@ -309,6 +322,26 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     }),
     metrics,
   };
+}
+
+/** The outbound addresses given, one per family at most, or undefined when none is. */
+function outboundAddresses(given: readonly string[] | undefined): LocalAddresses | undefined {
+  if (given === undefined || given.length === 0) return undefined;
+  let ipv4: string | undefined;
+  let ipv6: string | undefined;
+  for (const text of given) {
+    const address = ipAddress(text);
+    if (address === undefined) throw new SocksError("bad-field", `outboundAddresses: "${text}" is not an IP address`);
+    if ((address.type === "ipv4" ? ipv4 : ipv6) !== undefined) {
+      throw new SocksError(
+        "bad-field",
+        `outboundAddresses: more than one ${address.type === "ipv4" ? "IPv4" : "IPv6"} address`,
+      );
+    }
+    if (address.type === "ipv4") ipv4 = address.host;
+    else ipv6 = address.host;
+  }
+  return { ipv4, ipv6 };
 }
 
 /** The Connection Attempt Delay given, checked against RFC 8305's bounds, or the default. */

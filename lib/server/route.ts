@@ -71,9 +71,7 @@ export async function openRoute(
       config.connectTimeoutMs,
       signal,
       true,
-      {
-        attemptDelayMs: config.connectAttemptDelayMs,
-      },
+      { attemptDelayMs: config.connectAttemptDelayMs, localAddress: config.outbound },
     );
     // Only when there was a choice: the log says which address won (RFC 8305), and a lone address costs nothing.
     if (addresses.length > 1 && context.record) context.record.connected = formatEndpoint(connection.remoteAddress);
@@ -98,6 +96,7 @@ export async function openRoute(
         allowLocalDns: true,
         timeoutMs: config.connectTimeoutMs,
         connectAttemptDelayMs: config.connectAttemptDelayMs,
+        localAddress: config.outbound,
         signal,
       },
       async (hop) => tunnelFrom(hop, await hop.request(Socks5Command.Connect, target)),

@@ -183,11 +183,16 @@ async function connect(options: ConnectOptions): Promise<Connection> {
   // up, minutes later); node:net's can (destroy() closes it). A raced attempt is the one likely to be given up, so
   // it takes node:net, at the price of the stream relay instead of Bun's native one for that tunnel.
   if (options.raced) return await nodeConnect(options);
-  const { hostname, port, signal } = options;
+  const { hostname, port, signal, localAddress } = options;
   const what = `connect ${hostname}:${port}`;
   if (signal?.aborted) throw toSocksError(signal.reason, what);
   const state = new SocketState();
-  const connecting = bunTcp().connect({ hostname, port, allowHalfOpen: true, data: state, socket: handlers });
+  // Bun.connect takes `localAddress` though its types do not say so (checked on Bun 1.4.5: the peer sees it).
+  const connecting = bunTcp().connect(
+    localAddress === undefined
+      ? { hostname, port, allowHalfOpen: true, data: state, socket: handlers }
+      : { hostname, port, localAddress, allowHalfOpen: true, data: state, socket: handlers },
+  );
   // Bun.connect cannot be cancelled: on abort, give up waiting and close the socket if it connects after all.
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {

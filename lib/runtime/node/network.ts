@@ -173,10 +173,10 @@ class SocketConnection implements Connection, NodeStreamHooks {
 }
 
 function connect(options: ConnectOptions): Promise<Connection> {
-  const { hostname, port, signal } = options;
+  const { hostname, port, signal, localAddress } = options;
   return new Promise((done, fail) => {
     if (signal?.aborted) return fail(toSocksError(signal.reason, `connect ${hostname}:${port}`));
-    const socket = net.connect({ host: hostname, port, allowHalfOpen: true, noDelay: true });
+    const socket = net.connect({ host: hostname, port, localAddress, allowHalfOpen: true, noDelay: true });
     const onAbort = () => {
       socket.destroy();
       fail(toSocksError(signal!.reason, `connect ${hostname}:${port}`));
