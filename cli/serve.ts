@@ -20,6 +20,8 @@ import { SERVE_SETTINGS } from "./serve_settings.ts";
 import { configKeys, serveOptionsHelp, serveOptionTable, type ServeSettings, serveSettings } from "./serve_config.ts";
 import { startMetricsServer } from "./metrics_server.ts";
 import { reloadServer } from "./reload.ts";
+import { StateDir } from "./state_store.ts";
+import { QuotaLedger } from "../lib/server/quota_ledger.ts";
 import { checkMetricsExposure } from "./scale_settings.ts";
 import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen } from "./workers.ts";
 import { ALL_PROTOCOLS } from "../lib/server/config.ts";
@@ -103,8 +105,18 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     // Out of file descriptors: one line per interval while it lasts; the server keeps serving the others.
     onAcceptError: (error) => output.err(`${tag}: ${error.message}\n`),
   });
+  // The quota counts: one ledger for the process's life, saved to and read back from the state directory.
+  const ledger = new QuotaLedger();
+  const state = settings.stateDir === undefined ? undefined : new StateDir(settings.stateDir, ledger);
   try {
-    server = await startServer(await toOptions(settings));
+    await state?.load();
+  } catch (error) {
+    output.err(`${tag}: --state-dir ${settings.stateDir}: cannot read the saved counts: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const withLedger = async (current: ServeSettings) => ({ ...await toOptions(current), quotaLedger: ledger });
+  try {
+    server = await startServer(await withLedger(settings));
   } catch (error) {
     if (error instanceof SocksError) {
       output.err(`${tag}: ${error.message}\n`);
@@ -122,7 +134,13 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   const who = worker === undefined ? `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})` : tag;
   // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
   // New users, rules and limits for new connections; open tunnels keep what they started with.
-  onSignal("SIGHUP", () => void reloadServer(server, () => serveSettings(values), toOptions, output, tag));
+  state?.start((error) => output.err(`${tag}: --state-dir: cannot save the counts: ${error.message}\n`));
+  onSignal("SIGHUP", () =>
+    void (async () => {
+      // The saved counts are read back first (an operator may have edited them), the bytes since added on top.
+      await state?.load().catch((error) => output.err(`${tag}: SIGHUP: --state-dir: ${(error as Error).message}\n`));
+      await reloadServer(server, () => serveSettings(values), withLedger, output, tag);
+    })());
   const cut = new Promise<boolean>((resolve) => {
     let signals = 0;
     const stop = (signal: string) => {
@@ -157,6 +175,7 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   if (worker === undefined) output.err(`${who}: listening on ${addresses} (${describeServer(settings)})\n`);
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
   const wasCut = await cut;
+  await state?.stop().catch((error) => output.err(`${tag}: --state-dir: cannot save the counts: ${error.message}\n`));
   await metrics?.close();
   output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
   return wasCut ? 1 : 0;

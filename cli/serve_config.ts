@@ -29,6 +29,8 @@ export interface ServeSettings {
   readonly metrics: MetricsAddress | undefined;
   /** The GSS-API method's settings. */
   readonly gssapi: GssApiSettings;
+  /** Where the quota counts are saved (`--state-dir`), if anywhere. */
+  readonly stateDir: string | undefined;
 }
 
 /**
@@ -158,5 +160,6 @@ export async function serveSettings(
     workers: result.workers ?? CLI_DEFAULTS.workers,
     metrics: result.metrics,
     gssapi: result.gssapi ?? {},
+    stateDir: result.stateDir,
   };
 }

@@ -50,6 +50,8 @@ export interface SettingPart {
   readonly metrics?: MetricsAddress;
   /** The GSS-API method's settings (`--gssapi` and friends). */
   readonly gssapi?: GssApiSettings;
+  /** Where the quota counts are saved (`--state-dir`). */
+  readonly stateDir?: string;
 }
 
 /** The CLI's own defaults (the server's are in lib/server). */
@@ -181,8 +183,9 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   setting({
     key: "users",
     kind: KINDS.userObject,
-    help: "users, as an object of name: password",
-    to: (users) => ({ options: { users } }),
+    help: "users, as an object of name: password, or of name: {password, bytesPerSecond,\n" +
+      "quotaBytes, quotaPeriod} (day, week or month; default month)",
+    to: ({ users, limits }) => ({ options: { users, userLimits: limits } }),
   }),
   setting({
     flag: "users",
@@ -320,6 +323,20 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     kind: KINDS.ip,
     help: "address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)",
     to: (externalAddress) => ({ options: { externalAddress } }),
+  }),
+  setting({
+    key: "clientLimit",
+    kind: KINDS.limitObject,
+    help: "without users: each client address's {bytesPerSecond, quotaBytes, quotaPeriod}",
+    to: (clientLimit) => ({ options: { clientLimit } }),
+  }),
+  setting({
+    flag: "state-dir",
+    key: "stateDir",
+    kind: KINDS.file,
+    help: "save the quota counts in DIR/quota.json (each second while they change; read\n" +
+      "back at start and on SIGHUP)",
+    to: (stateDir) => ({ stateDir }),
   }),
   setting({
     flag: "outbound-address",

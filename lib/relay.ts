@@ -10,6 +10,7 @@ import { startIdleTimer } from "./time/idle_timer.ts";
 import { openReader } from "./io/open_reader.ts";
 import type { NativeSocket } from "./net/native_relay.ts";
 import { type RelayResult, RelayStop } from "./net/relay_result.ts";
+import { SocksError } from "./wire/socks_error.ts";
 // RelayResult lives in its own file so that native_relay.ts can name it without importing the relay back.
 export type { RelayResult } from "./net/relay_result.ts";
 
@@ -54,6 +55,21 @@ export interface RelayOptions {
    * (see native_relay.ts). Default true. The native path ignores the chunk sizes: the runtime picks its own.
    */
   readonly native?: boolean;
+  /**
+   * Bandwidth and quota (a limited user's or client's tunnel): every chunk is allowed, counted and paced through
+   * it. A metered relay always takes the streams path (the native ones have no such hook).
+   */
+  readonly meter?: RelayMeter;
+}
+
+/** What a metered relay asks before and tells after each chunk (see lib/server/usage_control.ts). */
+export interface RelayMeter {
+  /** How many of `bytes` may still pass (the quota); fewer than `bytes`: the quota ends inside this chunk. */
+  allow(aToB: boolean, bytes: number): number;
+  /** Counts `bytes` that passed; returns the ms to wait before the direction moves more (the rate). */
+  passed(aToB: boolean, bytes: number): number;
+  /** Names the quota, for the record of a tunnel closed at its crossing. */
+  readonly quotaMessage: string;
 }
 
 /**
@@ -77,7 +93,7 @@ export interface RelayOptions {
  * ```
  */
 export function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> {
-  if (options.native !== false && a.native && b.native) {
+  if (options.native !== false && options.meter === undefined && a.native && b.native) {
     const native = a.native.relayWith(b.native, {
       leftover: a.leftover,
       otherLeftover: b.leftover,
@@ -110,7 +126,8 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
-  const pump = async (from: RelayEnd, to: RelayEnd, count: (n: number) => void) => {
+  const meter = options.meter;
+  const pump = async (from: RelayEnd, to: RelayEnd, count: (n: number) => void, aToB: boolean) => {
     const writer = to.writer ?? to.writable.getWriter();
     const reader = from.reader ?? openReader(from.readable);
     const byob = reader instanceof ReadableStreamBYOBReader ? reader : undefined;
@@ -132,9 +149,26 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
           if (result.done) break;
           chunk = result.value;
         }
+        if (meter !== undefined) {
+          const allowed = meter.allow(aToB, chunk.length);
+          if (allowed < chunk.length) {
+            // The crossing: what the quota still allows goes out, then the tunnel closes (no overshoot here).
+            if (allowed > 0) {
+              await writer.write(chunk.subarray(0, allowed));
+              count(allowed);
+              meter.passed(aToB, allowed);
+            }
+            stop("quota-exceeded", new SocksError("quota-exceeded", meter.quotaMessage));
+            break;
+          }
+        }
         await writer.write(chunk);
         count(chunk.length);
         idle.touch();
+        if (meter !== undefined) {
+          const waitMs = meter.passed(aToB, chunk.length);
+          if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
         if (byob) {
           // The read transferred the buffer; reuse it, larger if this read filled it (a bulk transfer).
           const returned = chunk.buffer as ArrayBuffer;
@@ -152,8 +186,8 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
   };
 
   await Promise.all([
-    pump(a, b, (n) => (counts.aToB += n)),
-    pump(b, a, (n) => (counts.bToA += n)),
+    pump(a, b, (n) => (counts.aToB += n), true),
+    pump(b, a, (n) => (counts.bToA += n), false),
   ]);
   idle.stop();
   options.signal?.removeEventListener("abort", onAbort);

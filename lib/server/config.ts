@@ -6,6 +6,8 @@
 import { type Cidr, parseCidr } from "../net/cidr.ts";
 import { ipAddress, isLoopback } from "../net/endpoint.ts";
 import type { Network } from "../net/network.ts";
+import { UsageControl, type UsageLimit } from "./usage_control.ts";
+import { QUOTA_PERIODS, QuotaLedger } from "./quota_ledger.ts";
 import { checkAttemptDelay, HAPPY_EYEBALLS, type LocalAddresses } from "../net/connect_any.ts";
 import { requireNetwork } from "../net/require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
@@ -106,6 +108,8 @@ export interface ServerConfig {
    * family; undefined when none is set (the system picks). A destination of a family without one is unreachable.
    */
   readonly outbound: LocalAddresses | undefined;
+  /** Bandwidth and quotas per user or client address, with their counts (kept across reloads). */
+  readonly usage: UsageControl;
   /** Called once per connection when it ends. */
   readonly onConnectionEnd: (record: ConnectionRecord) => void;
   /** The admission limits, every default filled in. */
@@ -190,6 +194,17 @@ export interface ServerOptions {
    * network unreachable (SOCKS5 0x03).
    */
   readonly outboundAddresses?: readonly string[];
+  /**
+   * Bandwidth and quotas by user name (each a user of `users`): `bytesPerSecond` limits the user's combined rate
+   * over all their tunnels, each direction on its own; `quotaBytes` the bytes moved both ways in the current
+   * `quotaPeriod` (a UTC day, week from Monday, or month; default month). A spent quota refuses requests (SOCKS5
+   * 0x02, SOCKS4 91, HTTP 403) and closes a tunnel at the crossing. Limited tunnels take the streams relay.
+   */
+  readonly userLimits?: Readonly<Record<string, UsageLimit>>;
+  /** The same limits for each client address, applied to requests without a user (a server without users). */
+  readonly clientLimit?: UsageLimit;
+  /** Where the counts are kept (the CLI saves and reads it back); default a new one, kept across reloads. */
+  readonly quotaLedger?: QuotaLedger;
   /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
@@ -248,7 +263,11 @@ export interface ServerOptions {
  * assert.throws(() => resolveConfig({ handshakeTimeoutMs: 2 ** 31, network }), /handshakeTimeoutMs must be/);
  * ```
  */
-export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = new ServerMetrics()): ServerConfig {
+export function resolveConfig(
+  options: ServerOptions,
+  metrics: ServerMetrics = new ServerMetrics(),
+  previousUsage?: UsageControl,
+): ServerConfig {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
   if (options.acceptAnyCredentials && (users || options.authenticators)) {
     throw new SocksError(
@@ -304,6 +323,12 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     ident: resolveIdent(options.ident),
     externalAddress: options.externalAddress,
     outbound: outboundAddresses(options.outboundAddresses),
+    usage: new UsageControl(
+      userLimits(options),
+      checkLimit("clientLimit", options.clientLimit),
+      options.quotaLedger ?? previousUsage?.ledger ?? new QuotaLedger(),
+      previousUsage,
+    ),
     // Every record is counted, whoever made it (the SOCKS session or the HTTP one), then logged.
     onConnectionEnd: countThen(metrics, options.onConnectionEnd),
     limits: resolveLimits(options.limits),
@@ -322,6 +347,36 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     }),
     metrics,
   };
+}
+
+/** The user limits given, checked: each names a user of `users`. */
+function userLimits(options: ServerOptions): Map<string, UsageLimit> {
+  const out = new Map<string, UsageLimit>();
+  for (const [name, limit] of Object.entries(options.userLimits ?? {})) {
+    if (!options.users?.has(name)) throw new SocksError("bad-field", `userLimits: "${name}" is not a user`);
+    const checked = checkLimit(`userLimits.${name}`, limit);
+    if (checked !== undefined) out.set(name, checked);
+  }
+  return out;
+}
+
+/** A limit checked: positive rate, quota of 0 or more, a known period; undefined when it limits nothing. */
+function checkLimit(where: string, limit: UsageLimit | undefined): UsageLimit | undefined {
+  if (limit === undefined) return undefined;
+  const { bytesPerSecond, quotaBytes, quotaPeriod } = limit;
+  if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) {
+    throw new SocksError("bad-field", `${where}.bytesPerSecond must be a number above 0, not ${bytesPerSecond}`);
+  }
+  if (quotaBytes !== undefined && !(Number.isFinite(quotaBytes) && quotaBytes >= 0)) {
+    throw new SocksError("bad-field", `${where}.quotaBytes must be a number from 0, not ${quotaBytes}`);
+  }
+  if (quotaPeriod !== undefined && !QUOTA_PERIODS.includes(quotaPeriod)) {
+    throw new SocksError(
+      "bad-field",
+      `${where}.quotaPeriod must be one of ${QUOTA_PERIODS.join(", ")}, not ${quotaPeriod}`,
+    );
+  }
+  return bytesPerSecond === undefined && quotaBytes === undefined ? undefined : limit;
 }
 
 /** The outbound addresses given, one per family at most, or undefined when none is. */

@@ -61,6 +61,10 @@ export async function openRoute(
   destination: HostPort = context.request.destination,
 ): Promise<Connection> {
   const { config, signal } = context;
+  // A spent quota refuses before anything is opened (SOCKS5 0x02, SOCKS4 91, HTTP 403).
+  if (!config.usage.empty) {
+    config.usage.checkQuota(config.usage.keyOf(context.request.user, context.connection.remoteAddress.hostname));
+  }
   const chain = routeFor(context, destination);
   if (chain.length === 0) {
     const addresses = await resolveAllowed(context, destination);

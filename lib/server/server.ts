@@ -124,7 +124,7 @@ export async function startServer(options: ServerOptions & { readonly network: N
       try {
         // Checked whole before anything changes: a wrong option leaves the running configuration as it is.
         // The counters go on across reloads.
-        const fresh = resolveConfig({ ...next, network: config.network }, config.metrics);
+        const fresh = resolveConfig({ ...next, network: config.network }, config.metrics, config.usage);
         refuseOpenAnonymous(listeners.map((l) => l.address), fresh, next.allowOpen ?? false);
         config = fresh;
         admission.setLimits(config.limits);
