@@ -31,6 +31,8 @@ export interface ServeSettings {
   readonly gssapi: GssApiSettings;
   /** Where the quota counts are saved (`--state-dir`), if anywhere. */
   readonly stateDir: string | undefined;
+  /** The Redis URL the quota counts are shared through (`--quota-store`), if any. */
+  readonly quotaStore: string | undefined;
 }
 
 /**
@@ -161,5 +163,6 @@ export async function serveSettings(
     metrics: result.metrics,
     gssapi: result.gssapi ?? {},
     stateDir: result.stateDir,
+    quotaStore: result.quotaStore,
   };
 }

@@ -28,6 +28,7 @@ import { ALL_PROTOCOLS, DEFAULT_TIMEOUTS, type ServerOptions } from "../lib/serv
 import type { LogFormat } from "../lib/server/connection_record.ts";
 import { DEFAULT_LIMITS, type LimitName } from "../lib/server/limits.ts";
 import { UsageError } from "./usage_error.ts";
+import { checkRedisUrl } from "./quota_store_redis.ts";
 import { checkAttemptDelay, HAPPY_EYEBALLS } from "../lib/net/connect_any.ts";
 import { type FlagValue, type Kind, KINDS, readUsersFile } from "./setting_kinds.ts";
 import { type MetricsAddress, SCALE_KINDS } from "./scale_settings.ts";
@@ -52,6 +53,8 @@ export interface SettingPart {
   readonly gssapi?: GssApiSettings;
   /** Where the quota counts are saved (`--state-dir`). */
   readonly stateDir?: string;
+  /** The Redis URL the quota counts are shared through (`--quota-store`). */
+  readonly quotaStore?: string;
 }
 
 /** The CLI's own defaults (the server's are in lib/server). */
@@ -337,6 +340,15 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     help: "save the quota counts in DIR/quota.json (each second while they change; read\n" +
       "back at start and on SIGHUP)",
     to: (stateDir) => ({ stateDir }),
+  }),
+  setting({
+    flag: "quota-store",
+    key: "quotaStore",
+    kind: KINDS.url,
+    help: "share the quota counts of a fleet through Redis: redis://HOST:PORT[/DB]\n" +
+      "(needs npm's @redis/client; instead of --state-dir)",
+    check: checkRedisUrl,
+    to: (quotaStore) => ({ quotaStore }),
   }),
   setting({
     flag: "outbound-address",

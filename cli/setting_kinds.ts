@@ -180,6 +180,15 @@ export const KINDS = {
     fromJson: (v) => (isIp(v) ? v : undefined),
     show: String,
   } satisfies Kind<string>,
+  /** A URL (its scheme checked by the row). */
+  url: {
+    option: { type: "string" },
+    arg: "URL",
+    expected: "a URL",
+    fromFlag: (v) => (isString(v) && v !== "" ? v : undefined),
+    fromJson: (v) => (isString(v) && v !== "" ? v : undefined),
+    show: String,
+  } satisfies Kind<string>,
   /** IP addresses: the flag repeated; in the file one address or an array of them. */
   ips: {
     option: { type: "string", multiple: true },

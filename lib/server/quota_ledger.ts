@@ -94,15 +94,26 @@ export class QuotaLedger {
     return out;
   }
 
-  /** The bytes counted since the last save, per key, then forgotten as unsaved: what a shared store adds up. */
-  takeUnsaved(): Record<string, SavedCount> {
+  /** The bytes counted since the last save or acknowledgement, per key: what a shared store is to add up. */
+  unsaved(): Record<string, SavedCount> {
     const out: Record<string, SavedCount> = {};
     for (const [key, count] of this.#counts) {
-      if (count.unsaved === 0) continue;
-      out[key] = { period: count.period, bytes: count.unsaved };
-      count.unsaved = 0;
+      if (count.unsaved > 0) out[key] = { period: count.period, bytes: count.unsaved };
     }
     return out;
+  }
+
+  /**
+   * Marks `sent` (an earlier {@link QuotaLedger.unsaved}) as stored, keeping what was counted since: a store that
+   * failed is simply not acknowledged, and the bytes are sent again next time.
+   */
+  acknowledge(sent: Readonly<Record<string, SavedCount>>): void {
+    for (const [key, entry] of Object.entries(sent)) {
+      const count = this.#counts.get(key);
+      if (count !== undefined && count.period === entry.period) {
+        count.unsaved = Math.max(0, count.unsaved - entry.bytes);
+      }
+    }
   }
 
   /** Marks everything saved (after a snapshot was written). */

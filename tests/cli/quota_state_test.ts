@@ -54,7 +54,7 @@ async function savedCount(file: string, key: string, bytes: number): Promise<voi
 }
 
 describe(`tabi serve --state-dir under ${runtimeName()}`, () => {
-  it("keeps the quota across a SIGHUP, a crash and a restart", async () => {
+  it("keeps the quota across a SIGHUP, a crash and a restart", { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "tabi-state-"));
     const state = join(dir, "state");
     const file = join(state, "quota.json");

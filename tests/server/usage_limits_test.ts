@@ -80,30 +80,34 @@ async function httpConnectUpload(
 }
 
 describe("bandwidth per user", () => {
-  it("1 MiB/s: 4 MiB through SOCKS5 takes about 4 s; another user at the same time is not slowed", async () => {
-    const target = await sink();
-    const server = await testServer({
-      users: new Map([["alice", "a"], ["bob", "b"]]),
-      userLimits: { alice: { bytesPerSecond: MIB } },
-    });
-    try {
-      const proxy = (user: string, password: string) =>
-        `socks5://${user}:${password}@127.0.0.1:${server.endpoint.port}`;
-      let aliceDone = false;
-      const alice = upload(proxy("alice", "a"), target.address.port, 4 * MIB).then((ms) => (aliceDone = true, ms));
-      const bob = await upload(proxy("bob", "b"), target.address.port, 4 * MIB);
-      assert.equal(aliceDone, false, `bob (unlimited, ${bob} ms) finished while alice was still limited`);
-      const ms = await alice;
-      // 4 MiB at 1 MiB/s, less the small burst allowed at the start.
-      assert.ok(ms >= 3_500, `4 MiB at 1 MiB/s took only ${ms} ms`);
-      assert.deepEqual((await Promise.all(target.done)).sort(), [4 * MIB, 4 * MIB]);
-    } finally {
-      await server.close();
-      await target.close();
-    }
-  });
+  it(
+    "1 MiB/s: 4 MiB through SOCKS5 takes about 4 s; another user at the same time is not slowed",
+    { timeout: 60_000 },
+    async () => {
+      const target = await sink();
+      const server = await testServer({
+        users: new Map([["alice", "a"], ["bob", "b"]]),
+        userLimits: { alice: { bytesPerSecond: MIB } },
+      });
+      try {
+        const proxy = (user: string, password: string) =>
+          `socks5://${user}:${password}@127.0.0.1:${server.endpoint.port}`;
+        let aliceDone = false;
+        const alice = upload(proxy("alice", "a"), target.address.port, 4 * MIB).then((ms) => (aliceDone = true, ms));
+        const bob = await upload(proxy("bob", "b"), target.address.port, 4 * MIB);
+        assert.equal(aliceDone, false, `bob (unlimited, ${bob} ms) finished while alice was still limited`);
+        const ms = await alice;
+        // 4 MiB at 1 MiB/s, less the small burst allowed at the start.
+        assert.ok(ms >= 3_500, `4 MiB at 1 MiB/s took only ${ms} ms`);
+        assert.deepEqual((await Promise.all(target.done)).sort(), [4 * MIB, 4 * MIB]);
+      } finally {
+        await server.close();
+        await target.close();
+      }
+    },
+  );
 
-  it("two tunnels of one user share the rate, and neither starves the other", async () => {
+  it("two tunnels of one user share the rate, and neither starves the other", { timeout: 60_000 }, async () => {
     const target = await sink();
     const server = await testServer({
       users: new Map([["alice", "a"]]),
@@ -123,7 +127,7 @@ describe("bandwidth per user", () => {
     }
   });
 
-  it("1 MiB/s through HTTP CONNECT too", async () => {
+  it("1 MiB/s through HTTP CONNECT too", { timeout: 60_000 }, async () => {
     const target = await sink();
     const server = await testServer({
       users: new Map([["alice", "a"]]),
@@ -142,7 +146,9 @@ describe("bandwidth per user", () => {
 });
 
 describe("quotas per user", () => {
-  it("the crossing closes the tunnel with no byte over; then SOCKS5 0x02, SOCKS4 91 and HTTP 403 naming the quota", async () => {
+  it("the crossing closes the tunnel with no byte over; then SOCKS5 0x02, SOCKS4 91 and HTTP 403 naming the quota", {
+    timeout: 60_000,
+  }, async () => {
     const target = await sink();
     const server = await testServer({
       users: new Map([["carol", "c"]]),
