@@ -334,6 +334,14 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     to: (clientLimit) => ({ options: { clientLimit } }),
   }),
   setting({
+    flag: "metrics-per-user",
+    key: "metricsPerUser",
+    kind: KINDS.boolean,
+    default: false,
+    help: "/metrics: bytes and refusals per user too (one label value per user)",
+    to: (metricsPerUser) => ({ options: { metricsPerUser } }),
+  }),
+  setting({
     flag: "state-dir",
     key: "stateDir",
     kind: KINDS.file,

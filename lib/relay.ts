@@ -158,7 +158,8 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
               count(allowed);
               meter.passed(aToB, allowed);
             }
-            stop("quota-exceeded", new SocksError("quota-exceeded", meter.quotaMessage));
+            // Its own outcome, apart from a refusal's "quota-exceeded": this tunnel was served, then cut.
+            stop("quota-reached", new SocksError("quota-exceeded", meter.quotaMessage));
             break;
           }
         }

@@ -13,7 +13,7 @@ export interface RelayResult {
   /** Bytes from `b` to `a` (leftover included). */
   readonly bToA: number;
   /** "done" when both directions ended with a FIN; otherwise why it stopped. */
-  readonly outcome: "done" | "idle-timeout" | "aborted" | "error" | "quota-exceeded";
+  readonly outcome: "done" | "idle-timeout" | "aborted" | "error" | "quota-reached";
   /** The first error, when outcome is "error". */
   readonly error?: SocksError;
 }

@@ -205,6 +205,11 @@ export interface ServerOptions {
   readonly clientLimit?: UsageLimit;
   /** Where the counts are kept (the CLI saves and reads it back); default a new one, kept across reloads. */
   readonly quotaLedger?: QuotaLedger;
+  /**
+   * Count bytes and refusals per user in the metrics (`tabi_user_bytes_total`, `tabi_user_refused_total`). Off by
+   * default: every user becomes a label value, a cardinality the operator chooses to pay.
+   */
+  readonly metricsPerUser?: boolean;
   /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
@@ -303,6 +308,8 @@ export function resolveConfig(
   if (options.externalAddress !== undefined && ipAddress(options.externalAddress) === undefined) {
     throw new SocksError("bad-field", `externalAddress must be an IP address, not "${options.externalAddress}"`);
   }
+  // Set once the options passed their checks (a refused reload changes nothing).
+  metrics.perUser = options.metricsPerUser ?? false;
   return {
     network: requireNetwork(options.network, "startServer"),
     authenticators,

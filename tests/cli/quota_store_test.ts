@@ -113,7 +113,7 @@ describe(`tabi serve --quota-store under ${runtimeName()}`, () => {
       // B learns the fleet's total at its next sync (one a second).
       await sleep(1_500);
       assert.equal(await upload(`socks5://carol:c@${b.proxy}`, 60_000), 40_000, "B cut at the shared quota");
-      await logSays(b, /user=carol .*outcome=quota-exceeded/);
+      await logSays(b, /user=carol .*outcome=quota-reached/);
       await redisSays(port, "user:carol", 100_000);
       await sleep(1_500);
       await assert.rejects(upload(`socks5://carol:c@${a.proxy}`, 1_000), (e: { reply?: number }) => e.reply === 0x02);

@@ -159,7 +159,7 @@ describe("quotas per user", () => {
       await upload(`socks5://carol:c@127.0.0.1:${server.endpoint.port}`, target.address.port, 300_000);
       assert.equal(await target.done[0], 100_000);
       const crossed = await server.nextRecord();
-      assert.equal(crossed.outcome, "quota-exceeded");
+      assert.equal(crossed.outcome, "quota-reached");
       assert.equal(crossed.bytesUp, 100_000);
       assert.match(crossed.error ?? "", /user carol: quota of 100000 bytes a day is spent/);
 
