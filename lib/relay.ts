@@ -9,7 +9,7 @@
 import { startIdleTimer } from "./time/idle_timer.ts";
 import { openReader } from "./io/open_reader.ts";
 import type { NativeSocket } from "./net/native_relay.ts";
-import { type RelayResult, RelayStop } from "./net/relay_result.ts";
+import { quotaReached, type RelayMeter, type RelayResult, RelayStop } from "./net/relay_result.ts";
 import { SocksError } from "./wire/socks_error.ts";
 // RelayResult lives in its own file so that native_relay.ts can name it without importing the relay back.
 export type { RelayResult } from "./net/relay_result.ts";
@@ -57,20 +57,12 @@ export interface RelayOptions {
   readonly native?: boolean;
   /**
    * Bandwidth and quota (a limited user's or client's tunnel): every chunk is allowed, counted and paced through
-   * it. A metered relay always takes the streams path (the native ones have no such hook).
+   * it, on the streams path and on every runtime's native path alike.
    */
   readonly meter?: RelayMeter;
 }
 
-/** What a metered relay asks before and tells after each chunk (see lib/server/usage_control.ts). */
-export interface RelayMeter {
-  /** How many of `bytes` may still pass (the quota); fewer than `bytes`: the quota ends inside this chunk. */
-  allow(aToB: boolean, bytes: number): number;
-  /** Counts `bytes` that passed; returns the ms to wait before the direction moves more (the rate). */
-  passed(aToB: boolean, bytes: number): number;
-  /** Names the quota, for the record of a tunnel closed at its crossing. */
-  readonly quotaMessage: string;
-}
+export type { RelayMeter } from "./net/relay_result.ts";
 
 /**
  * Relays between `a` and `b` until both directions end, then closes both. Resolves, never rejects. The streams stay
@@ -93,12 +85,13 @@ export interface RelayMeter {
  * ```
  */
 export function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Promise<RelayResult> {
-  if (options.native !== false && options.meter === undefined && a.native && b.native) {
+  if (options.native !== false && a.native && b.native) {
     const native = a.native.relayWith(b.native, {
       leftover: a.leftover,
       otherLeftover: b.leftover,
       idleTimeoutMs: options.idleTimeoutMs ?? 0,
       signal: options.signal,
+      meter: options.meter,
     });
     if (native) return native;
   }
@@ -159,7 +152,7 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
               meter.passed(aToB, allowed);
             }
             // Its own outcome, apart from a refusal's "quota-exceeded": this tunnel was served, then cut.
-            stop("quota-reached", new SocksError("quota-exceeded", meter.quotaMessage));
+            stop("quota-reached", quotaReached(meter));
             break;
           }
         }

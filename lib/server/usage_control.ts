@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RelayMeter } from "../relay.ts";
+import type { RelayMeter } from "../net/relay_result.ts";
 import { RateLimiter } from "../time/rate_limiter.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { periodOf, type QuotaLedger, type QuotaPeriod } from "./quota_ledger.ts";
