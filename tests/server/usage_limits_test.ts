@@ -188,4 +188,25 @@ describe("quotas per user", () => {
       await target.close();
     }
   });
+
+  it("without users, each client address has its own quota (clientLimit)", { timeout: 60_000 }, async () => {
+    const target = await sink();
+    const server = await testServer({ clientLimit: { quotaBytes: 50_000, quotaPeriod: "week" } });
+    try {
+      const proxy = `socks5://127.0.0.1:${server.endpoint.port}`;
+      await upload(proxy, target.address.port, 80_000);
+      assert.equal(await target.done[0], 50_000);
+      assert.equal((await server.nextRecord()).outcome, "quota-reached");
+      await assert.rejects(
+        connect(proxy, `127.0.0.1:${target.address.port}`, { network }),
+        (error: { reply?: number }) => error.reply === 0x02,
+      );
+      const refused = await server.nextRecord();
+      assert.equal(refused.outcome, "quota-exceeded");
+      assert.match(refused.error ?? "", /client 127\.0\.0\.1: quota of 50000 bytes a week is spent/);
+    } finally {
+      await server.close();
+      await target.close();
+    }
+  });
 });
