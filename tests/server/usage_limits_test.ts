@@ -182,6 +182,17 @@ describe("quotas per user", () => {
       const http = await httpConnectUpload(server.endpoint, "carol:c", target.address.port, 0);
       assert.match(http.status, /^HTTP\/1\.1 403 /);
       assert.match(http.body, /quota of 100000 bytes a day is spent/);
+      // HTTP forwarding too.
+      const get = await rawClient(server.endpoint);
+      await get.send(new TextEncoder().encode(
+        `GET http://127.0.0.1:${target.address.port}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nProxy-Authorization: Basic ${
+          btoa("carol:c")
+        }\r\nConnection: close\r\n\r\n`,
+      ));
+      const answer = new TextDecoder().decode(await get.readToEnd());
+      get.close();
+      assert.match(answer, /^HTTP\/1\.1 403 /);
+      assert.match(answer, /quota of 100000 bytes a day is spent/);
       assert.equal(target.done.length, 1, "no refused request reached the destination");
     } finally {
       await server.close();
