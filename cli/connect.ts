@@ -8,6 +8,8 @@
  */
 import process from "node:process";
 import { connect } from "../lib/client/connect.ts";
+import { connectAny } from "../lib/net/connect_any.ts";
+import { DEFAULT_CLIENT_TIMEOUT_MS } from "../lib/client/options.ts";
 import { proxyFromEnv } from "../lib/client/env.ts";
 import type { Tunnel } from "../lib/client/tunnel.ts";
 import { defaultNetwork, defaultTlsClient } from "../lib/runtime/detect.ts";
@@ -107,7 +109,14 @@ export async function connectCli(args: string[], output: CliOutput): Promise<num
     if (proxies.length === 0) {
       // NO_PROXY excludes this host: go direct, as curl does.
       const addresses = await network.resolve(host.replace(/^\[|\]$/g, ""));
-      const connection = await network.connect({ hostname: addresses[0], port });
+      // Every address of the name, raced (RFC 8305), not only the first.
+      const connection = await connectAny(
+        network,
+        addresses,
+        port,
+        timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
+        new AbortController().signal,
+      );
       // Named one by one: an adapter's Connection may keep its members on a prototype, which a spread leaves out.
       tunnel = {
         readable: connection.readable,

@@ -21,6 +21,10 @@ import { SERVE_SETTINGS } from "./serve_settings.ts";
 import { configKeys, serveOptionsHelp, serveOptionTable, type ServeSettings, serveSettings } from "./serve_config.ts";
 import { startMetricsServer } from "./metrics_server.ts";
 import { reloadServer } from "./reload.ts";
+import { StateDir } from "./state_store.ts";
+import { QuotaSync } from "./quota_sync.ts";
+import { redisQuotaStore } from "./quota_store_redis.ts";
+import { periodOf, QuotaLedger } from "../lib/server/quota_ledger.ts";
 import { checkMetricsExposure } from "./scale_settings.ts";
 import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen } from "./workers.ts";
 import { ALL_PROTOCOLS } from "../lib/server/config.ts";
@@ -112,8 +116,40 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
     // Out of file descriptors: one line per interval while it lasts; the server keeps serving the others.
     onAcceptError: (error) => output.err(`${tag}: ${error.message}\n`),
   });
+  // The settings in force (a reload replaces them), for the quota store's list of users with quotas.
+  let current = settings;
+  // The quota counts: one ledger for the process's life, saved to and read back from the state directory.
+  const ledger = new QuotaLedger();
+  const state = settings.stateDir === undefined ? undefined : new StateDir(settings.stateDir, ledger);
+  if (state && settings.quotaStore) {
+    output.err(`${tag}: --state-dir and --quota-store: choose one (the store keeps the counts)\n`);
+    return USAGE_EXIT_CODE;
+  }
+  let quotaSync: QuotaSync | undefined;
   try {
-    server = await startServer(await toOptions(settings));
+    await state?.load();
+    if (settings.quotaStore) {
+      // Connection errors are reported by the sync, once per outage; the client itself retries.
+      const store = await redisQuotaStore(settings.quotaStore, () => {});
+      quotaSync = new QuotaSync(ledger, store, (line) => output.err(`${tag}: ${line}\n`));
+      quotaSync.watched = () => quotaKeys(current.options.userLimits);
+      await quotaSync.sync();
+    }
+  } catch (error) {
+    output.err(
+      `${tag}: ${state ? `--state-dir ${settings.stateDir}: cannot read the saved counts` : "--quota-store"}: ${
+        (error as Error).message
+      }\n`,
+    );
+    return 1;
+  }
+  const withLedger = async (next: ServeSettings) => {
+    const options = await toOptions(next);
+    current = next;
+    return { ...options, quotaLedger: ledger };
+  };
+  try {
+    server = await startServer(await withLedger(settings));
   } catch (error) {
     if (error instanceof SocksError) {
       output.err(`${tag}: ${error.message}\n`);
@@ -131,7 +167,15 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   const who = worker === undefined ? `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})` : tag;
   // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
   // New users, rules and limits for new connections; open tunnels keep what they started with.
-  onSignal("SIGHUP", () => void reloadServer(server, () => serveSettings(values), toOptions, output, tag));
+  state?.start((error) => output.err(`${tag}: --state-dir: cannot save the counts: ${error.message}\n`));
+  quotaSync?.start();
+  onSignal("SIGHUP", () =>
+    void (async () => {
+      // The saved counts are read back first (an operator may have edited them), the bytes since added on top.
+      await state?.load().catch((error) => output.err(`${tag}: SIGHUP: --state-dir: ${(error as Error).message}\n`));
+      await quotaSync?.sync();
+      await reloadServer(server, () => serveSettings(values), withLedger, output, tag);
+    })());
   const cut = new Promise<boolean>((resolve) => {
     let signals = 0;
     const stop = (signal: string) => {
@@ -166,6 +210,8 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   if (worker === undefined) output.err(`${who}: listening on ${addresses} (${describeServer(settings)})\n`);
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
   const wasCut = await cut;
+  await state?.stop().catch((error) => output.err(`${tag}: --state-dir: cannot save the counts: ${error.message}\n`));
+  await quotaSync?.stop();
   await metrics?.close();
   output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
   return wasCut ? 1 : 0;
@@ -278,4 +324,14 @@ function onSignal(signal: "SIGHUP" | "SIGINT" | "SIGTERM", handler: () => void):
   } catch {
     // Not on this platform: nothing to handle.
   }
+}
+
+/** The quota keys of users with a quota, each with its current period: what the quota store fetches every time. */
+function quotaKeys(limits: ServerOptions["userLimits"]): Record<string, string> {
+  const keys: Record<string, string> = {};
+  const now = new Date();
+  for (const [name, limit] of Object.entries(limits ?? {})) {
+    if (limit.quotaBytes !== undefined) keys[`user:${name}`] = periodOf(limit.quotaPeriod ?? "month", now);
+  }
+  return keys;
 }

@@ -35,6 +35,10 @@ export interface ServeSettings {
   readonly proxyCacert: { readonly path: string; readonly where: string } | undefined;
   /** The TLS certificate and key files, when given (read by serve.ts, at start and on SIGHUP). */
   readonly tls: TlsFileSettings;
+  /** Where the quota counts are saved (`--state-dir`), if anywhere. */
+  readonly stateDir: string | undefined;
+  /** The Redis URL the quota counts are shared through (`--quota-store`), if any. */
+  readonly quotaStore: string | undefined;
 }
 
 /**
@@ -168,5 +172,7 @@ export async function serveSettings(
     gssapi: result.gssapi ?? {},
     tls: result.tls ?? {},
     proxyCacert: result.proxyCacert,
+    stateDir: result.stateDir,
+    quotaStore: result.quotaStore,
   };
 }

@@ -28,6 +28,8 @@ import { ALL_PROTOCOLS, DEFAULT_TIMEOUTS, type ServerOptions } from "../lib/serv
 import type { LogFormat } from "../lib/server/connection_record.ts";
 import { DEFAULT_LIMITS, type LimitName } from "../lib/server/limits.ts";
 import { UsageError } from "./usage_error.ts";
+import { checkRedisUrl } from "./quota_store_redis.ts";
+import { checkAttemptDelay, HAPPY_EYEBALLS } from "../lib/net/connect_any.ts";
 import { type FlagValue, type Kind, KINDS, readUsersFile } from "./setting_kinds.ts";
 import { type MetricsAddress, SCALE_KINDS } from "./scale_settings.ts";
 import { GSSAPI_KINDS, type GssApiSettings } from "./gssapi_flags.ts";
@@ -54,6 +56,10 @@ export interface SettingPart {
   readonly proxyCacert?: { readonly path: string; readonly where: string };
   /** The TLS certificate and key files (`--tls-cert`, `--tls-key`), read by serve.ts at start and on SIGHUP. */
   readonly tls?: TlsFileSettings;
+  /** Where the quota counts are saved (`--state-dir`). */
+  readonly stateDir?: string;
+  /** The Redis URL the quota counts are shared through (`--quota-store`). */
+  readonly quotaStore?: string;
 }
 
 /** The CLI's own defaults (the server's are in lib/server). */
@@ -185,8 +191,9 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   setting({
     key: "users",
     kind: KINDS.userObject,
-    help: "users, as an object of name: password",
-    to: (users) => ({ options: { users } }),
+    help: "users, as an object of name: password, or of name: {password, bytesPerSecond,\n" +
+      "quotaBytes, quotaPeriod} (day, week or month; default month)",
+    to: ({ users, limits }) => ({ options: { users, userLimits: limits } }),
   }),
   setting({
     flag: "users",
@@ -323,6 +330,16 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     to: (connectTimeoutMs) => ({ options: { connectTimeoutMs } }),
   }),
   setting({
+    flag: "connect-attempt-delay",
+    key: "connectAttemptDelay",
+    kind: KINDS.seconds,
+    default: HAPPY_EYEBALLS.attemptDelayMs,
+    help: "Happy Eyeballs (RFC 8305): a name's next address is tried too after this\n" +
+      "(0.01 to 2); the first to connect wins, the connect timeout bounds the race",
+    check: checkAttemptDelay,
+    to: (connectAttemptDelayMs) => ({ options: { connectAttemptDelayMs } }),
+  }),
+  setting({
     flag: "idle-timeout",
     key: "idleTimeout",
     kind: KINDS.seconds,
@@ -352,6 +369,45 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     kind: KINDS.ip,
     help: "address BIND listens on and UDP ASSOCIATE binds (default: the one the client reached)",
     to: (externalAddress) => ({ options: { externalAddress } }),
+  }),
+  setting({
+    key: "clientLimit",
+    kind: KINDS.limitObject,
+    help: "without users: each client address's {bytesPerSecond, quotaBytes, quotaPeriod}",
+    to: (clientLimit) => ({ options: { clientLimit } }),
+  }),
+  setting({
+    flag: "metrics-per-user",
+    key: "metricsPerUser",
+    kind: KINDS.boolean,
+    default: false,
+    help: "/metrics: bytes and refusals per user too (one label value per user)",
+    to: (metricsPerUser) => ({ options: { metricsPerUser } }),
+  }),
+  setting({
+    flag: "state-dir",
+    key: "stateDir",
+    kind: KINDS.file,
+    help: "save the quota counts in DIR/quota.json (each second while they change; read\n" +
+      "back at start and on SIGHUP)",
+    to: (stateDir) => ({ stateDir }),
+  }),
+  setting({
+    flag: "quota-store",
+    key: "quotaStore",
+    kind: KINDS.url,
+    help: "share the quota counts of a fleet through Redis: redis://HOST:PORT[/DB]\n" +
+      "(needs npm's @redis/client; instead of --state-dir)",
+    check: checkRedisUrl,
+    to: (quotaStore) => ({ quotaStore }),
+  }),
+  setting({
+    flag: "outbound-address",
+    key: "outboundAddress",
+    kind: KINDS.ips,
+    help: "source address of every outbound connection, of the UDP relay's outbound socket\n" +
+      "and of BIND's listener (repeatable: one IPv4, one IPv6; must be on this machine)",
+    to: (outboundAddresses) => ({ options: { outboundAddresses } }),
   }),
   setting({
     flag: "udp-reassembly",

@@ -12,6 +12,14 @@ import { MAX_TIMER_MS } from "../lib/time/timer_slots.ts";
 import { parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { parseHostPort } from "../lib/wire/address.ts";
 import { UsageError } from "./usage_error.ts";
+import type { UsageLimit } from "../lib/server/usage_control.ts";
+import { QUOTA_PERIODS, type QuotaPeriod } from "../lib/server/quota_ledger.ts";
+
+/** The config file's users: names and passwords, and the limits of those given as objects. */
+export interface UserObjects {
+  readonly users: ReadonlyMap<string, string>;
+  readonly limits: Readonly<Record<string, UsageLimit>>;
+}
 
 /** What parseArgs hands over for one flag. */
 export type FlagValue = string | boolean | (string | boolean)[];
@@ -172,6 +180,24 @@ export const KINDS = {
     fromJson: (v) => (isIp(v) ? v : undefined),
     show: String,
   } satisfies Kind<string>,
+  /** A URL (its scheme checked by the row). */
+  url: {
+    option: { type: "string" },
+    arg: "URL",
+    expected: "a URL",
+    fromFlag: (v) => (isString(v) && v !== "" ? v : undefined),
+    fromJson: (v) => (isString(v) && v !== "" ? v : undefined),
+    show: String,
+  } satisfies Kind<string>,
+  /** IP addresses: the flag repeated; in the file one address or an array of them. */
+  ips: {
+    option: { type: "string", multiple: true },
+    arg: "IP",
+    expected: "IP addresses (a string or an array of strings)",
+    fromFlag: (v) => (Array.isArray(v) && v.every(isIp) ? (v as string[]) : undefined),
+    fromJson: (v) => (isIp(v) ? [v as string] : Array.isArray(v) && v.every(isIp) ? (v as string[]) : undefined),
+    show: (addresses) => addresses.join(", "),
+  } satisfies Kind<readonly string[]>,
   /** A duration, written in seconds (fractions allowed), held in milliseconds. */
   seconds: {
     option: { type: "string" },
@@ -217,20 +243,63 @@ export const KINDS = {
     fromJson: () => undefined,
     show: () => "",
   } satisfies Kind<ReadonlyMap<string, string>>,
-  /** Users as a JSON object of name: password. */
+  /**
+   * Users as a JSON object of name: password, or name: `{password, bytesPerSecond, quotaBytes, quotaPeriod}` (the
+   * user's bandwidth and quota; lib/server/config.ts checks the values).
+   */
   userObject: {
     option: { type: "string" },
     arg: "",
-    expected: "an object of name: password",
+    expected: "an object of name: password or name: {password, bytesPerSecond, quotaBytes, quotaPeriod}",
     fromFlag: () => undefined,
     fromJson: (v) => {
       if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
-      const entries = Object.entries(v);
-      if (!entries.every(([, password]) => isString(password))) return undefined;
-      return new Map(entries.map(([name, password]) => checkUser(name, String(password))));
+      const users = new Map<string, string>();
+      const limits: Record<string, UsageLimit> = {};
+      for (const [name, value] of Object.entries(v)) {
+        if (isString(value)) {
+          users.set(...checkUser(name, value));
+          continue;
+        }
+        if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+        const { password, bytesPerSecond, quotaBytes, quotaPeriod, ...rest } = value as Record<string, unknown>;
+        const unknown = Object.keys(rest);
+        if (unknown.length > 0) throw new Error(`user "${name}": unknown field "${unknown[0]}"`);
+        if (!isString(password)) throw new Error(`user "${name}": "password" must be a string`);
+        for (const [field, n] of [["bytesPerSecond", bytesPerSecond], ["quotaBytes", quotaBytes]] as const) {
+          if (n !== undefined && typeof n !== "number") throw new Error(`user "${name}": "${field}" must be a number`);
+        }
+        if (quotaPeriod !== undefined && !QUOTA_PERIODS.includes(quotaPeriod as QuotaPeriod)) {
+          throw new Error(`user "${name}": "quotaPeriod" must be one of ${QUOTA_PERIODS.join(", ")}`);
+        }
+        users.set(...checkUser(name, password));
+        limits[name] = {
+          bytesPerSecond: bytesPerSecond as number | undefined,
+          quotaBytes: quotaBytes as number | undefined,
+          quotaPeriod: quotaPeriod as QuotaPeriod | undefined,
+        };
+      }
+      return { users, limits };
     },
     show: () => "",
-  } satisfies Kind<ReadonlyMap<string, string>>,
+  } satisfies Kind<UserObjects>,
+  /** A client address's limits: `{bytesPerSecond, quotaBytes, quotaPeriod}` (lib/server/config.ts checks them). */
+  limitObject: {
+    option: { type: "string" },
+    arg: "",
+    expected: "an object {bytesPerSecond, quotaBytes, quotaPeriod}",
+    fromFlag: () => undefined,
+    fromJson: (v) => {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+      const { bytesPerSecond, quotaBytes, quotaPeriod, ...rest } = v as Record<string, unknown>;
+      if (Object.keys(rest).length > 0) throw new Error(`unknown field "${Object.keys(rest)[0]}"`);
+      if (bytesPerSecond !== undefined && typeof bytesPerSecond !== "number") return undefined;
+      if (quotaBytes !== undefined && typeof quotaBytes !== "number") return undefined;
+      if (quotaPeriod !== undefined && !QUOTA_PERIODS.includes(quotaPeriod as QuotaPeriod)) return undefined;
+      return { bytesPerSecond, quotaBytes, quotaPeriod } as UsageLimit;
+    },
+    show: () => "",
+  } satisfies Kind<UsageLimit>,
   /** Access rules: a JSON array of rule objects, checked by lib/server/rules.ts. */
   rules: {
     option: { type: "string" },

@@ -9,7 +9,8 @@
 import { startIdleTimer } from "./time/idle_timer.ts";
 import { openReader } from "./io/open_reader.ts";
 import type { NativeSocket } from "./net/native_relay.ts";
-import { type RelayResult, RelayStop } from "./net/relay_result.ts";
+import { quotaReached, type RelayMeter, type RelayResult, RelayStop } from "./net/relay_result.ts";
+import { SocksError } from "./wire/socks_error.ts";
 // RelayResult lives in its own file so that native_relay.ts can name it without importing the relay back.
 export type { RelayResult } from "./net/relay_result.ts";
 
@@ -54,7 +55,14 @@ export interface RelayOptions {
    * (see native_relay.ts). Default true. The native path ignores the chunk sizes: the runtime picks its own.
    */
   readonly native?: boolean;
+  /**
+   * Bandwidth and quota (a limited user's or client's tunnel): every chunk is allowed, counted and paced through
+   * it, on the streams path and on every runtime's native path alike.
+   */
+  readonly meter?: RelayMeter;
 }
+
+export type { RelayMeter } from "./net/relay_result.ts";
 
 /**
  * Relays between `a` and `b` until both directions end, then closes both. Resolves, never rejects. The streams stay
@@ -83,6 +91,7 @@ export function relay(a: RelayEnd, b: RelayEnd, options: RelayOptions = {}): Pro
       otherLeftover: b.leftover,
       idleTimeoutMs: options.idleTimeoutMs ?? 0,
       signal: options.signal,
+      meter: options.meter,
     });
     if (native) return native;
   }
@@ -110,7 +119,8 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
-  const pump = async (from: RelayEnd, to: RelayEnd, count: (n: number) => void) => {
+  const meter = options.meter;
+  const pump = async (from: RelayEnd, to: RelayEnd, count: (n: number) => void, aToB: boolean) => {
     const writer = to.writer ?? to.writable.getWriter();
     const reader = from.reader ?? openReader(from.readable);
     const byob = reader instanceof ReadableStreamBYOBReader ? reader : undefined;
@@ -132,9 +142,27 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
           if (result.done) break;
           chunk = result.value;
         }
+        if (meter !== undefined) {
+          const allowed = meter.allow(aToB, chunk.length);
+          if (allowed < chunk.length) {
+            // The crossing: what the quota still allows goes out, then the tunnel closes (no overshoot here).
+            if (allowed > 0) {
+              await writer.write(chunk.subarray(0, allowed));
+              count(allowed);
+              meter.passed(aToB, allowed);
+            }
+            // Its own outcome, apart from a refusal's "quota-exceeded": this tunnel was served, then cut.
+            stop("quota-reached", quotaReached(meter));
+            break;
+          }
+        }
         await writer.write(chunk);
         count(chunk.length);
         idle.touch();
+        if (meter !== undefined) {
+          const waitMs = meter.passed(aToB, chunk.length);
+          if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
         if (byob) {
           // The read transferred the buffer; reuse it, larger if this read filled it (a bulk transfer).
           const returned = chunk.buffer as ArrayBuffer;
@@ -152,8 +180,8 @@ async function streamsRelay(a: RelayEnd, b: RelayEnd, options: RelayOptions): Pr
   };
 
   await Promise.all([
-    pump(a, b, (n) => (counts.aToB += n)),
-    pump(b, a, (n) => (counts.bToA += n)),
+    pump(a, b, (n) => (counts.aToB += n), true),
+    pump(b, a, (n) => (counts.bToA += n), false),
   ]);
   idle.stop();
   options.signal?.removeEventListener("abort", onAbort);

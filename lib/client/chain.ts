@@ -93,6 +93,8 @@ export async function throughChain<T>(
       first.port,
       timeoutMs,
       options.signal ?? new AbortController().signal,
+      false,
+      { attemptDelayMs: options.connectAttemptDelayMs, localAddress: options.localAddress },
     );
     let readable = connection.readable;
     let writable = connection.writable;

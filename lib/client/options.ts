@@ -7,6 +7,7 @@ import type { Network, StreamTlsClient } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import type { ProxySpec } from "./proxy_url.ts";
 import type { GssApiClientOptions } from "./gssapi_negotiate.ts";
+import type { LocalAddresses } from "../net/connect_any.ts";
 
 /** A proxy: a URL (`socks5h://127.0.0.1:1080`) or a parsed {@link ProxySpec}. */
 export type ProxyInput = string | ProxySpec;
@@ -30,6 +31,16 @@ export interface ClientOptions {
   readonly resolve?: (hostname: string) => Promise<string[]>;
   /** Time for connecting and every hop's handshake, in ms. Default 30 000. */
   readonly timeoutMs?: number;
+  /**
+   * Happy Eyeballs (RFC 8305) for a first proxy given by name: the next of its addresses is tried too once the
+   * previous attempt has been pending this long (or at once when it failed). In ms, 10 to 2000; default 250.
+   */
+  readonly connectAttemptDelayMs?: number;
+  /**
+   * The source address of the connection to the first proxy, per family (a server's outbound addresses); with
+   * it, a first proxy's address of a family without one is not tried.
+   */
+  readonly localAddress?: LocalAddresses;
   /** Aborting gives up: during setup it rejects the call; afterwards it closes the tunnel. */
   readonly signal?: AbortSignal;
   /**

@@ -306,7 +306,7 @@ export class MemoryNetwork implements Network {
 
   /** Connects to a listener; "connection-refused" when none listens there, as the adapters report it. */
   connect(options: ConnectOptions): Promise<Connection> {
-    return this.#connect(options, undefined);
+    return this.#connect(options, options.localAddress);
   }
 
   /** Listens on `hostname` (an IP literal or a name of the table); port 0 picks a free ephemeral port. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { RelayResult } from "./relay_result.ts";
+import type { RelayMeter, RelayResult } from "./relay_result.ts";
 
 /** What a native relay is told: the bytes each end already delivered (leftover), the idle timeout, the abort. */
 export interface NativeRelayOptions {
@@ -18,6 +18,8 @@ export interface NativeRelayOptions {
   readonly idleTimeoutMs: number;
   /** Aborting closes both ends. */
   readonly signal: AbortSignal | undefined;
+  /** Bandwidth and quota: each chunk allowed, counted and paced (see {@link RelayMeter}); absent: none. */
+  readonly meter?: RelayMeter;
 }
 
 /**

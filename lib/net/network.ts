@@ -118,6 +118,18 @@ export interface ConnectOptions {
   readonly port: number;
   /** Aborting gives up the attempt (a timeout, a closed client). */
   readonly signal?: AbortSignal;
+  /**
+   * The attempt races others (Happy Eyeballs, RFC 8305) and is likely to be given up while its SYN is unanswered:
+   * an adapter whose own connect cannot be cancelled (Bun's `Bun.connect`) opens this one in a way that can, so
+   * that the loser's socket is closed at once instead of lingering in SYN-SENT until the kernel gives up.
+   */
+  readonly raced?: boolean;
+  /**
+   * The source address to connect from (the server's outbound address): an IP literal of the destination's family,
+   * on this machine. Absent: the system picks. Every adapter honours it: Node's and Bun's own connect take it
+   * (`localAddress`); Deno's `Deno.connect` has none, so Deno's adapter opens such a connection with `node:net`.
+   */
+  readonly localAddress?: string;
 }
 
 /** Where to listen. Port 0 picks a free port. */

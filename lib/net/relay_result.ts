@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { SocksError } from "../wire/socks_error.ts";
+import { SocksError } from "../wire/socks_error.ts";
 import { toSocksError } from "./net_error.ts";
 
 /** How a relay ended and what it moved. */
@@ -13,7 +13,7 @@ export interface RelayResult {
   /** Bytes from `b` to `a` (leftover included). */
   readonly bToA: number;
   /** "done" when both directions ended with a FIN; otherwise why it stopped. */
-  readonly outcome: "done" | "idle-timeout" | "aborted" | "error";
+  readonly outcome: "done" | "idle-timeout" | "aborted" | "error" | "quota-reached";
   /** The first error, when outcome is "error". */
   readonly error?: SocksError;
 }
@@ -58,4 +58,22 @@ export class RelayStop {
   result(aToB: number, bToA: number): RelayResult {
     return { aToB, bToA, outcome: this.#outcome ?? "done", ...(this.#error ? { error: this.#error } : {}) };
   }
+}
+
+/**
+ * What a metered relay (a user's or client's bandwidth and quota, lib/server/usage_control.ts) asks before and
+ * tells after each chunk, on the streams path and on the native ones alike.
+ */
+export interface RelayMeter {
+  /** How many of `bytes` may still pass (the quota); fewer than `bytes`: the quota ends inside this chunk. */
+  allow(aToB: boolean, bytes: number): number;
+  /** Counts `bytes` that passed; returns the ms to wait before the direction moves more (the rate). */
+  passed(aToB: boolean, bytes: number): number;
+  /** Names the quota, for the record of a tunnel closed at its crossing. */
+  readonly quotaMessage: string;
+}
+
+/** The error a tunnel cut at its quota records (outcome "quota-reached"). */
+export function quotaReached(meter: RelayMeter): SocksError {
+  return new SocksError("quota-exceeded", meter.quotaMessage);
 }

@@ -6,6 +6,9 @@
 import { type Cidr, parseCidr } from "../net/cidr.ts";
 import { ipAddress, isLoopback } from "../net/endpoint.ts";
 import type { Network, StreamTlsClient, TlsServerSettings } from "../net/network.ts";
+import { UsageControl, type UsageLimit } from "./usage_control.ts";
+import { QUOTA_PERIODS, QuotaLedger } from "./quota_ledger.ts";
+import { checkAttemptDelay, HAPPY_EYEBALLS, type LocalAddresses } from "../net/connect_any.ts";
 import { requireNetwork } from "../net/require_network.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { type Authenticator, noAuth, userPassAuthenticator, type UserTable } from "./auth.ts";
@@ -92,6 +95,8 @@ export interface ServerConfig {
   readonly handshakeTimeoutMs: number;
   /** CONNECT's connection and BIND's incoming one. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
   readonly connectTimeoutMs: number;
+  /** RFC 8305's Connection Attempt Delay: how long one address of a name has before the next is tried too. */
+  readonly connectAttemptDelayMs: number;
   /** A tunnel with no traffic either way is closed; 0: never (the relay sets no timer). */
   readonly idleTimeoutMs: number;
   /** A UDP association with no datagram is ended. A 0 given ("never") is {@link MAX_TIMER_MS} here. */
@@ -111,6 +116,13 @@ export interface ServerConfig {
   readonly udpReassemblyTimeoutMs: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the address the client connected to. */
   readonly externalAddress: string | undefined;
+  /**
+   * The source addresses of every outbound connection, the UDP relay's outbound sockets and BIND's listener, per
+   * family; undefined when none is set (the system picks). A destination of a family without one is unreachable.
+   */
+  readonly outbound: LocalAddresses | undefined;
+  /** Bandwidth and quotas per user or client address, with their counts (kept across reloads). */
+  readonly usage: UsageControl;
   /** Called once per connection when it ends. */
   readonly onConnectionEnd: (record: ConnectionRecord) => void;
   /** The admission limits, every default filled in. */
@@ -169,6 +181,12 @@ export interface ServerOptions {
   readonly handshakeTimeoutMs?: number;
   /** CONNECT's connection and BIND's incoming one; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Happy Eyeballs (RFC 8305): when a destination's name has several addresses, the next one is tried too once the
+   * previous attempt has been pending this long (or at once when it failed); the first to connect wins. In ms, from
+   * 10 to 2000 (the RFC's bounds); default 250. The connect timeout bounds the whole race.
+   */
+  readonly connectAttemptDelayMs?: number;
   /** A tunnel with no traffic either way is closed; 0 (the default) means never; at most {@link MAX_TIMER_MS}. */
   readonly idleTimeoutMs?: number;
   /** A UDP association with no datagram is ended; 0 means never; at most {@link MAX_TIMER_MS}. Default 120 s. */
@@ -200,6 +218,29 @@ export interface ServerOptions {
   readonly udpReassemblyTimeoutMs?: number;
   /** The address BIND listens on and UDP ASSOCIATE binds; default: the one the client reached. An IP address (IPv6 without brackets). */
   readonly externalAddress?: string;
+  /**
+   * The source address of every connection to a destination, of the UDP relay's outbound socket and of BIND's
+   * listener, as Dante's `external` and Tor's `OutboundBindAddress`: at most one IPv4 and one IPv6 address, each
+   * one of this machine's (startServer checks). With them, a destination of a family without one is refused as
+   * network unreachable (SOCKS5 0x03).
+   */
+  readonly outboundAddresses?: readonly string[];
+  /**
+   * Bandwidth and quotas by user name (each a user of `users`): `bytesPerSecond` limits the user's combined rate
+   * over all their tunnels, each direction on its own; `quotaBytes` the bytes moved both ways in the current
+   * `quotaPeriod` (a UTC day, week from Monday, or month; default month). A spent quota refuses requests (SOCKS5
+   * 0x02, SOCKS4 91, HTTP 403) and closes a tunnel at the crossing. Limited tunnels take the streams relay.
+   */
+  readonly userLimits?: Readonly<Record<string, UsageLimit>>;
+  /** The same limits for each client address, applied to requests without a user (a server without users). */
+  readonly clientLimit?: UsageLimit;
+  /** Where the counts are kept (the CLI saves and reads it back); default a new one, kept across reloads. */
+  readonly quotaLedger?: QuotaLedger;
+  /**
+   * Count bytes and refusals per user in the metrics (`tabi_user_bytes_total`, `tabi_user_refused_total`). Off by
+   * default: every user becomes a label value, a cardinality the operator chooses to pay.
+   */
+  readonly metricsPerUser?: boolean;
   /** Called once per connection when it ends, with its log record. */
   readonly onConnectionEnd?: (record: ConnectionRecord) => void;
   /** Admission limits; each one not given keeps its default ({@link DEFAULT_LIMITS}). */
@@ -272,7 +313,11 @@ export interface ServerOptions {
  * assert.throws(() => resolveConfig({ handshakeTimeoutMs: 2 ** 31, network }), /handshakeTimeoutMs must be/);
  * ```
  */
-export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = new ServerMetrics()): ServerConfig {
+export function resolveConfig(
+  options: ServerOptions,
+  metrics: ServerMetrics = new ServerMetrics(),
+  previousUsage?: UsageControl,
+): ServerConfig {
   const users = options.users && options.users.size > 0 ? options.users : undefined;
   if (options.acceptAnyCredentials && (users || options.authenticators)) {
     throw new SocksError(
@@ -308,6 +353,8 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
   if (options.externalAddress !== undefined && ipAddress(options.externalAddress) === undefined) {
     throw new SocksError("bad-field", `externalAddress must be an IP address, not "${options.externalAddress}"`);
   }
+  // Set once the options passed their checks (a refused reload changes nothing).
+  metrics.perUser = options.metricsPerUser ?? false;
   return {
     network: requireNetwork(options.network, "startServer"),
     authenticators,
@@ -320,6 +367,7 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     // 0 means never: no timer is started for it (the handshake deadline, startDeadline and the idle timer skip 0).
     handshakeTimeoutMs: timeout("handshakeTimeoutMs", options.handshakeTimeoutMs, DEFAULT_TIMEOUTS.handshakeMs),
     connectTimeoutMs: timeout("connectTimeoutMs", options.connectTimeoutMs, DEFAULT_TIMEOUTS.connectMs),
+    connectAttemptDelayMs: attemptDelay(options.connectAttemptDelayMs),
     idleTimeoutMs: timeout("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TIMEOUTS.idleMs),
     udpIdleTimeoutMs: timeout("udpIdleTimeoutMs", options.udpIdleTimeoutMs, DEFAULT_TIMEOUTS.udpIdleMs),
     responseTimeoutMs: timeout("responseTimeoutMs", options.responseTimeoutMs, DEFAULT_TIMEOUTS.responseMs),
@@ -332,6 +380,13 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
     udpReassemblyTimeoutMs: new UdpReassemblyQueue({ timeoutMs: options.udpReassemblyTimeoutMs }).timeoutMs,
     ident: resolveIdent(options.ident),
     externalAddress: options.externalAddress,
+    outbound: outboundAddresses(options.outboundAddresses),
+    usage: new UsageControl(
+      userLimits(options),
+      checkLimit("clientLimit", options.clientLimit),
+      options.quotaLedger ?? previousUsage?.ledger ?? new QuotaLedger(),
+      previousUsage,
+    ),
     // Every record is counted, whoever made it (the SOCKS session or the HTTP one), then logged.
     onConnectionEnd: countThen(metrics, options.onConnectionEnd),
     limits: resolveLimits(options.limits),
@@ -360,6 +415,64 @@ function resolveTlsOnly(options: ServerOptions): boolean {
     throw new SocksError("bad-field", "tlsOnly (--tls-only) needs a certificate and key (--tls-cert, --tls-key)");
   }
   return options.tlsOnly ?? false;
+}
+
+/** The user limits given, checked: each names a user of `users`. */
+function userLimits(options: ServerOptions): Map<string, UsageLimit> {
+  const out = new Map<string, UsageLimit>();
+  for (const [name, limit] of Object.entries(options.userLimits ?? {})) {
+    if (!options.users?.has(name)) throw new SocksError("bad-field", `userLimits: "${name}" is not a user`);
+    const checked = checkLimit(`userLimits.${name}`, limit);
+    if (checked !== undefined) out.set(name, checked);
+  }
+  return out;
+}
+
+/** A limit checked: positive rate, quota of 0 or more, a known period; undefined when it limits nothing. */
+function checkLimit(where: string, limit: UsageLimit | undefined): UsageLimit | undefined {
+  if (limit === undefined) return undefined;
+  const { bytesPerSecond, quotaBytes, quotaPeriod } = limit;
+  if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) {
+    throw new SocksError("bad-field", `${where}.bytesPerSecond must be a number above 0, not ${bytesPerSecond}`);
+  }
+  if (quotaBytes !== undefined && !(Number.isFinite(quotaBytes) && quotaBytes >= 0)) {
+    throw new SocksError("bad-field", `${where}.quotaBytes must be a number from 0, not ${quotaBytes}`);
+  }
+  if (quotaPeriod !== undefined && !QUOTA_PERIODS.includes(quotaPeriod)) {
+    throw new SocksError(
+      "bad-field",
+      `${where}.quotaPeriod must be one of ${QUOTA_PERIODS.join(", ")}, not ${quotaPeriod}`,
+    );
+  }
+  return bytesPerSecond === undefined && quotaBytes === undefined ? undefined : limit;
+}
+
+/** The outbound addresses given, one per family at most, or undefined when none is. */
+function outboundAddresses(given: readonly string[] | undefined): LocalAddresses | undefined {
+  if (given === undefined || given.length === 0) return undefined;
+  let ipv4: string | undefined;
+  let ipv6: string | undefined;
+  for (const text of given) {
+    const address = ipAddress(text);
+    if (address === undefined) throw new SocksError("bad-field", `outboundAddresses: "${text}" is not an IP address`);
+    if ((address.type === "ipv4" ? ipv4 : ipv6) !== undefined) {
+      throw new SocksError(
+        "bad-field",
+        `outboundAddresses: more than one ${address.type === "ipv4" ? "IPv4" : "IPv6"} address`,
+      );
+    }
+    if (address.type === "ipv4") ipv4 = address.host;
+    else ipv6 = address.host;
+  }
+  return { ipv4, ipv6 };
+}
+
+/** The Connection Attempt Delay given, checked against RFC 8305's bounds, or the default. */
+function attemptDelay(given: number | undefined): number {
+  if (given === undefined) return HAPPY_EYEBALLS.attemptDelayMs;
+  const problem = checkAttemptDelay(given);
+  if (problem !== undefined) throw new SocksError("bad-field", `connectAttemptDelayMs ${problem}`);
+  return given;
 }
 
 function resolveProtocols(given: ServerOptions["protocols"]): ServerConfig["protocols"] {

@@ -42,6 +42,11 @@ export interface ConnectionRecord {
   destinationPort?: number;
   /** How the destination arrived. */
   addressType?: RecordAddressType;
+  /**
+   * When the destination's name had several addresses: the one the direct route connected to, `ip:port` (the
+   * winner of the Happy Eyeballs race, RFC 8305).
+   */
+  connected?: string;
   /** With safeSocks or testSocks: "safe", or why not ("unsafe: the client resolved the name itself"). */
   safety?: string;
   /** "ok" for a served request; otherwise what went wrong, short ("refused", "handshake-timeout" ...). */
@@ -79,6 +84,7 @@ const FIELDS: readonly (readonly [keyof ConnectionRecord, string])[] = [
   ["command", "command"],
   ["destination", "destination"],
   ["addressType", "type"],
+  ["connected", "connected"],
   ["safety", "safety"],
   ["outcome", "outcome"],
   ["reply", "reply"],

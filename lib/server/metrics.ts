@@ -25,7 +25,22 @@ export const HANDSHAKE_BUCKETS: readonly number[] = [
 ];
 
 /** Outcomes that mean "refused" rather than "failed": counted in `tabi_refused_total` too. */
-const REFUSAL_OUTCOMES: ReadonlySet<string> = new Set(["not-allowed", "auth-failed", "bad-proxy-header"]);
+const REFUSAL_OUTCOMES: ReadonlySet<string> = new Set([
+  "not-allowed",
+  "auth-failed",
+  "bad-proxy-header",
+  "quota-exceeded",
+]);
+
+/** One user's counts (with `metricsPerUser`). */
+export interface UserCounts {
+  /** Bytes from the user's clients to destinations, by ended connections. */
+  readonly up: number;
+  /** Bytes from destinations to the user's clients, by ended connections. */
+  readonly down: number;
+  /** The user's refused requests by reason (`quota-exceeded`, `not-allowed`). */
+  readonly refused: Readonly<Record<string, number>>;
+}
 
 /** The counters and gauges of one or more servers, as plain data. */
 export interface MetricsSnapshot {
@@ -45,6 +60,8 @@ export interface MetricsSnapshot {
   readonly refused: Readonly<Record<string, number>>;
   /** UDP associations open now. */
   readonly udpActive: number;
+  /** Per user (only with `metricsPerUser`: each user is a label value, so the operator chooses the cardinality). */
+  readonly users?: Readonly<Record<string, UserCounts>>;
 }
 
 /**
@@ -68,6 +85,9 @@ export class ServerMetrics {
   readonly #buckets: number[] = new Array(HANDSHAKE_BUCKETS.length + 1).fill(0);
   #handshakeSum = 0;
   readonly #refused = new Map<string, number>();
+  readonly #users = new Map<string, { up: number; down: number; refused: Record<string, number> }>();
+  /** Count bytes and refusals per user too (`metricsPerUser`); set by the server's options, at start and reload. */
+  perUser = false;
 
   /** A handshake (greeting to complete request) took `seconds`. */
   handshake(seconds: number): void {
@@ -89,6 +109,13 @@ export class ServerMetrics {
     this.#bytesUp += record.bytesUp;
     this.#bytesDown += record.bytesDown;
     if (REFUSAL_OUTCOMES.has(record.outcome)) this.refused(record.outcome);
+    if (this.perUser && record.user !== undefined) {
+      let user = this.#users.get(record.user);
+      if (user === undefined) this.#users.set(record.user, user = { up: 0, down: 0, refused: {} });
+      user.up += record.bytesUp;
+      user.down += record.bytesDown;
+      if (REFUSAL_OUTCOMES.has(record.outcome)) user.refused[record.outcome] = (user.refused[record.outcome] ?? 0) + 1;
+    }
   }
 
   /** A connection was refused for `reason` (a limit's name, or an outcome such as "not-allowed"). */
@@ -107,6 +134,7 @@ export class ServerMetrics {
       handshakeSum: this.#handshakeSum,
       refused: Object.fromEntries(this.#refused),
       udpActive: gauges.udpActive,
+      ...(this.#users.size > 0 ? { users: structuredClone(Object.fromEntries(this.#users)) } : {}),
     };
   }
 }
@@ -143,7 +171,22 @@ export function sumSnapshots(snapshots: readonly MetricsSnapshot[]): MetricsSnap
     handshakeSum: sum((s) => s.handshakeSum),
     refused: addMaps(snapshots.map((s) => s.refused)),
     udpActive: sum((s) => s.udpActive),
+    ...sumUsers(snapshots),
   };
+}
+
+/** The per-user counts of several snapshots added up; nothing when none has any. */
+function sumUsers(snapshots: readonly MetricsSnapshot[]): { users?: Record<string, UserCounts> } {
+  const users: Record<string, { up: number; down: number; refused: Record<string, number> }> = {};
+  for (const snapshot of snapshots) {
+    for (const [name, counts] of Object.entries(snapshot.users ?? {})) {
+      const into = users[name] ??= { up: 0, down: 0, refused: {} };
+      into.up += counts.up;
+      into.down += counts.down;
+      for (const [reason, n] of Object.entries(counts.refused)) into.refused[reason] = (into.refused[reason] ?? 0) + n;
+    }
+  }
+  return Object.keys(users).length > 0 ? { users } : {};
 }
 
 /** A label value in the text format: backslash, double quote and newline escaped. */
@@ -200,5 +243,23 @@ export function formatPrometheus(snapshot: MetricsSnapshot): string {
   }
   family("tabi_udp_associations_active", "gauge", "UDP associations open now.");
   lines.push(`tabi_udp_associations_active ${snapshot.udpActive}`);
+  if (snapshot.users !== undefined) {
+    const users = Object.entries(snapshot.users).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    family(
+      "tabi_user_bytes_total",
+      "counter",
+      "Bytes relayed by a user's ended connections: up is client to destination.",
+    );
+    for (const [name, counts] of users) {
+      lines.push(`tabi_user_bytes_total{user="${label(name)}",direction="up"} ${counts.up}`);
+      lines.push(`tabi_user_bytes_total{user="${label(name)}",direction="down"} ${counts.down}`);
+    }
+    family("tabi_user_refused_total", "counter", "A user's refused requests, by reason (quota-exceeded, not-allowed).");
+    for (const [name, counts] of users) {
+      for (const [reason, n] of Object.entries(counts.refused).sort()) {
+        lines.push(`tabi_user_refused_total{user="${label(name)}",reason="${label(reason)}"} ${n}`);
+      }
+    }
+  }
   return `${lines.join("\n")}\n`;
 }

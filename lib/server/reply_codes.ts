@@ -10,6 +10,8 @@ import { SocksError, type SocksErrorCode } from "../wire/socks_error.ts";
 const SOCKS5_BY_CODE: Partial<Record<SocksErrorCode, Socks5ReplyCode>> = {
   "not-allowed": Socks5Reply.NotAllowed,
   "auth-failed": Socks5Reply.NotAllowed,
+  // A spent quota is the server's own refusal, like a rule's: "connection not allowed by ruleset".
+  "quota-exceeded": Socks5Reply.NotAllowed,
   "network-unreachable": Socks5Reply.NetworkUnreachable,
   "host-unreachable": Socks5Reply.HostUnreachable,
   "connection-refused": Socks5Reply.ConnectionRefused,

@@ -14,7 +14,8 @@ import { tunnelFrom } from "../client/tunnel.ts";
 import { proxyList } from "../client/chain.ts";
 import type { ProxySpec } from "../client/proxy_url.ts";
 import { connectAny } from "../net/connect_any.ts";
-import { ipAddress } from "../net/endpoint.ts";
+import { formatEndpoint, ipAddress } from "../net/endpoint.ts";
+import type { ConnectionRecord } from "./connection_record.ts";
 import type { Connection } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
 import { Socks5Command } from "../wire/constants.ts";
@@ -22,8 +23,11 @@ import { SocksError } from "../wire/socks_error.ts";
 import { checkAllowed, resolveAllowed, type RuleContext } from "./destination.ts";
 import { decidingRule, type Rule } from "./rules.ts";
 
-/** What opening a route needs: the rules' context and the server's stop signal. */
-export type RouteContext = RuleContext & { readonly signal: AbortSignal };
+/**
+ * What opening a route needs: the rules' context and the server's stop signal; with the connection's log record,
+ * the address that won a race among a name's addresses is recorded (`connected`).
+ */
+export type RouteContext = RuleContext & { readonly signal: AbortSignal; readonly record?: ConnectionRecord };
 
 const parsedUpstreams = new WeakMap<Rule, readonly ProxySpec[]>();
 
@@ -63,10 +67,25 @@ export async function openRoute(
     // kernels' errors for it differ). Here, the one door of SOCKS CONNECT, HTTP CONNECT and HTTP forwarding.
     throw new SocksError("not-allowed", "port 0: no service can listen there");
   }
+  // A spent quota refuses before anything is opened (SOCKS5 0x02, SOCKS4 91, HTTP 403).
+  if (!config.usage.empty) {
+    config.usage.checkQuota(config.usage.keyOf(context.request.user, context.connection.remoteAddress.hostname));
+  }
   const chain = routeFor(context, destination);
   if (chain.length === 0) {
     const addresses = await resolveAllowed(context, destination);
-    return await connectAny(config.network, addresses, destination.port, config.connectTimeoutMs, signal, true);
+    const connection = await connectAny(
+      config.network,
+      addresses,
+      destination.port,
+      config.connectTimeoutMs,
+      signal,
+      true,
+      { attemptDelayMs: config.connectAttemptDelayMs, localAddress: config.outbound },
+    );
+    // Only when there was a choice: the log says which address won (RFC 8305), and a lone address costs nothing.
+    if (addresses.length > 1 && context.record) context.record.connected = formatEndpoint(connection.remoteAddress);
+    return connection;
   }
   const last = chain[chain.length - 1];
   let target = destination;
@@ -86,6 +105,8 @@ export async function openRoute(
         network: config.network,
         allowLocalDns: true,
         timeoutMs: config.connectTimeoutMs,
+        connectAttemptDelayMs: config.connectAttemptDelayMs,
+        localAddress: config.outbound,
         signal,
         tlsClient: config.upstreamTls.client,
         proxyCa: config.upstreamTls.ca,

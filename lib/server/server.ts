@@ -76,6 +76,7 @@ export async function startServer(options: ServerOptions & { readonly network: N
   let config = resolveConfig(options);
   const listen = listenAddresses(options);
   refuseOpenAnonymous(listen, config, options.allowOpen ?? false);
+  await checkOutboundAddresses(config);
   const stopAll = new AbortController();
   // Every open tunnel listens for the server's stop: Node would warn of a leak past 10 listeners on one signal.
   allowManyListeners(stopAll.signal);
@@ -123,7 +124,7 @@ export async function startServer(options: ServerOptions & { readonly network: N
       try {
         // Checked whole before anything changes: a wrong option leaves the running configuration as it is.
         // The counters go on across reloads.
-        const fresh = resolveConfig({ ...next, network: config.network }, config.metrics);
+        const fresh = resolveConfig({ ...next, network: config.network }, config.metrics, config.usage);
         refuseOpenAnonymous(listeners.map((l) => l.address), fresh, next.allowOpen ?? false);
         config = fresh;
         admission.setLimits(config.limits);
@@ -155,4 +156,24 @@ export async function startServer(options: ServerOptions & { readonly network: N
       return closing;
     },
   };
+}
+
+/**
+ * Stops a start whose outbound addresses are not this machine's: each is bound once (a UDP socket on port 0, then
+ * closed), which the system refuses for an address it does not have (EADDRNOTAVAIL). Better at start than as a
+ * failure of every connection later.
+ */
+async function checkOutboundAddresses(config: ServerConfig): Promise<void> {
+  for (const hostname of [config.outbound?.ipv4, config.outbound?.ipv6]) {
+    if (hostname === undefined) continue;
+    try {
+      (await config.network.bindUdp({ hostname, port: 0 }, () => {})).close();
+    } catch (error) {
+      throw new SocksError(
+        "bad-field",
+        `outbound address ${hostname} is not an address of this machine (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+  }
 }

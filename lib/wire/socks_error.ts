@@ -20,6 +20,7 @@ export type SocksErrorCode =
   | "unsupported"
   | "auth-failed"
   | "not-allowed"
+  | "quota-exceeded"
   | "rejected"
   | "network-unreachable"
   | "host-unreachable"

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, it } from "node:test";
 import { DEFAULT_MAX_CHUNK_SIZE } from "../../lib/relay.ts";
-import { runtimeName } from "../../lib/runtime/detect.ts";
+import { type RuntimeName, runtimeName } from "../../lib/runtime/detect.ts";
 import { mb, rssOf } from "../helpers/proc.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
 
@@ -17,7 +17,7 @@ const KiB = 1024;
  * to one 64 KiB read in the stream and up to 80 KiB in the socket's own buffer; Bun reads up to 512 KiB (its
  * receive buffer) at once.
  */
-const SOCKET_READ = { deno: 0, node: 144 * KiB, bun: 512 * KiB } as const;
+const SOCKET_READ: Readonly<Record<RuntimeName, number>> = { deno: 0, node: 144 * KiB, bun: 512 * KiB, workers: 0 };
 /**
  * The bound per stalled tunnel, as docs/serve.md states it: the cost of any open tunnel (two sockets, their streams,
  * the session; 96 KiB measured as RSS), the relay's window and the buffers it outgrew on the way to it (48 KiB),

@@ -32,6 +32,9 @@ import { endpoint, SocketSource } from "../shared/socket_source.ts";
 import { BunNativeSocket, type BunRelayHandler } from "./relay.ts";
 import { formatEndpoint } from "../../net/endpoint.ts";
 import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
+import { nodeNetwork } from "../node/network.ts";
+
+const { connect: nodeConnect } = nodeNetwork();
 
 /**
  * The state of one socket, reached from the shared handlers through `socket.data`. It exists before the socket
@@ -180,11 +183,20 @@ const handlers: BunSocketHandlers<SocketState> = {
 };
 
 async function connect(options: ConnectOptions): Promise<Connection> {
-  const { hostname, port, signal } = options;
+  // Bun.connect cannot be cancelled (Bun 1.4.5: its socket stays in SYN-SENT after an abort, until the kernel gives
+  // up, minutes later); node:net's can (destroy() closes it). A raced attempt is the one likely to be given up, so
+  // it takes node:net, at the price of the stream relay instead of Bun's native one for that tunnel.
+  if (options.raced) return await nodeConnect(options);
+  const { hostname, port, signal, localAddress } = options;
   const what = `connect ${formatEndpoint({ hostname, port })}`;
   if (signal?.aborted) throw toSocksError(signal.reason, what);
   const state = new SocketState();
-  const connecting = bunTcp().connect({ hostname, port, allowHalfOpen: true, data: state, socket: handlers });
+  // Bun.connect takes `localAddress` though its types do not say so (checked on Bun 1.4.5: the peer sees it).
+  const connecting = bunTcp().connect(
+    localAddress === undefined
+      ? { hostname, port, allowHalfOpen: true, data: state, socket: handlers }
+      : { hostname, port, localAddress, allowHalfOpen: true, data: state, socket: handlers },
+  );
   // Bun.connect cannot be cancelled: on abort, give up waiting and close the socket if it connects after all.
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {

@@ -9,7 +9,7 @@
 import { startIdleTimer } from "../../time/idle_timer.ts";
 import type { NativeRelayOptions, NativeSocket } from "../../net/native_relay.ts";
 import type { RelayResult } from "../../relay.ts";
-import { RelayStop } from "../../net/relay_result.ts";
+import { quotaReached, RelayStop } from "../../net/relay_result.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import type { BunSocket } from "./socket.ts";
 
@@ -147,10 +147,30 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
         settle();
       }
     };
+    const { meter } = options;
     const handler = (me: Side, other: Side): BunRelayHandler => ({
       onData(data) {
         if (stopped.stopped) return;
         idle.touch();
+        if (meter !== undefined) {
+          const aToB = me === a;
+          const allowed = meter.allow(aToB, data.byteLength);
+          if (allowed < data.byteLength) {
+            // The crossing: what the quota still allows is written if the socket takes it now, then both close.
+            if (allowed > 0 && other.pending === undefined) send(me, other, data.subarray(0, allowed));
+            meter.passed(aToB, allowed);
+            return stop("quota-reached", quotaReached(meter));
+          }
+          const waitMs = meter.passed(aToB, data.byteLength);
+          if (waitMs > 0) {
+            // The rate: no more reading from this side until the wait is over (a drain may resume it sooner; the
+            // next chunk's wait then includes the debt, so the rate holds over time).
+            me.socket.pause();
+            setTimeout(() => {
+              if (!stopped.stopped && !me.readEnded && other.pending === undefined) me.socket.resume();
+            }, waitMs);
+          }
+        }
         if (other.pending !== undefined) {
           // Bun delivered one more chunk before the pause took effect: queue it behind the rest.
           const joined = new Uint8Array(other.pending.byteLength + data.byteLength);
@@ -193,6 +213,8 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
     bHooks.takeOver(handler(b, a));
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) return onAbort();
+    meter?.passed(true, options.leftover?.byteLength ?? 0);
+    meter?.passed(false, options.otherLeftover?.byteLength ?? 0);
     if (options.leftover && options.leftover.byteLength > 0) send(a, b, options.leftover);
     if (options.otherLeftover && options.otherLeftover.byteLength > 0) send(b, a, options.otherLeftover);
     if (b.pending === undefined) a.socket.resume();

@@ -50,6 +50,8 @@ export interface BunTcp {
   connect<State>(options: {
     hostname: string;
     port: number;
+    /** The source address (undocumented, honoured by Bun 1.4.5). */
+    localAddress?: string;
     allowHalfOpen: boolean;
     data: State;
     socket: BunSocketHandlers<State>;

@@ -33,6 +33,9 @@ import { type DenoConnHooks, DenoNativeSocket } from "./relay.ts";
 import { isOutOfFiles, throttledReporter } from "../shared/file_descriptors.ts";
 import { formatEndpoint } from "../../net/endpoint.ts";
 import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
+import { nodeNetwork } from "../node/network.ts";
+
+const { connect: nodeConnect } = nodeNetwork();
 
 /** How long the accept loop waits after a failed accept (EMFILE and friends) before it tries again. */
 const ACCEPT_BACKOFF_MS = 100;
@@ -205,6 +208,9 @@ class DenoConnection implements Connection, DenoConnHooks {
 }
 
 async function connect(options: ConnectOptions): Promise<Connection> {
+  // Deno.connect has no source address (Deno 2.9); node:net under Deno has (`localAddress`, checked on 2.9.6), so
+  // a connection from an outbound address is a node:net one, relayed through the streams.
+  if (options.localAddress !== undefined) return await nodeConnect(options);
   const { hostname, port, signal } = options;
   const what = `connect ${formatEndpoint({ hostname, port })}`;
   if (signal?.aborted) throw toSocksError(signal.reason, what);

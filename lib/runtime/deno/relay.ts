@@ -8,7 +8,7 @@
 import { startIdleTimer } from "../../time/idle_timer.ts";
 import type { NativeRelayOptions, NativeSocket } from "../../net/native_relay.ts";
 import { DEFAULT_MAX_CHUNK_SIZE, type RelayResult } from "../../relay.ts";
-import { RelayStop } from "../../net/relay_result.ts";
+import { quotaReached, RelayStop } from "../../net/relay_result.ts";
 
 /**
  * The first read buffer of a direction: small, since an idle tunnel holds one per direction while its read waits;
@@ -83,25 +83,42 @@ function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOptions):
   signal?.addEventListener("abort", onAbort, { once: true });
   if (signal?.aborted) onAbort();
 
+  const { meter } = options;
   const pump = async (
     from: Deno.TcpConn,
     to: Deno.TcpConn,
     leftover: Uint8Array | undefined,
     count: (n: number) => void,
+    aToB: boolean,
   ) => {
     try {
       if (leftover && leftover.byteLength > 0) {
         await writeAll(to, leftover);
         count(leftover.byteLength);
+        meter?.passed(aToB, leftover.byteLength);
         idle.touch();
       }
       let buffer = new Uint8Array(INITIAL_CHUNK_SIZE);
       for (;;) {
         const n = await from.read(buffer);
         if (n === null) break;
+        if (meter !== undefined) {
+          const allowed = meter.allow(aToB, n);
+          if (allowed < n) {
+            // The crossing: what the quota still allows goes out, then the tunnel closes.
+            if (allowed > 0) await writeAll(to, buffer.subarray(0, allowed));
+            count(allowed);
+            meter.passed(aToB, allowed);
+            return stop("quota-reached", quotaReached(meter));
+          }
+        }
         await writeAll(to, n === buffer.byteLength ? buffer : buffer.subarray(0, n));
         count(n);
         idle.touch();
+        if (meter !== undefined) {
+          const waitMs = meter.passed(aToB, n);
+          if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
         // A full read is a bulk transfer: read more at once next time.
         if (n === buffer.byteLength && n < DEFAULT_MAX_CHUNK_SIZE) {
           buffer = new Uint8Array(Math.min(DEFAULT_MAX_CHUNK_SIZE, n * 4));
@@ -124,8 +141,8 @@ function loops(a: DenoConnHooks, b: DenoConnHooks, options: NativeRelayOptions):
     return stopped.result(counts.aToB, counts.bToA);
   };
   return Promise.all([
-    pump(a.conn, b.conn, options.leftover, (n) => (counts.aToB += n)),
-    pump(b.conn, a.conn, options.otherLeftover, (n) => (counts.bToA += n)),
+    pump(a.conn, b.conn, options.leftover, (n) => (counts.aToB += n), true),
+    pump(b.conn, a.conn, options.otherLeftover, (n) => (counts.bToA += n), false),
   ]).then(ends);
 }
 

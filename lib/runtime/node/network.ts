@@ -191,12 +191,13 @@ class SocketConnection implements Connection, NodeStreamHooks {
 }
 
 function connect(options: ConnectOptions): Promise<Connection> {
-  const { hostname, port, signal } = options;
+  const { hostname, port, signal, localAddress } = options;
   return new Promise((done, fail) => {
     if (signal?.aborted) return fail(toSocksError(signal.reason, `connect ${formatEndpoint({ hostname, port })}`));
     const socket = builtinModule<typeof net>("node:net").connect({
       host: hostname,
       port,
+      localAddress,
       allowHalfOpen: true,
       noDelay: true,
     });

@@ -11,7 +11,7 @@
 import type net from "node:net";
 import type { NativeRelayOptions, NativeSocket } from "../../net/native_relay.ts";
 import type { RelayResult } from "../../relay.ts";
-import { RelayStop } from "../../net/relay_result.ts";
+import { quotaReached, type RelayMeter, RelayStop } from "../../net/relay_result.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 
 /** What the adapter tells the native relay about the stream it built over a socket. */
@@ -117,7 +117,50 @@ function pipeBothWays(a: net.Socket, b: net.Socket, options: NativeRelayOptions)
 
     if (options.leftover && options.leftover.length > 0) b.write(options.leftover);
     if (options.otherLeftover && options.otherLeftover.length > 0) a.write(options.otherLeftover);
-    a.pipe(b);
-    b.pipe(a);
+    const { meter } = options;
+    if (meter === undefined) {
+      a.pipe(b);
+      b.pipe(a);
+      return;
+    }
+    meter.passed(true, options.leftover?.length ?? 0);
+    meter.passed(false, options.otherLeftover?.length ?? 0);
+    meteredPipe(a, b, meter, true, () => stop("quota-reached", quotaReached(meter)));
+    meteredPipe(b, a, meter, false, () => stop("quota-reached", quotaReached(meter)));
   });
+}
+
+/**
+ * `from.pipe(to)` with a meter: each chunk is allowed by the quota (cut at the crossing, then `crossed`), counted,
+ * and `from` paused while `to` is full (as pipe does) and while the rate's wait lasts.
+ */
+function meteredPipe(from: net.Socket, to: net.Socket, meter: RelayMeter, aToB: boolean, crossed: () => void): void {
+  let holds = 0;
+  const release = () => {
+    if (--holds === 0 && !from.destroyed) from.resume();
+  };
+  from.on("data", (chunk: Uint8Array) => {
+    const allowed = meter.allow(aToB, chunk.length);
+    if (allowed < chunk.length) {
+      if (allowed > 0) to.write(chunk.subarray(0, allowed));
+      meter.passed(aToB, allowed);
+      return crossed();
+    }
+    const flushed = to.write(chunk);
+    const waitMs = meter.passed(aToB, chunk.length);
+    if (flushed && waitMs <= 0) return;
+    from.pause();
+    if (!flushed) {
+      holds++;
+      to.once("drain", release);
+    }
+    if (waitMs > 0) {
+      holds++;
+      setTimeout(release, waitMs);
+    }
+  });
+  // As pipe does: the peer's FIN is passed on once everything before it was handed to `to`.
+  from.on("end", () => to.end());
+  // The adapter may have paused it (pipe() resumes too).
+  from.resume();
 }

@@ -8,7 +8,8 @@
  */
 import { type Deadline, startDeadline } from "../../time/deadline.ts";
 import type { Connection } from "../../net/network.ts";
-import { formatHostPort } from "../../wire/address.ts";
+import { formatHostPort, type HostPort } from "../../wire/address.ts";
+import { type LocalAddresses, localAddressFor } from "../../net/connect_any.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { checkAllowed, resolveAllowed } from "../destination.ts";
 import { endpointToHostPort, isUnspecified, sameIp } from "../../net/endpoint.ts";
@@ -28,9 +29,14 @@ export async function bindCommand(session: Session): Promise<void> {
   const incoming = new Promise<Connection>((resolve) => (deliver = resolve));
   let taken = false;
   let strangers = 0;
-  // Listen where the client reached us: an address the peer can use too, never the wildcard.
+  // Listen where the client reached us: an address the peer can use too, never the wildcard; or on the outbound
+  // address of the peer's family, the address destinations see (as Dante's `external`).
   const listener = await config.network.listen(
-    { hostname: config.externalAddress ?? connection.localAddress.hostname, port: 0 },
+    {
+      hostname: config.externalAddress ?? bindAddress(config.outbound, destination, expected) ??
+        connection.localAddress.hostname,
+      port: 0,
+    },
     (peer) => {
       if (taken) return peer.close();
       if (!anyPeer && !expected.some((ip) => sameIp(ip, peer.remoteAddress.hostname))) {
@@ -68,4 +74,21 @@ export async function bindCommand(session: Session): Promise<void> {
     await listener.close();
   }
   await replyAndRelay(session, peer, endpointToHostPort(peer.remoteAddress));
+}
+
+/**
+ * BIND's listening address from the outbound addresses: the one of the expected peer's family (the destination's
+ * address, or the first it resolved to). Undefined without outbound addresses; a peer of a family without one is
+ * unreachable (SOCKS5 0x03), since the peer would have to reach an address that is not the outbound one.
+ */
+function bindAddress(
+  outbound: LocalAddresses | undefined,
+  destination: HostPort,
+  expected: string[],
+): string | undefined {
+  if (outbound === undefined) return undefined;
+  const peer = destination.address.type === "domain" ? expected[0] : destination.address.host;
+  const local = peer === undefined ? outbound.ipv4 ?? outbound.ipv6 : localAddressFor(peer, outbound);
+  if (local === undefined) throw new SocksError("network-unreachable", `BIND: no outbound address of ${peer}'s family`);
+  return local;
 }

@@ -33,8 +33,11 @@ export function relaySession(session: Session, other: Connection): Promise<void>
     }
   };
   try {
-    const { idleTimeoutMs } = session.config;
-    return relay(session.clientEnd(), other, { idleTimeoutMs, signal: session.signal }).then(recordResult);
+    const { idleTimeoutMs, usage } = session.config;
+    const meter = usage.empty
+      ? undefined
+      : usage.meter(usage.keyOf(session.request.user, session.connection.remoteAddress.hostname));
+    return relay(session.clientEnd(), other, { idleTimeoutMs, signal: session.signal, meter }).then(recordResult);
   } catch (error) {
     return Promise.reject(error);
   }

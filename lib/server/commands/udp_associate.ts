@@ -19,6 +19,7 @@ import { SocksError } from "../../wire/socks_error.ts";
 import { resolveAllowed } from "../destination.ts";
 import { endpointToHostPort, ipAddress, isUnspecified, sameIp } from "../../net/endpoint.ts";
 import type { Session } from "../session_context.ts";
+import { localAddressFor } from "../../net/connect_any.ts";
 import { reassembler } from "./udp_fragments.ts";
 
 /** The far side of an association when it is not this machine's own sockets: an upstream proxy's relay. */
@@ -93,7 +94,9 @@ async function associate(
   const socketFor = (family: "ipv4" | "ipv6") => {
     let socket = outbound.get(family);
     if (socket === undefined) {
-      socket = network.bindUdp({ hostname: family === "ipv4" ? "0.0.0.0" : "::", port: 0 }, fromRemote);
+      // From the outbound address of the family when the operator set one (the destination sees it), else any.
+      const hostname = config.outbound?.[family] ?? (family === "ipv4" ? "0.0.0.0" : "::");
+      socket = network.bindUdp({ hostname, port: 0 }, fromRemote);
       outbound.set(family, socket);
     }
     return socket;
@@ -113,7 +116,10 @@ async function associate(
       addresses = resolveAllowed(session, destination);
       resolved.set(key, addresses);
     }
-    const target = (await addresses)[0];
+    const all = await addresses;
+    // With outbound addresses, only a destination address of a family that has one can be reached.
+    const target = config.outbound === undefined ? all[0] : all.find((a) => localAddressFor(a, config.outbound));
+    if (target === undefined) throw new SocksError("network-unreachable", "no outbound address of that family");
     const family = ipAddress(target)?.type === "ipv6" ? "ipv6" : "ipv4";
     await (await socketFor(family)).send(data, { hostname: target, port: destination.port });
     record.bytesUp += data.length;

@@ -243,7 +243,14 @@ async function upgradeRelay(
       close: () => connection.close(),
     },
     { ...server, readable: outbound.readable, writable: outbound.writable, writer: out, close: () => outbound.close() },
-    { idleTimeoutMs: exchange.config.idleTimeoutMs, signal: exchange.signal },
+    {
+      idleTimeoutMs: exchange.config.idleTimeoutMs,
+      signal: exchange.signal,
+      // A limited user's or client's upgraded connection is paced and counted like a tunnel.
+      meter: exchange.config.usage.meter(
+        exchange.config.usage.keyOf(exchange.request.user, connection.remoteAddress.hostname),
+      ),
+    },
   );
   record.bytesUp += result.aToB;
   record.bytesDown += result.bToA;

@@ -149,6 +149,8 @@ function bodyless(head: HttpRequestHead | undefined): boolean {
 /** What the answer's text says: the client's own mistake in detail, little about the way to the destination. */
 function detailFor(status: HttpStatusCode, failure: SocksError): string {
   if (status === 400 || status === 431 || status === 501 || status === 505) return failure.message;
+  // A spent quota is named, so that the user knows which limit to ask about.
+  if (failure.code === "quota-exceeded") return failure.message;
   if (status === 403) return "denied by the proxy's rules";
   if (status === 407) return "this proxy needs a user name and password (Basic)";
   return failure.code;
@@ -183,7 +185,11 @@ async function tunnel(exchange: HttpExchange, head: HttpRequestHead): Promise<vo
       close: () => connection.close(),
     },
     outbound,
-    { idleTimeoutMs: exchange.config.idleTimeoutMs, signal: exchange.signal },
+    {
+      idleTimeoutMs: exchange.config.idleTimeoutMs,
+      signal: exchange.signal,
+      meter: exchange.config.usage.meter(exchange.config.usage.keyOf(request.user, connection.remoteAddress.hostname)),
+    },
   );
   record.bytesUp = result.aToB;
   record.bytesDown = result.bToA;

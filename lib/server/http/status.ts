@@ -24,6 +24,7 @@ export type HttpStatusCode = keyof typeof HttpStatus;
 
 const BY_CODE: Partial<Record<SocksErrorCode, HttpStatusCode>> = {
   "not-allowed": 403,
+  "quota-exceeded": 403,
   "auth-failed": 407,
   "timeout": 504,
   "unsupported": 501,
