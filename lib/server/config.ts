@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { NameMap } from "./name_map.ts";
 import { type Cidr, parseCidr } from "../net/cidr.ts";
 import { ipAddress, isLoopback } from "../net/endpoint.ts";
 import type { Network } from "../net/network.ts";
@@ -118,6 +119,8 @@ export interface ServerConfig {
   readonly proxyProtocolRanges: readonly Cidr[];
   /** Where connections are counted (for `/metrics`); every record passed to onConnectionEnd is counted. */
   readonly metrics: ServerMetrics;
+  /** The DNS port's name map, whose addresses are turned back into names (mapped_destination.ts). */
+  readonly nameMap: NameMap | undefined;
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -209,6 +212,11 @@ export interface ServerOptions {
   readonly proxyProtocol?: readonly string[];
   /** Listen with SO_REUSEPORT, so that several processes (workers) accept on the same addresses. */
   readonly reusePort?: boolean;
+  /**
+   * The name map of a DNS port (`startDnsPort`): a destination address it mapped is turned back into its name before
+   * anything else sees the request. Pass the same map again on a reload: names stay mapped.
+   */
+  readonly nameMap?: NameMap;
 }
 
 /**
@@ -298,6 +306,7 @@ export function resolveConfig(options: ServerOptions, metrics: ServerMetrics = n
       }
     }),
     metrics,
+    nameMap: options.nameMap,
   };
 }
 
