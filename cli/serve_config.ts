@@ -14,6 +14,7 @@ import type { FlagValue } from "./setting_kinds.ts";
 import { CLI_DEFAULTS, SERVE_SETTINGS, type Setting, type SettingPart } from "./serve_settings.ts";
 import { UsageError } from "./usage_error.ts";
 import type { MetricsAddress } from "./scale_settings.ts";
+import type { DnsSettings } from "./dns_settings.ts";
 
 /** The settings `tabi serve` runs with. */
 export interface ServeSettings {
@@ -29,6 +30,8 @@ export interface ServeSettings {
   readonly metrics: MetricsAddress | undefined;
   /** The GSS-API method's settings. */
   readonly gssapi: GssApiSettings;
+  /** The DNS ports and their name map (none: no `--dns`). */
+  readonly dns: DnsSettings;
 }
 
 /**
@@ -114,7 +117,10 @@ function merge(into: SettingPart, part: SettingPart): SettingPart {
   const gssapi = into.gssapi || part.gssapi
     ? { ...into.gssapi, ...part.gssapi, given: [...into.gssapi?.given ?? [], ...part.gssapi?.given ?? []] }
     : undefined;
-  return { ...into, ...part, options: { ...into.options, ...part.options, users, limits }, gssapi };
+  const dns = into.dns || part.dns
+    ? { ...into.dns, ...part.dns, map: { ...into.dns?.map, ...part.dns?.map } }
+    : undefined;
+  return { ...into, ...part, options: { ...into.options, ...part.options, users, limits }, gssapi, dns };
 }
 
 /**
@@ -158,5 +164,6 @@ export async function serveSettings(
     workers: result.workers ?? CLI_DEFAULTS.workers,
     metrics: result.metrics,
     gssapi: result.gssapi ?? {},
+    dns: result.dns ?? {},
   };
 }

@@ -62,7 +62,6 @@ const OPCODE_SHIFT = 11;
 const AA = 0x0400;
 const RD = 0x0100;
 const RA = 0x0080;
-const decoder = new TextDecoder();
 
 /**
  * Reads a query's header and its one question; throws SocksError "bad-field" on anything else (a response, no
