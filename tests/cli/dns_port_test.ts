@@ -1,0 +1,196 @@
+// `tabi serve --dns`: real clients resolve through the DNS port (dig), connect to the mapped address with SOCKS4,
+// SOCKS5 (IPv4 and IPv6) and HTTP, and reach the destination by name; the log shows the name; an upstream gets the
+// name unresolved (microsocks, which alone can resolve it: a hosts file only it sees, in its own mount namespace).
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runtimeName } from "../../lib/runtime/detect.ts";
+import { closedPort, sleep, waitForPort } from "../helpers/net.ts";
+import { requirePeer } from "../helpers/peers.ts";
+import { cliCommand, run } from "../helpers/process.ts";
+import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
+import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
+import { spawn } from "node:child_process";
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+function jsonRecords(stderr: string): Record<string, unknown>[] {
+  return stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+}
+
+async function records(server: TabiServe, n: number): Promise<Record<string, unknown>[]> {
+  for (let i = 0; i < 500 && jsonRecords(server.stderr()).length < n; i++) await sleep(20);
+  return jsonRecords(server.stderr());
+}
+
+/** The one address dig gets for `name`. */
+async function lookup(dnsPort: number, name: string, type: "A" | "AAAA"): Promise<string> {
+  const result = await run("dig", ["@127.0.0.1", "-p", String(dnsPort), "+tries=1", "+time=5", "+short", name, type]);
+  assert.equal(result.code, 0, result.stderr);
+  return text(result.stdout).trim();
+}
+
+async function curl(...args: string[]): Promise<{ code: number | null; stdout: Uint8Array; stderr: string }> {
+  return await run("curl", ["-sS", "--max-time", "10", ...args]);
+}
+
+describe("tabi serve --dns", () => {
+  const body = payload(3_000);
+  let web: Awaited<ReturnType<typeof httpServer>>;
+  let dir: string;
+  before(async () => {
+    for (const peer of ["curl", "dig"]) requirePeer(peer);
+    web = await httpServer("127.0.0.1", body);
+    dir = mkdtempSync(join(tmpdir(), "tabi-dns-port-"));
+  });
+  after(() => {
+    web.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("SOCKS4, SOCKS5 (IPv4 and IPv6) and HTTP to mapped addresses reach the name; the log says so", async () => {
+    const dnsPort = await closedPort();
+    const metricsPort = await closedPort();
+    const server = await startTabiServe(runtimeName(), [
+      "--listen",
+      "127.0.0.1:0",
+      "--dns",
+      `127.0.0.1:${dnsPort}`,
+      "--metrics",
+      `127.0.0.1:${metricsPort}`,
+      "--safe-socks",
+      "--log",
+      "json",
+    ]);
+    try {
+      assert.match(server.stderr(), new RegExp(`DNS port on 127\\.0\\.0\\.1:${dnsPort} \\(UDP and TCP\\)`));
+      const v4 = await lookup(dnsPort, "localhost", "A");
+      const v6 = await lookup(dnsPort, "localhost", "AAAA");
+      assert.match(v4, /^127\.(19[2-9]|2[0-5]\d)\./);
+      assert.match(v6, /^fd74:6162:6900::/);
+      for (
+        const args of [
+          ["--socks4", server.proxy, `http://${v4}:${web.port}/`],
+          ["--socks5", server.proxy, `http://${v4}:${web.port}/`],
+          ["--socks5", server.proxy, `http://[${v6}]:${web.port}/`],
+          ["-x", `http://${server.proxy}`, `http://${v4}:${web.port}/`],
+          ["-p", "-x", `http://${server.proxy}`, `http://[${v6}]:${web.port}/`],
+        ]
+      ) {
+        const result = await curl(...args);
+        assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+        assert.ok(sameBytes(result.stdout, body), args.join(" "));
+      }
+      const logged = await records(server, 5);
+      assert.deepEqual(
+        logged.map((r) => [r.version ?? r.method, r.command, r.destination, r.addressType, r.safety, r.outcome]),
+        [
+          ["4", "connect", `localhost:${web.port}`, "mapped-ipv4", "safe", "ok"],
+          ["5", "connect", `localhost:${web.port}`, "mapped-ipv4", "safe", "ok"],
+          ["5", "connect", `localhost:${web.port}`, "mapped-ipv6", "safe", "ok"],
+          ["GET", "http", `localhost:${web.port}`, "mapped-ipv4", undefined, "ok"],
+          ["CONNECT", "connect", `localhost:${web.port}`, "mapped-ipv6", undefined, "ok"],
+        ],
+      );
+      // An address in the range that no name has: host unreachable, whatever the protocol.
+      const stale = `http://127.192.250.1:${web.port}/`;
+      assert.equal((await curl("--socks5", server.proxy, stale)).code, 97);
+      assert.equal((await curl("--socks4", server.proxy, stale)).code, 97);
+      const http = await curl("-o", "/dev/null", "-w", "%{http_code}", "-x", `http://${server.proxy}`, stale);
+      assert.equal(text(http.stdout), "502");
+      const refused = (await records(server, 8)).slice(5);
+      assert.deepEqual(refused.map((r) => [r.destination, r.addressType, r.outcome, r.reply]), [
+        [`127.192.250.1:${web.port}`, "ipv4", "host-unreachable", 4],
+        [`127.192.250.1:${web.port}`, "ipv4", "host-unreachable", 91],
+        [`127.192.250.1:${web.port}`, "ipv4", "host-unreachable", 502],
+      ]);
+      // SIGHUP: the map stays; the same address still reaches the name.
+      server.kill("SIGHUP");
+      for (let i = 0; i < 500 && !/SIGHUP: reloaded/.test(server.stderr()); i++) await sleep(20);
+      assert.match(server.stderr(), /SIGHUP: reloaded/);
+      assert.equal((await curl("-o", "/dev/null", "--socks5", server.proxy, `http://${v4}:${web.port}/`)).code, 0);
+      assert.equal(await lookup(dnsPort, "localhost", "A"), v4, "the same address after the reload");
+      const metrics = text((await curl(`http://127.0.0.1:${metricsPort}/metrics`)).stdout);
+      assert.match(metrics, /^tabi_dns_questions_total [1-9]\d*$/m);
+      assert.match(metrics, /^tabi_dns_mapped_names 1$/m);
+      assert.match(metrics, /^tabi_dns_evictions_total 0$/m);
+    } finally {
+      server.kill("SIGTERM");
+      await server.exited;
+    }
+  });
+
+  it("through a socks5h upstream the name arrives unresolved: only microsocks can resolve it", async () => {
+    for (const peer of ["microsocks", "unshare", "mount"]) requirePeer(peer);
+    const name = "only-upstream.tabi.test";
+    const hosts = join(dir, "hosts");
+    writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.1 ${name}\n`);
+    const upstreamPort = await closedPort();
+    // microsocks in its own mount namespace, where /etc/hosts is the file above; nothing else here sees the name.
+    const microsocks = spawn("unshare", [
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      `mount --bind "$1" /etc/hosts && exec microsocks -i 127.0.0.1 -p "$2"`,
+      "sh",
+      hosts,
+      String(upstreamPort),
+    ], { stdio: "ignore" });
+    const dnsPort = await closedPort();
+    let server: TabiServe | undefined;
+    try {
+      await waitForPort(upstreamPort, "microsocks");
+      server = await startTabiServe(runtimeName(), [
+        "--listen",
+        "127.0.0.1:0",
+        "--dns",
+        `127.0.0.1:${dnsPort}`,
+        "--upstream",
+        `socks5h://127.0.0.1:${upstreamPort}`,
+        "--log",
+        "json",
+      ]);
+      const mapped = await lookup(dnsPort, name, "A");
+      for (const proxy of ["--socks4", "--socks5"]) {
+        const result = await curl(proxy, server.proxy, `http://${mapped}:${web.port}/`);
+        assert.equal(result.code, 0, `${proxy}: ${result.stderr}`);
+        assert.ok(sameBytes(result.stdout, body));
+      }
+      const logged = await records(server, 2);
+      assert.deepEqual(logged.map((r) => [r.destination, r.addressType, r.outcome]), [
+        [`${name}:${web.port}`, "mapped-ipv4", "ok"],
+        [`${name}:${web.port}`, "mapped-ipv4", "ok"],
+      ]);
+      // The name itself does not resolve on this side: had tabi tried, the request would have failed.
+      const here = await run("getent", ["hosts", name]);
+      assert.notEqual(here.code, 0);
+    } finally {
+      server?.kill("SIGTERM");
+      await server?.exited;
+      microsocks.kill("SIGTERM");
+    }
+  });
+
+  it("refuses --dns on an open address without --allow-open or users, and with --workers", async () => {
+    const [command, prefix] = cliCommand();
+    const open = await run(command, [...prefix, "serve", "--listen", "127.0.0.1:0", "--dns", "0.0.0.0:0"]);
+    assert.equal(open.code, 2, open.stderr);
+    assert.match(open.stderr, /--dns: refusing a DNS port on 0\.0\.0\.0:0, which is not loopback/);
+    const workers = await run(command, [
+      ...prefix,
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--dns",
+      "127.0.0.1:0",
+      "--workers",
+      "2",
+    ]);
+    assert.equal(workers.code, 2, workers.stderr);
+    assert.match(workers.stderr, /--dns needs one process/);
+  });
+});
