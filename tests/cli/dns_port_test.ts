@@ -116,6 +116,9 @@ describe("tabi serve --dns", () => {
       assert.match(metrics, /^tabi_dns_questions_total [1-9]\d*$/m);
       assert.match(metrics, /^tabi_dns_mapped_names 1$/m);
       assert.match(metrics, /^tabi_dns_evictions_total 0$/m);
+      requirePeer("promtool");
+      const lint = await run("promtool", ["check", "metrics"], { input: new TextEncoder().encode(metrics) });
+      assert.equal(lint.code, 0, lint.stderr + text(lint.stdout));
     } finally {
       server.kill("SIGTERM");
       await server.exited;
