@@ -2,14 +2,14 @@
 // SOCKS5 (IPv4 and IPv6) and HTTP, and reach the destination by name; the log shows the name; an upstream gets the
 // name unresolved (microsocks, which alone can resolve it: a hosts file only it sees, in its own mount namespace).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { closedPort, sleep, waitForPort } from "../helpers/net.ts";
 import { requirePeer } from "../helpers/peers.ts";
-import { cliCommand, run } from "../helpers/process.ts";
+import { cliCommand, cliCommandFor, run } from "../helpers/process.ts";
 import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
 import { httpServer, payload, sameBytes } from "../helpers/targets.ts";
 import { spawn } from "node:child_process";
@@ -176,6 +176,72 @@ describe("tabi serve --dns", () => {
       await server?.exited;
       microsocks.kill("SIGTERM");
     }
+  });
+
+  it("clients that resolve names themselves (curl --socks4, curl --socks5, PySocks rdns=False), with the DNS port as the system resolver, reach the name", async () => {
+    for (const peer of ["curl", "unshare", "mount", "ip", "/usr/lib/python3/dist-packages/socks.py"]) requirePeer(peer);
+    // In a network namespace of its own, so that the DNS port can take port 53 (resolv.conf names no port).
+    const ns = join(dir, "ns");
+    mkdirSync(join(ns, "www"), { recursive: true });
+    const name = "web.tabi.test";
+    writeFileSync(join(ns, "www", "page"), body);
+    writeFileSync(join(ns, "hosts.server"), `127.0.0.1 localhost\n127.0.0.1 ${name}\n`);
+    writeFileSync(join(ns, "hosts.client"), "127.0.0.1 localhost\n");
+    writeFileSync(join(ns, "resolv.conf"), "nameserver 127.0.0.1\n");
+    writeFileSync(
+      join(ns, "client.sh"),
+      [
+        // Python's gethostbyname: glibc's resolver, which reads resolv.conf (getent ahostsv4 would not even ask here:
+        // AI_ADDRCONFIG finds no IPv4 address but loopback in this namespace).
+        `/usr/bin/python3 -c 'import socket; print(socket.gethostbyname("${name}"), "from the system resolver")'`,
+        `curl -sS --max-time 10 --socks4 127.0.0.1:1080 http://${name}:8080/page -o "${ns}/socks4.out"`,
+        `curl -sS --max-time 10 --socks5 127.0.0.1:1080 http://${name}:8080/page -o "${ns}/socks5.out"`,
+        `/usr/bin/python3 -c '
+import socks
+s = socks.socksocket()
+s.set_proxy(socks.SOCKS5, "127.0.0.1", 1080, rdns=False)
+s.connect(("${name}", 8080))
+s.sendall(b"GET /page HTTP/1.0\\r\\n\\r\\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+open("${ns}/pysocks.out", "wb").write(data.split(b"\\r\\n\\r\\n", 1)[1])
+'`,
+      ].join(" &&\n") + "\n",
+    );
+    const [command, prefix] = cliCommandFor(runtimeName());
+    const result = await run(
+      "unshare",
+      [
+        "--net",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        join("tests", "helpers", "dns_port_namespace.sh"),
+        ns,
+        command,
+        ...prefix,
+      ],
+      { timeoutMs: 90_000 },
+    );
+    const client = readFileSync(join(ns, "client.out"), "utf8");
+    const log = readFileSync(join(ns, "tabi.log"), "utf8");
+    assert.equal(result.code, 0, `${result.stderr}\n${client}\n${log}`);
+    // The client's own lookup got a mapped address: the name never left for a real resolver.
+    assert.match(client, /^127\.(19[2-9]|2[0-5]\d)\.\d+\.\d+ /m);
+    for (const out of ["socks4.out", "socks5.out", "pysocks.out"]) {
+      assert.ok(sameBytes(new Uint8Array(readFileSync(join(ns, out))), body), out);
+    }
+    const logged = jsonRecords(log);
+    assert.deepEqual(
+      logged.map((r) => [r.version, r.destination, r.outcome]),
+      [["4", `${name}:8080`, "ok"], ["5", `${name}:8080`, "ok"], ["5", `${name}:8080`, "ok"]],
+    );
+    for (const r of logged) assert.match(String(r.addressType), /^mapped-ipv[46]$/);
   });
 
   it("refuses --dns on an open address without --allow-open or users, and with --workers", async () => {
