@@ -33,7 +33,10 @@ import { recordDestination } from "./request_record.ts";
 export function unmapRequest(config: Pick<ServerConfig, "nameMap">, request: ClientRequest): ClientRequest {
   const { nameMap } = config;
   const { address, port } = request.destination;
-  if (nameMap === undefined || address.type === "domain" || !nameMap.inRange(address.host)) return request;
+  // Only CONNECT and HTTP name a destination to reach: BIND's address is the peer expected to connect back, UDP
+  // ASSOCIATE's the client's own (its datagrams to a mapped range are dropped: udp_associate.ts).
+  const reaches = request.command === "connect" || request.command === "http";
+  if (nameMap === undefined || !reaches || address.type === "domain" || !nameMap.inRange(address.host)) return request;
   const name = nameMap.nameFor(address.host);
   if (name === undefined) {
     throw new SocksError(

@@ -5,7 +5,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { NameMap } from "../../lib/server/name_map.ts";
 import type { Listener } from "../../lib/net/network.ts";
-import { echoServer, socks5Connect, testServer } from "../helpers/net.ts";
+import { echoServer, network, rawClient, socks5Connect, testServer } from "../helpers/net.ts";
+import { concat } from "../helpers/bytes.ts";
+import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
+import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
+import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../lib/wire/socks5_udp.ts";
 import { ask } from "../helpers/http.ts";
 
 const to = (host: string, port: number) => ({ address: { type: "ipv4" as const, host }, port });
@@ -96,6 +100,52 @@ describe("mapped destinations", () => {
       assert.deepEqual([record.destination, record.addressType], [`localhost:${echo.address.port}`, "mapped-ipv4"]);
       assert.ok(nameMap.addressFor("other.test", "ipv4"), "free once the tunnel ended");
     } finally {
+      await server.close(0);
+    }
+  });
+
+  it("UDP datagrams to a mapped address are dropped, not sent to the loopback address", async () => {
+    const nameMap = new NameMap();
+    const server = await testServer({ nameMap });
+    const seen: number[] = [];
+    // Bound to every address: a datagram to 127.192.0.x would arrive here if it were sent.
+    const echo4 = await network.bindUdp({ hostname: "0.0.0.0", port: 0 }, (d) => {
+      seen.push(d.data[0]);
+      void echo4.send(d.data, d.from);
+    });
+    const answers: number[] = [];
+    let answered: () => void = () => {};
+    const client = await network.bindUdp({ hostname: "127.0.0.1", port: 0 }, (d) => {
+      answers.push(decodeSocks5UdpDatagram(d.data).data[0]);
+      answered();
+    });
+    try {
+      const control = await rawClient(server.endpoint);
+      await control.send(concat(
+        encodeSocks5Greeting({ methods: [0] }),
+        encodeSocks5Request({ command: 3, destination: to("127.0.0.1", client.address.port) }),
+      ));
+      await control.reader.read(decodeSocks5MethodSelection);
+      const reply = await control.reader.read(decodeSocks5Reply);
+      assert.equal(reply.reply, 0);
+      const relay = { hostname: "127.0.0.1", port: reply.bound.port };
+      const mapped = to(nameMap.addressFor("localhost", "ipv4")!, echo4.address.port);
+      const plain = to("127.0.0.1", echo4.address.port);
+      const answer = new Promise<void>((resolve) => (answered = resolve));
+      await client.send(
+        encodeSocks5UdpDatagram({ fragment: 0, destination: mapped, data: new Uint8Array([1]) }),
+        relay,
+      );
+      await client.send(encodeSocks5UdpDatagram({ fragment: 0, destination: plain, data: new Uint8Array([2]) }), relay);
+      await answer;
+      control.close();
+      const record = await server.nextRecord();
+      assert.equal(record.bytesUp, 1, "only the datagram to 127.0.0.1 went out");
+      assert.deepEqual(seen, [2]);
+      assert.deepEqual(answers, [2]);
+    } finally {
+      client.close();
+      echo4.close();
       await server.close(0);
     }
   });
