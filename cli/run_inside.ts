@@ -20,7 +20,6 @@ import { startTransparentPort } from "../lib/server/transparent_port.ts";
 import { formatHostPort } from "../lib/wire/address.ts";
 import { prepareNamespace } from "./audit_namespace.ts";
 import type { CliOutput } from "./output.ts";
-import { signalNumber } from "./run_program.ts";
 
 function must(command: string, args: string[], input?: string): void {
   const result = spawnSync(command, args, { input, encoding: "utf8" });
@@ -96,4 +95,10 @@ export async function runInside(own: string[], command: string[], output: CliOut
   bridge.kill("SIGTERM");
   // PID 1 of the namespace: whatever is still running there ends with this process.
   process.exit(code);
+}
+
+/** The shell's convention for a program killed by a signal: 128 + its number. */
+export function signalNumber(signal: string | null): number {
+  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+  return signal === null ? 0 : numbers[signal] ?? 0;
 }

@@ -25,7 +25,7 @@ import type { FlagValue } from "./setting_kinds.ts";
 import type { CliOutput } from "./output.ts";
 import { serveOptionTable, serveSettings } from "./serve_config.ts";
 import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
-import { runInside } from "./run_inside.ts";
+import { runInside, signalNumber } from "./run_inside.ts";
 
 /** Set in the environment of `tabi run` re-run inside the namespaces. */
 export const RUN_INSIDE_ENV = "TABI_RUN_INSIDE";
@@ -159,12 +159,6 @@ function runNamespaced(dir: string, command: string[], output: CliOutput): Promi
 }
 
 function ignore(): void {}
-
-/** The shell's convention for a program killed by a signal: 128 + its number. */
-export function signalNumber(signal: string | null): number {
-  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
-  return signal === null ? 0 : numbers[signal] ?? 0;
-}
 
 function found(tool: string): Promise<boolean> {
   return new Promise((resolve) => {
