@@ -202,6 +202,41 @@ for host in ("127.0.0.1", "192.0.2.1", "10.0.0.1"):
     assert.equal(result.code, 0);
   });
 
+  it("as another user (nobody), through a user namespace", async () => {
+    requirePeer("setpriv");
+    // Outside the test's own directory, which only root may enter.
+    const home = mkdtempSync(join(tmpdir(), "tabi-run-nobody-"));
+    await run("chown", ["nobody", home]);
+    const [command, prefix] = cliCommand();
+    const result = await run("setpriv", [
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      "--",
+      "env",
+      `HOME=${home}`,
+      `TMPDIR=${home}`,
+      `DENO_DIR=${join(home, "deno")}`,
+      command,
+      ...prefix,
+      "run",
+      "--log",
+      "json",
+      "--",
+      "curl",
+      "-sS",
+      "--max-time",
+      "20",
+      `http://localhost:${webPort}/page`,
+    ], { timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(sameBytes(result.stdout, body));
+    assert.deepEqual(jsonRecords(result.stderr).map((r) => [r.destination, r.outcome]), [[
+      `127.0.0.1:${webPort}`,
+      "ok",
+    ]]);
+  });
+
   it("refuses, without running the program, where it cannot isolate it", async () => {
     const [command, prefix] = cliCommand();
     const marker = join(dir, "ran");
