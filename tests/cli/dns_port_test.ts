@@ -178,25 +178,54 @@ describe("tabi serve --dns", () => {
     }
   });
 
-  it("clients that resolve names themselves (curl --socks4, curl --socks5, PySocks rdns=False), with the DNS port as the system resolver, reach the name", async () => {
-    for (const peer of ["curl", "unshare", "mount", "ip", "/usr/lib/python3/dist-packages/socks.py"]) requirePeer(peer);
-    // In a network namespace of its own, so that the DNS port can take port 53 (resolv.conf names no port).
-    const ns = join(dir, "ns");
+  /**
+   * Runs `lines` (shell, joined with &&) as a client in a network namespace where tabi serve's DNS port is the system
+   * resolver (127.0.0.1:53: resolv.conf names no port) and its proxy is 127.0.0.1:1080; the origin serves `www` there
+   * on 127.0.0.1:8080 under a name only the proxy's hosts file has. Returns the client's output and tabi's log.
+   */
+  async function inResolverNamespace(
+    name: string,
+    www: Record<string, Uint8Array | string>,
+    lines: (ns: string) => string[],
+  ): Promise<{ ns: string; client: string; log: string }> {
+    const ns = mkdtempSync(join(dir, "ns-"));
     mkdirSync(join(ns, "www"), { recursive: true });
-    const name = "web.tabi.test";
-    writeFileSync(join(ns, "www", "page"), body);
+    for (const [file, content] of Object.entries(www)) writeFileSync(join(ns, "www", file), content);
     writeFileSync(join(ns, "hosts.server"), `127.0.0.1 localhost\n127.0.0.1 ${name}\n`);
     writeFileSync(join(ns, "hosts.client"), "127.0.0.1 localhost\n");
     writeFileSync(join(ns, "resolv.conf"), "nameserver 127.0.0.1\n");
-    writeFileSync(
-      join(ns, "client.sh"),
-      [
-        // Python's gethostbyname: glibc's resolver, which reads resolv.conf (getent ahostsv4 would not even ask here:
-        // AI_ADDRCONFIG finds no IPv4 address but loopback in this namespace).
-        `/usr/bin/python3 -c 'import socket; print(socket.gethostbyname("${name}"), "from the system resolver")'`,
-        `curl -sS --max-time 10 --socks4 127.0.0.1:1080 http://${name}:8080/page -o "${ns}/socks4.out"`,
-        `curl -sS --max-time 10 --socks5 127.0.0.1:1080 http://${name}:8080/page -o "${ns}/socks5.out"`,
-        `/usr/bin/python3 -c '
+    writeFileSync(join(ns, "client.sh"), lines(ns).join(" &&\n") + "\n");
+    const [command, prefix] = cliCommandFor(runtimeName());
+    const script = join("tests", "helpers", "dns_port_namespace.sh");
+    const result = await run("unshare", [
+      "--net",
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      script,
+      ns,
+      command,
+      ...prefix,
+    ], {
+      timeoutMs: 150_000,
+    });
+    const client = readFileSync(join(ns, "client.out"), "utf8");
+    const log = readFileSync(join(ns, "tabi.log"), "utf8");
+    assert.equal(result.code, 0, `${result.stderr}\n${client}\n${log}`);
+    return { ns, client, log };
+  }
+
+  it("clients that resolve names themselves (curl --socks4, curl --socks5, PySocks rdns=False), with the DNS port as the system resolver, reach the name", async () => {
+    for (const peer of ["curl", "unshare", "mount", "ip", "/usr/lib/python3/dist-packages/socks.py"]) requirePeer(peer);
+    const name = "web.tabi.test";
+    const { ns, client, log } = await inResolverNamespace(name, { page: body }, (ns) => [
+      // Python's gethostbyname: glibc's resolver, which reads resolv.conf (getent ahostsv4 would not even ask here:
+      // AI_ADDRCONFIG finds no IPv4 address but loopback in this namespace).
+      `/usr/bin/python3 -c 'import socket; print(socket.gethostbyname("${name}"), "from the system resolver")'`,
+      `curl -sS --max-time 10 --socks4 127.0.0.1:1080 http://${name}:8080/page -o "${ns}/socks4.out"`,
+      `curl -sS --max-time 10 --socks5 127.0.0.1:1080 http://${name}:8080/page -o "${ns}/socks5.out"`,
+      `/usr/bin/python3 -c '
 import socks
 s = socks.socksocket()
 s.set_proxy(socks.SOCKS5, "127.0.0.1", 1080, rdns=False)
@@ -210,27 +239,7 @@ while True:
     data += chunk
 open("${ns}/pysocks.out", "wb").write(data.split(b"\\r\\n\\r\\n", 1)[1])
 '`,
-      ].join(" &&\n") + "\n",
-    );
-    const [command, prefix] = cliCommandFor(runtimeName());
-    const result = await run(
-      "unshare",
-      [
-        "--net",
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        join("tests", "helpers", "dns_port_namespace.sh"),
-        ns,
-        command,
-        ...prefix,
-      ],
-      { timeoutMs: 90_000 },
-    );
-    const client = readFileSync(join(ns, "client.out"), "utf8");
-    const log = readFileSync(join(ns, "tabi.log"), "utf8");
-    assert.equal(result.code, 0, `${result.stderr}\n${client}\n${log}`);
+    ]);
     // The client's own lookup got a mapped address: the name never left for a real resolver.
     assert.match(client, /^127\.(19[2-9]|2[0-5]\d)\.\d+\.\d+ /m);
     for (const out of ["socks4.out", "socks5.out", "pysocks.out"]) {
@@ -243,6 +252,55 @@ open("${ns}/pysocks.out", "wb").write(data.split(b"\\r\\n\\r\\n", 1)[1])
     );
     for (const r of logged) assert.match(String(r.addressType), /^mapped-ipv[46]$/);
   });
+
+  it(
+    "the survey's other leaky rows (Chromium SOCKS4, Firefox SOCKS5 remote DNS off, proxychains4 without proxy_dns) reach the name too",
+    { timeout: 160_000 },
+    async () => {
+      for (const peer of ["chromium", "firefox-esr", "proxychains4", "curl", "unshare", "mount", "ip"]) {
+        requirePeer(peer);
+      }
+      const name = "web.tabi.test";
+      const marker = "tabi-dns-port-marker";
+      const { ns, log } = await inResolverNamespace(
+        name,
+        { "page.html": `<html><body>${marker}</body></html>\n` },
+        (ns) => {
+          mkdirSync(join(ns, "firefox"));
+          writeFileSync(
+            join(ns, "firefox", "user.js"),
+            [
+              `user_pref("network.proxy.type", 1);`,
+              `user_pref("network.proxy.socks", "127.0.0.1");`,
+              `user_pref("network.proxy.socks_port", 1080);`,
+              `user_pref("network.proxy.socks_version", 5);`,
+              `user_pref("network.proxy.socks5_remote_dns", false);`,
+              `user_pref("network.proxy.socks_remote_dns", false);`,
+            ].join("\n") + "\n",
+          );
+          writeFileSync(join(ns, "proxychains.conf"), "strict_chain\n[ProxyList]\nsocks5 127.0.0.1 1080\n");
+          const url = `http://${name}:8080/page.html`;
+          return [
+            `HOME=${ns} timeout 90 chromium --headless --no-sandbox --disable-gpu --no-first-run ` +
+            `--disable-background-networking --disable-component-update --disable-sync --user-data-dir=${ns}/chromium ` +
+            `--proxy-server=socks4://127.0.0.1:1080 --dump-dom ${url} > ${ns}/chromium.out 2>/dev/null`,
+            `HOME=${ns} timeout 90 firefox-esr --headless --no-remote --profile ${ns}/firefox --screenshot ${ns}/firefox.png ` +
+            `${url} >/dev/null 2>&1`,
+            `proxychains4 -q -f ${ns}/proxychains.conf curl -sS --max-time 10 -o ${ns}/proxychains.out ${url}`,
+          ];
+        },
+      );
+      assert.match(readFileSync(join(ns, "chromium.out"), "utf8"), new RegExp(marker));
+      assert.ok(readFileSync(join(ns, "firefox.png")).length > 1000);
+      assert.match(readFileSync(join(ns, "proxychains.out"), "utf8"), new RegExp(marker));
+      const logged = jsonRecords(log);
+      const page = logged.filter((r) => r.destination === `${name}:8080` && r.outcome === "ok");
+      assert.ok(page.some((r) => r.version === "4"), "Chromium's SOCKS4 requests");
+      assert.ok(page.filter((r) => r.version === "5").length >= 2, "Firefox's and proxychains4's SOCKS5 requests");
+      // Every request, the browsers' background ones too, carried a mapped address: no lookup got a real answer.
+      for (const r of logged) assert.match(String(r.addressType), /^mapped-ipv[46]$/, JSON.stringify(r));
+    },
+  );
 
   it("refuses --dns on an open address without --allow-open or users, and with --workers", async () => {
     const [command, prefix] = cliCommand();
