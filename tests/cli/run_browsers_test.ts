@@ -87,4 +87,59 @@ HOME='${home}' ${tabi} run --log json -- ${browser.map((a) => `'${a}'`).join(" "
     assert.ok(readFileSync(join(home, "page.png")).length > 1000, "a screenshot of the page");
     checkLog(log);
   });
+
+  for (const browser of ["chromium", "firefox-esr"] as const) {
+    it(`tabi audit finds no leak in ${browser} under tabi run`, { timeout: 160_000 }, async () => {
+      for (const peer of [browser, "unshare", "ip", "mount", "nft", "socat"]) requirePeer(peer);
+      const home = join(dir, `audit-${browser}`);
+      mkdirSync(join(home, "profile"), { recursive: true });
+      const program = browser === "chromium"
+        ? [
+          "chromium",
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--no-first-run",
+          `--user-data-dir=${join(home, "profile")}`,
+          "--dump-dom",
+          "{url}",
+        ]
+        : [
+          "firefox-esr",
+          "--headless",
+          "--no-remote",
+          "--profile",
+          join(home, "profile"),
+          "--screenshot",
+          join(home, "p.png"),
+          "{url}",
+        ];
+      const [command, prefix] = cliCommand();
+      // The audit's namespace holds the whole of it: tabi run's exit, and the audit proxy it forwards to.
+      const result = await run(command, [
+        ...prefix,
+        "audit",
+        "--json",
+        "--timeout",
+        "90",
+        "--",
+        "env",
+        `HOME=${home}`,
+        command,
+        ...prefix,
+        "run",
+        "--proxy",
+        "socks5h://{socks}",
+        "--",
+        ...program,
+      ], { timeoutMs: 150_000 });
+      const report = JSON.parse(new TextDecoder().decode(result.stdout));
+      assert.equal(report.verdict, "no-leak", JSON.stringify(report));
+      assert.ok(
+        report.requests.some((r: { outcome: string }) => r.outcome === "page"),
+        JSON.stringify(report.requests),
+      );
+      assert.ok(report.requests.every((r: { addressType: string }) => r.addressType === "domain"));
+    });
+  }
 });
