@@ -178,29 +178,38 @@ for host in ("127.0.0.1", "192.0.2.1", "10.0.0.1"):
     }
   });
 
-  it("tabi audit finds no leak in a program run under tabi run", async () => {
-    const [command, prefix] = cliCommand();
-    const result = await run(command, [
-      ...prefix,
-      "audit",
-      "--json",
-      "--",
-      command,
-      ...prefix,
-      "run",
-      "--proxy",
-      "socks5h://{socks}",
-      "--",
-      "curl",
-      "-sS",
-      "--max-time",
-      "20",
-      "{url}",
-    ], { timeoutMs: 120_000 });
-    const report = JSON.parse(text(result.stdout));
-    assert.equal(report.verdict, "no-leak", text(result.stdout) + result.stderr);
-    assert.equal(result.code, 0);
-  });
+  for (
+    const [label, program] of [
+      ["curl", ["curl", "-sS", "--max-time", "20", "{url}"]],
+      ["Python's urllib", [
+        "python3",
+        "-c",
+        "import urllib.request,sys; urllib.request.urlopen(sys.argv[1]).read()",
+        "{url}",
+      ]],
+      ["busybox wget", ["busybox", "wget", "-q", "-O", "/dev/null", "{url}"]],
+    ] as const
+  ) {
+    it(`tabi audit finds no leak in ${label} run under tabi run`, async () => {
+      const [command, prefix] = cliCommand();
+      const result = await run(command, [
+        ...prefix,
+        "audit",
+        "--json",
+        "--",
+        command,
+        ...prefix,
+        "run",
+        "--proxy",
+        "socks5h://{socks}",
+        "--",
+        ...program,
+      ], { timeoutMs: 120_000 });
+      const report = JSON.parse(text(result.stdout));
+      assert.equal(report.verdict, "no-leak", text(result.stdout) + result.stderr);
+      assert.equal(result.code, 0);
+    });
+  }
 
   it("as another user (nobody), through a user namespace", async () => {
     requirePeer("setpriv");
