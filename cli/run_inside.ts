@@ -21,6 +21,9 @@ import { formatHostPort } from "../lib/wire/address.ts";
 import { prepareNamespace } from "./audit_namespace.ts";
 import type { CliOutput } from "./output.ts";
 
+/** How long a program may take to end after SIGTERM before it is killed. */
+const GRACE_MS = 10_000;
+
 function must(command: string, args: string[], input?: string): void {
   const result = spawnSync(command, args, { input, encoding: "utf8" });
   if (result.status !== 0) {
@@ -84,13 +87,31 @@ export async function runInside(own: string[], command: string[], output: CliOut
   }
   const code = await new Promise<number>((resolve) => {
     const child = spawn(command[0], command.slice(1), { stdio: "inherit" });
-    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-    for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"] as const) process.on(signal, forward(signal));
+    // SIGTERM and SIGHUP come from the outer side: passed on. SIGTERM also starts the end: a program that outlives it
+    // by GRACE_MS is killed, so that nothing stays behind. The terminal's SIGINT reaches the program itself.
+    // process.kill, not child.kill: Deno's child.kill makes the exit read as that signal, whatever the program did.
+    const send = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    let killer: ReturnType<typeof setTimeout> | undefined;
+    process.on("SIGTERM", () => {
+      send("SIGTERM");
+      killer ??= setTimeout(() => send("SIGKILL"), GRACE_MS);
+    });
+    process.on("SIGHUP", () => send("SIGHUP"));
+    process.on("SIGINT", () => {});
     child.on("error", (error) => {
       output.err(`tabi run: cannot run ${command[0]}: ${error.message}\n`);
       resolve(127);
     });
-    child.on("close", (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    child.on("close", (code, signal) => {
+      clearTimeout(killer);
+      resolve(code ?? 128 + signalNumber(signal));
+    });
   });
   bridge.kill("SIGTERM");
   // PID 1 of the namespace: whatever is still running there ends with this process.

@@ -11,7 +11,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -134,15 +134,38 @@ function runNamespaced(dir: string, command: string[], output: CliOutput): Promi
   return new Promise((resolve) => {
     const child = spawn(
       "unshare",
-      [...unshareFlags(), "--", self, ...prefix, "run", "--inside", dir, "--", ...command],
+      // When unshare itself is ended (the terminal's SIGINT reaches it too), the inside gets SIGTERM, not SIGKILL,
+      // and passes it on to the program.
+      [
+        ...unshareFlags().map((flag) => flag === "--kill-child" ? "--kill-child=SIGTERM" : flag),
+        "--",
+        self,
+        ...prefix,
+        "run",
+        "--inside",
+        dir,
+        "--",
+        ...command,
+      ],
       {
         stdio: "inherit",
         // Deno would look for its own updates from inside: through the exit, which would log it.
         env: { ...process.env, [RUN_INSIDE_ENV]: "1", DENO_NO_UPDATE_CHECK: "1" },
       },
     );
-    // SIGINT from the terminal reaches the program itself (one process group); these come from elsewhere.
-    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    // SIGINT from the terminal reaches the program itself (one process group); these come from elsewhere. They go
+    // to the inside (unshare's child), which passes them to the program: unshare would not pass them on.
+    const forward = (signal: NodeJS.Signals) => () => {
+      const inside = child.pid === undefined ? [] : childrenOf(child.pid);
+      if (inside.length === 0 && child.pid !== undefined) inside.push(child.pid);
+      for (const pid of inside) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // Gone already.
+        }
+      }
+    };
     const handlers = (["SIGTERM", "SIGHUP"] as const).map((signal) => [signal, forward(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
     process.on("SIGINT", ignore);
@@ -159,6 +182,17 @@ function runNamespaced(dir: string, command: string[], output: CliOutput): Promi
 }
 
 function ignore(): void {}
+
+/** A process's children, from /proc (Linux's CONFIG_PROC_CHILDREN); none when it cannot be read. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter((p) => p !== "").map(
+      Number,
+    );
+  } catch {
+    return [];
+  }
+}
 
 function found(tool: string): Promise<boolean> {
   return new Promise((resolve) => {

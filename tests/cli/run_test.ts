@@ -4,7 +4,8 @@
 // and stdin pass through, a --proxy chain gets the name, `tabi audit` finds no leak, and without isolation it refuses.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -210,6 +211,48 @@ for host in ("127.0.0.1", "192.0.2.1", "10.0.0.1"):
       assert.equal(result.code, 0);
     });
   }
+
+  it("SIGTERM reaches the program, its exit code comes back, and nothing stays behind", async () => {
+    const [command, prefix] = cliCommand();
+    const tag = `tabi-run-signal-${process.pid}`;
+    const child = spawn(command, [
+      ...prefix,
+      "run",
+      "--quiet",
+      "--",
+      "sh",
+      "-c",
+      `trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.1; done # ${tag}`,
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const ready = new Promise<void>((resolve) =>
+      child.stdout!.on("data", (chunk: Uint8Array) => {
+        out += text(chunk);
+        if (out.includes("ready")) resolve();
+      })
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await ready;
+    process.kill(child.pid!, "SIGTERM");
+    // Bounded: a run that does not end is a failure, and is killed.
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const code = await Promise.race([
+      exited,
+      new Promise<"hung">((resolve) => (guard = setTimeout(() => resolve("hung"), 30_000))),
+    ]);
+    clearTimeout(guard);
+    if (code === "hung") child.kill("SIGKILL");
+    assert.equal(code, 42);
+    assert.match(out, /got-term/);
+    const left = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(tag);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(left, [], "no process of the run is left");
+  });
 
   it("as another user (nobody), through a user namespace", async () => {
     requirePeer("setpriv");
