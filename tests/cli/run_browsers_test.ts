@@ -36,6 +36,8 @@ describe("tabi run: browsers with no proxy setting", () => {
 ip link set lo up
 mount --bind '${join(dir, "hosts")}' /etc/hosts
 python3 -m http.server 8099 --bind 127.0.0.1 --directory '${join(dir, "www")}' >/dev/null 2>&1 &
+web=$!
+trap 'kill $web' EXIT
 i=0; until curl -s -o /dev/null http://127.0.0.1:8099/page.html; do i=$((i+1)); [ $i -lt 100 ]; sleep 0.1; done
 HOME='${home}' ${tabi} run --log json -- ${browser.map((a) => `'${a}'`).join(" ")} >'${home}/out' 2>'${home}/log'
 `;
