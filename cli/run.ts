@@ -23,6 +23,8 @@ Usage:
                             resolve on the proxy (Tor's RESOLVE extension)
   tabi audit -- COMMAND {socks} {url}
                             does COMMAND leak DNS through its SOCKS proxy? see tabi audit --help
+  tabi run [--proxy URL]... -- COMMAND [ARG...]
+                            run COMMAND with no way to the network but through tabi; see tabi run --help
   tabi --help               this text
   tabi --version            the version
 
@@ -34,6 +36,7 @@ const subcommands: Record<string, () => Promise<Subcommand>> = {
   connect: async () => (await import("./connect.ts")).connectCli,
   resolve: async () => (await import("./resolve.ts")).resolveCli,
   audit: async () => (await import("./audit.ts")).auditCli,
+  run: async () => (await import("./run_program.ts")).runProgramCli,
 };
 
 /**

@@ -32,6 +32,9 @@ import { formatProxy, parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
 import { serveGssApiAuthenticators } from "./gssapi_flags.ts";
 import { readTlsFiles } from "./tls_files.ts";
+import { checkDnsExposure } from "./dns_settings.ts";
+import { NameMap } from "../lib/server/name_map.ts";
+import { type DnsPort, startDnsPort } from "../lib/server/dns_port.ts";
 
 /** The help text of `tabi serve`, derived from the settings table. */
 export const SERVE_HELP: string = `Usage: tabi serve [options]
@@ -79,6 +82,12 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   }
   const users = settings.options.users?.size ?? 0;
   checkMetricsExposure(settings.metrics, { allowOpen: settings.options.allowOpen ?? false, authenticated: users > 0 });
+  checkDnsExposure(settings.dns, { allowOpen: settings.options.allowOpen ?? false, authenticated: users > 0 });
+  if ((settings.dns.listen ?? []).length > 0 && settings.workers > 1) {
+    // Each worker would hold its own map: an address one worker handed out would be unknown to the others.
+    output.err("tabi serve: --dns needs one process: it cannot be combined with --workers\n");
+    return USAGE_EXIT_CODE;
+  }
   // The CLI is an edge: it picks the running runtime's Network and hands it to the core.
   const network = await defaultNetwork();
   const worker = workerIndex();
@@ -87,8 +96,17 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
   }
   const tag = worker === undefined ? "tabi" : `tabi: worker ${worker}`;
   let server: SocksServer | undefined;
+  let nameMap: NameMap | undefined;
+  try {
+    nameMap = (settings.dns.listen ?? []).length > 0 ? new NameMap(settings.dns.map) : undefined;
+  } catch (error) {
+    output.err(`${tag}: ${(error as Error).message}\n`);
+    return 1;
+  }
   const toOptions = async (current: ServeSettings): Promise<ServerOptions & { readonly network: Network }> => ({
     ...current.options,
+    // One map for the life of the process: a reload takes its new size, and names stay mapped.
+    ...(nameMap ? { nameMap: (nameMap.reconfigure(current.dns.map ?? {}), nameMap) } : {}),
     // GSS-API methods come first when enabled; they take the users of the settings being applied.
     ...await serveGssApiAuthenticators(current.gssapi, current.options.users).then((gssapi) =>
       gssapi ? { authenticators: gssapi } : {}
@@ -163,6 +181,17 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       accepting: () => server.accepting,
     })
     : undefined;
+  const dnsPorts: DnsPort[] = [];
+  try {
+    for (const listen of nameMap ? settings.dns.listen ?? [] : []) {
+      dnsPorts.push(await startDnsPort(network, listen, nameMap!));
+    }
+  } catch (error) {
+    output.err(`${tag}: --dns: ${(error as Error).message}\n`);
+    await Promise.all(dnsPorts.map((port) => port.close()));
+    await server.close(0);
+    return 1;
+  }
   const addresses = server.addresses.map(formatEndpoint).join(", ");
   const who = worker === undefined ? `tabi ${VERSION} (${runtimeName()} ${runtimeVersion()})` : tag;
   // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
@@ -207,12 +236,14 @@ export async function serve(args: string[], output: CliOutput): Promise<number> 
       });
     }
   });
+  for (const port of dnsPorts) output.err(`tabi: DNS port on ${formatEndpoint(port.address)} (UDP and TCP)\n`);
   if (worker === undefined) output.err(`${who}: listening on ${addresses} (${describeServer(settings)})\n`);
   if (metrics) output.err(`tabi: metrics on http://${formatEndpoint(metrics.address)}/metrics\n`);
   const wasCut = await cut;
   await state?.stop().catch((error) => output.err(`${tag}: --state-dir: cannot save the counts: ${error.message}\n`));
   await quotaSync?.stop();
   await metrics?.close();
+  await Promise.all(dnsPorts.map((port) => port.close()));
   output.err(`${who}: stopped${wasCut ? " (connections cut)" : ""}; was listening on ${addresses}\n`);
   return wasCut ? 1 : 0;
 }

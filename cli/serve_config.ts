@@ -16,6 +16,7 @@ import { CLI_DEFAULTS, SERVE_SETTINGS, type Setting, type SettingPart } from "./
 import { UsageError } from "./usage_error.ts";
 import { oneLine } from "./one_line.ts";
 import type { MetricsAddress } from "./scale_settings.ts";
+import type { DnsSettings } from "./dns_settings.ts";
 
 /** The settings `tabi serve` runs with. */
 export interface ServeSettings {
@@ -39,6 +40,8 @@ export interface ServeSettings {
   readonly stateDir: string | undefined;
   /** The Redis URL the quota counts are shared through (`--quota-store`), if any. */
   readonly quotaStore: string | undefined;
+  /** The DNS ports and their name map (none: no `--dns`). */
+  readonly dns: DnsSettings;
 }
 
 /**
@@ -126,7 +129,10 @@ function merge(into: SettingPart, part: SettingPart): SettingPart {
     ? { ...into.gssapi, ...part.gssapi, given: [...into.gssapi?.given ?? [], ...part.gssapi?.given ?? []] }
     : undefined;
   const tls = into.tls || part.tls ? { ...into.tls, ...part.tls } : undefined;
-  return { ...into, ...part, options: { ...into.options, ...part.options, users, limits }, gssapi, tls };
+  const dns = into.dns || part.dns
+    ? { ...into.dns, ...part.dns, map: { ...into.dns?.map, ...part.dns?.map } }
+    : undefined;
+  return { ...into, ...part, options: { ...into.options, ...part.options, users, limits }, gssapi, tls, dns };
 }
 
 /**
@@ -174,5 +180,6 @@ export async function serveSettings(
     proxyCacert: result.proxyCacert,
     stateDir: result.stateDir,
     quotaStore: result.quotaStore,
+    dns: result.dns ?? {},
   };
 }

@@ -32,6 +32,8 @@ import { checkRedisUrl } from "./quota_store_redis.ts";
 import { checkAttemptDelay, HAPPY_EYEBALLS } from "../lib/net/connect_any.ts";
 import { type FlagValue, type Kind, KINDS, readUsersFile } from "./setting_kinds.ts";
 import { type MetricsAddress, SCALE_KINDS } from "./scale_settings.ts";
+import { DNS_KINDS, type DnsSettings } from "./dns_settings.ts";
+import { NAME_MAP_DEFAULTS } from "../lib/server/name_map.ts";
 import { GSSAPI_KINDS, type GssApiSettings } from "./gssapi_flags.ts";
 import type { GssApiProtectionName } from "../lib/server/gssapi_auth.ts";
 import type { TlsFileSettings } from "./tls_files.ts";
@@ -60,6 +62,8 @@ export interface SettingPart {
   readonly stateDir?: string;
   /** The Redis URL the quota counts are shared through (`--quota-store`). */
   readonly quotaStore?: string;
+  /** The DNS port's settings (`--dns` and friends). */
+  readonly dns?: DnsSettings;
 }
 
 /** The CLI's own defaults (the server's are in lib/server). */
@@ -493,6 +497,39 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     kind: SCALE_KINDS.endpoint,
     help: "serve GET /metrics (Prometheus) and /healthz here; loopback unless --allow-open or users",
     to: (metrics) => ({ metrics }),
+  }),
+  setting({
+    flag: "dns",
+    key: "dns",
+    kind: DNS_KINDS.listen,
+    help: "a DNS port here, UDP and TCP, that resolves nothing: A/AAAA answers are mapped addresses\n" +
+      "turned back into the name when a client connects to them (repeatable; loopback unless\n" +
+      "--allow-open or users; see docs/dns_port.md)",
+    to: (listen) => ({ dns: { listen } }),
+  }),
+  setting({
+    flag: "dns-ipv4-range",
+    key: "dnsIpv4Range",
+    kind: DNS_KINDS.cidr,
+    default: NAME_MAP_DEFAULTS.ipv4Range,
+    help: "the IPv4 range --dns maps names into",
+    to: (ipv4Range) => ({ dns: { map: { ipv4Range } } }),
+  }),
+  setting({
+    flag: "dns-ipv6-range",
+    key: "dnsIpv6Range",
+    kind: DNS_KINDS.cidr,
+    default: NAME_MAP_DEFAULTS.ipv6Range,
+    help: "the IPv6 range --dns maps names into",
+    to: (ipv6Range) => ({ dns: { map: { ipv6Range } } }),
+  }),
+  setting({
+    flag: "dns-map-size",
+    key: "dnsMapSize",
+    kind: KINDS.count,
+    default: NAME_MAP_DEFAULTS.size,
+    help: "names --dns keeps mapped at most; the least recently used goes first, never one in use",
+    to: (size) => ({ dns: { map: { size } } }),
   }),
   setting({
     flag: "log",

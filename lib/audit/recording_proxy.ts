@@ -11,7 +11,7 @@ import type { Endpoint, Network } from "../net/network.ts";
 import { formatHostPort } from "../wire/address.ts";
 import { anyCredentialsAuthenticator } from "../server/any_credentials.ts";
 import { type Authenticator, noAuth } from "../server/auth.ts";
-import type { ConnectionRecord } from "../server/connection_record.ts";
+import type { ConnectionRecord, RecordAddressType } from "../server/connection_record.ts";
 import { startServer } from "../server/server.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { pageConnection } from "./audit_page.ts";
@@ -32,8 +32,8 @@ export interface AuditRequest {
   readonly host: string | null;
   /** The destination port; null when no request was read. */
   readonly port: number | null;
-  /** How the destination arrived: a name for the proxy (`domain`) or an address the client resolved. */
-  readonly addressType: "domain" | "ipv4" | "ipv6" | null;
+  /** How the destination arrived: a name for the proxy (`domain`) or an address the client resolved (or mapped). */
+  readonly addressType: RecordAddressType | null;
   /** "userid" (SOCKS4), "no-auth" or "username-password" (SOCKS5); null when none was agreed. */
   readonly method: "userid" | "no-auth" | "username-password" | null;
   /** The SOCKS4 USERID or the SOCKS5 username as sent (never a password); null when none. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { NameMap } from "./name_map.ts";
 import { type Cidr, parseCidr } from "../net/cidr.ts";
 import { ipAddress, isLoopback } from "../net/endpoint.ts";
 import type { Network, StreamTlsClient, TlsServerSettings } from "../net/network.ts";
@@ -149,6 +150,8 @@ export interface ServerConfig {
   readonly tls: TlsServerSettings | undefined;
   /** Refuse every connection that does not start with TLS (closed unanswered). */
   readonly tlsOnly: boolean;
+  /** The DNS port's name map, whose addresses are turned back into names (mapped_destination.ts). */
+  readonly nameMap: NameMap | undefined;
 }
 
 /** Options of a server; everything is optional and safe by default. */
@@ -295,6 +298,10 @@ export interface ServerOptions {
   readonly upstreamTls?: { readonly client?: StreamTlsClient; readonly ca?: string };
   /** With {@link ServerOptions.tls}: refuse plaintext (a connection whose first byte is not TLS is closed unanswered). */
   readonly tlsOnly?: boolean;
+   * The name map of a DNS port (`startDnsPort`): a destination address it mapped is turned back into its name before
+   * anything else sees the request. Pass the same map again on a reload: names stay mapped.
+   */
+  readonly nameMap?: NameMap;
 }
 
 /**
@@ -407,6 +414,7 @@ export function resolveConfig(
     tls: options.tls,
     upstreamTls: options.upstreamTls ?? {},
     tlsOnly: resolveTlsOnly(options),
+    nameMap: options.nameMap,
   };
 }
 

@@ -11,8 +11,11 @@ import type { CommandName } from "./rules.ts";
 /** The SOCKS version of a request as a log names it: SOCKS4 with a name is 4a. */
 export type RecordVersion = "4" | "4a" | "5";
 
-/** How the destination arrived: as a name for the proxy to resolve, or as an address the client resolved. */
-export type RecordAddressType = "domain" | "ipv4" | "ipv6";
+/**
+ * How the destination arrived: as a name for the proxy to resolve, as an address the client resolved, or as an
+ * address the DNS port mapped (`mapped-ipv4`, `mapped-ipv6`), which the proxy turned back into the name.
+ */
+export type RecordAddressType = "domain" | "ipv4" | "ipv6" | "mapped-ipv4" | "mapped-ipv6";
 
 /** What is known about a connection when it ends. */
 export interface ConnectionRecord {

@@ -30,6 +30,8 @@ export interface ClientRequest {
   readonly label?: string;
   /** The user the client host's identd reported (SOCKS4 with the IDENT check on). */
   readonly identUser?: string;
+  /** Set when the destination arrived as an address the DNS port mapped: the family it arrived as. */
+  readonly mapped?: "ipv4" | "ipv6";
 }
 
 const SOCKS5_COMMAND_NAMES: Readonly<Record<number, CommandName>> = {

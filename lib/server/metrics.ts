@@ -6,6 +6,7 @@
  * @module
  */
 import type { ConnectionRecord } from "./connection_record.ts";
+import type { NameMapCounters } from "./name_map.ts";
 
 /** Upper bounds of the handshake duration histogram, in seconds. */
 export const HANDSHAKE_BUCKETS: readonly number[] = [
@@ -62,6 +63,8 @@ export interface MetricsSnapshot {
   readonly udpActive: number;
   /** Per user (only with `metricsPerUser`: each user is a label value, so the operator chooses the cardinality). */
   readonly users?: Readonly<Record<string, UserCounts>>;
+  /** The DNS port's name map, when there is one (`tabi serve --dns`). */
+  readonly dns?: NameMapCounters;
 }
 
 /**
@@ -124,8 +127,11 @@ export class ServerMetrics {
   }
 
   /** The counters now, with the gauges the server knows. */
-  snapshot(gauges: { readonly active: number; readonly udpActive: number }): MetricsSnapshot {
+  snapshot(
+    gauges: { readonly active: number; readonly udpActive: number; readonly dns?: NameMapCounters },
+  ): MetricsSnapshot {
     return {
+      ...(gauges.dns ? { dns: gauges.dns } : {}),
       connections: Object.fromEntries(this.#connections),
       active: gauges.active,
       bytesUp: this.#bytesUp,
@@ -259,6 +265,19 @@ export function formatPrometheus(snapshot: MetricsSnapshot): string {
       for (const [reason, n] of Object.entries(counts.refused).sort()) {
         lines.push(`tabi_user_refused_total{user="${label(name)}",reason="${label(reason)}"} ${n}`);
       }
+    }
+  }
+  const dns = snapshot.dns;
+  if (dns !== undefined) {
+    family("tabi_dns_questions_total", "counter", "DNS messages the DNS port read.");
+    lines.push(`tabi_dns_questions_total ${dns.questions}`);
+    family("tabi_dns_mapped_names", "gauge", "Names the DNS port has mapped now.");
+    lines.push(`tabi_dns_mapped_names ${dns.mapped}`);
+    family("tabi_dns_evictions_total", "counter", "Mapped names dropped to make room (least recently used first).");
+    lines.push(`tabi_dns_evictions_total ${dns.evictions}`);
+    family("tabi_dns_refusals_total", "counter", "DNS messages answered with an error or dropped, by why.");
+    for (const [reason, n] of Object.entries(dns.refusals).sort()) {
+      lines.push(`tabi_dns_refusals_total{reason="${label(reason)}"} ${n}`);
     }
   }
   return `${lines.join("\n")}\n`;

@@ -9,10 +9,10 @@ import type { ServerConfig } from "./config.ts";
 import type { ConnectionRecord, RecordVersion } from "./connection_record.ts";
 import type { ClientRequest } from "./handshake.ts";
 
-/** "4", "4a" or "5": SOCKS4 with a name (the 0.0.0.x marker) is SOCKS4a. */
-export function requestVersion(request: Pick<ClientRequest, "version" | "destination">): RecordVersion {
+/** "4", "4a" or "5": SOCKS4 with a name (the 0.0.0.x marker) is SOCKS4a; with a mapped address, it is SOCKS4. */
+export function requestVersion(request: Pick<ClientRequest, "version" | "destination" | "mapped">): RecordVersion {
   if (request.version === 5) return "5";
-  return request.destination.address.type === "domain" ? "4a" : "4";
+  return request.destination.address.type === "domain" && request.mapped === undefined ? "4a" : "4";
 }
 
 /**
@@ -43,13 +43,16 @@ export function recordRequest(record: ConnectionRecord, request: ClientRequest, 
     else record.userId = request.user;
   }
   if (request.label !== undefined) record.label = request.label;
-  recordDestination(record, request.destination);
+  recordDestination(record, request.destination, request.mapped);
 }
 
-/** Fills in the record's destination fields: joined, host and port apart, and how it arrived. */
-export function recordDestination(record: ConnectionRecord, destination: HostPort): void {
+/**
+ * Fills in the record's destination fields: joined, host and port apart, and how it arrived (`mapped`: as an address
+ * of that family the DNS port mapped to the destination's name).
+ */
+export function recordDestination(record: ConnectionRecord, destination: HostPort, mapped?: "ipv4" | "ipv6"): void {
   record.destination = formatDestination(destination);
   record.destinationHost = destination.address.host;
   record.destinationPort = destination.port;
-  record.addressType = destination.address.type;
+  record.addressType = mapped === undefined ? destination.address.type : `mapped-${mapped}`;
 }

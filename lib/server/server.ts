@@ -119,7 +119,12 @@ export async function startServer(options: ServerOptions & { readonly network: N
     get accepting() {
       return closing === undefined;
     },
-    metrics: () => config.metrics.snapshot({ active: active.size, udpActive: admission.udpAssociations }),
+    metrics: () =>
+      config.metrics.snapshot({
+        active: active.size,
+        udpActive: admission.udpAssociations,
+        dns: config.nameMap?.counters(),
+      }),
     reload(next: ServerOptions) {
       try {
         // Checked whole before anything changes: a wrong option leaves the running configuration as it is.

@@ -18,6 +18,7 @@ import type { ConnectionRecord } from "./connection_record.ts";
 import { type ClientRequest, socks4Handshake, socks5Handshake } from "./handshake.ts";
 import { type Replier, socks4Replier, socks5Replier } from "./replier.ts";
 import { recordRequest } from "./request_record.ts";
+import { releaseMapped, unmapRequest } from "./mapped_destination.ts";
 import { judgeSafety } from "./safe_socks.ts";
 import type { Session } from "./session_context.ts";
 import { ByteReader } from "../io/byte_reader.ts";
@@ -39,8 +40,8 @@ export async function serveSocks(client: ClientConnection, version: "socks4" | "
   // The dispatcher's writer stays on `client` alone (no local here): clientEnd lets it go when a command takes the
   // client's streams over, and nothing in this suspended frame may keep it alive past that.
   let replier: Replier | undefined;
+  let request: ClientRequest | undefined;
   try {
-    let request: ClientRequest;
     if (version === "socks4") {
       record.version = "4";
       replier = socks4Replier(client.writer!);
@@ -70,7 +71,11 @@ export async function serveSocks(client: ClientConnection, version: "socks4" | "
       }
     }
     client.handshakeDone();
-    recordRequest(record, request, config);
+    try {
+      request = unmapRequest(config, request);
+    } finally {
+      recordRequest(record, request, config);
+    }
     judgeSafety(record, request, config);
     if (request.identUser !== undefined) record.ident = request.identUser;
     const session: Session = {
@@ -126,6 +131,7 @@ export async function serveSocks(client: ClientConnection, version: "socks4" | "
     }
   } finally {
     if (replier?.lastCode !== undefined) record.reply = replier.lastCode;
+    releaseMapped(config, request);
     client.end();
     // The log also counts the record for /metrics.
     client.log(record);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodeDnsQuery, DnsRcode, DnsType, encodeDnsResponse } from "../../lib/wire/dns_message.ts";
+import { decodeDnsQuery, DnsRcode, DnsType, encodeDnsFailure, encodeDnsResponse } from "../../lib/wire/dns_message.ts";
+import { decodeDnsTcpFrame, encodeDnsTcpFrame } from "../../lib/wire/dns_tcp_frame.ts";
+import { reverseNameAddress } from "../../lib/wire/dns_reverse_name.ts";
 import { hexBytes } from "../helpers/bytes.ts";
 
 // A query for www.example.org AAAA with RD set and an EDNS OPT record, as glibc sends it.
@@ -42,7 +44,8 @@ describe("DNS messages", () => {
       ["too short", "ab cd 01 00"],
       ["a response", "ab cd 81 00 00 01 00 00 00 00 00 00 00 00 01 00 01"],
       ["no question", "ab cd 01 00 00 00 00 00 00 00 00 00"],
-      ["a compressed name", "ab cd 01 00 00 01 00 00 00 00 00 00 c0 0c 00 01 00 01"],
+      ["a name pointing at itself", "ab cd 01 00 00 01 00 00 00 00 00 00 c0 0c 00 01 00 01"],
+      ["two questions", "ab cd 01 00 00 02 00 00 00 00 00 00 01 61 00 00 01 00 01 01 62 00 00 01 00 01"],
       ["a label past the end", "ab cd 01 00 00 01 00 00 00 00 00 00 09 61 62"],
       ["no type and class", "ab cd 01 00 00 01 00 00 00 00 00 00 01 61 00 00"],
     ] as const
@@ -52,5 +55,48 @@ describe("DNS messages", () => {
 
   it("an address of the wrong family for the question is refused", () => {
     assert.throws(() => encodeDnsResponse({ query: decodeDnsQuery(QUERY), rcode: 0, addresses: ["192.0.2.1"] }));
+  });
+
+  it("reads a question whose name is compressed, and echoes it uncompressed", () => {
+    // The label "a", then a pointer to offset 11: ARCOUNT's low byte, a zero, read as the root.
+    const query = decodeDnsQuery(hexBytes("00 01 01 00 00 01 00 00 00 00 00 00 01 61 c0 0b 00 01 00 01"));
+    assert.equal(query.question.name, "a");
+    assert.deepEqual([...query.questionBytes], [1, 0x61, 0, 0, 1, 0, 1]);
+  });
+
+  it("PTR answers carry the name uncompressed", () => {
+    const query = decodeDnsQuery(hexBytes("00 05 01 00 00 01 00 00 00 00 00 00 01 31 00 00 0c 00 01"));
+    const response = encodeDnsResponse({ query, rcode: 0, names: ["a.org"], ttl: 9 });
+    assert.equal(new DataView(response.buffer).getUint16(6), 1);
+    assert.deepEqual([...response.subarray(-9)], [0, 7, 1, 0x61, 3, 0x6f, 0x72, 0x67, 0]);
+  });
+
+  it("FORMERR without a question keeps the ID and RD; a response or a runt is never answered", () => {
+    const failure = encodeDnsFailure(hexBytes("ab cd 01 00 00 02 00 00 00 00 00 00 ff"), DnsRcode.FormErr)!;
+    assert.deepEqual([...failure], [0xab, 0xcd, 0x81, 0x81, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.equal(encodeDnsFailure(hexBytes("ab cd 81 00 00 01 00 00 00 00 00 00"), DnsRcode.FormErr), undefined);
+    assert.equal(encodeDnsFailure(hexBytes("ab cd 01"), DnsRcode.FormErr), undefined);
+  });
+
+  it("TCP framing: whole messages, and a prefix shorter than a header is refused", () => {
+    const frame = encodeDnsTcpFrame(QUERY);
+    assert.deepEqual(decodeDnsTcpFrame(frame.subarray(0, 1)), { done: false, needed: 1 });
+    assert.deepEqual(decodeDnsTcpFrame(frame.subarray(0, 10)), { done: false, needed: frame.length - 10 });
+    const whole = decodeDnsTcpFrame(new Uint8Array([...frame, 0, 12]));
+    assert.ok(whole.done);
+    assert.deepEqual([...whole.value], [...QUERY]);
+    assert.equal(whole.consumed, frame.length);
+    assert.throws(() => decodeDnsTcpFrame(hexBytes("00 00")), /shorter than a DNS header/);
+  });
+
+  it("reverse names: in-addr.arpa and ip6.arpa in full, nothing else", () => {
+    assert.equal(reverseNameAddress("1.0.192.127.IN-ADDR.ARPA."), "127.192.0.1");
+    const nibbles = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.6.2.6.1.6.4.7.d.f";
+    assert.equal(reverseNameAddress(`${nibbles}.ip6.arpa`), "fd74:6162:6900::1");
+    for (
+      const name of ["0.192.127.in-addr.arpa", "256.0.192.127.in-addr.arpa", "01.0.192.127.in-addr.arpa", "1.ip6.arpa"]
+    ) {
+      assert.equal(reverseNameAddress(name), undefined, name);
+    }
   });
 });

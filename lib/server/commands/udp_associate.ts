@@ -102,6 +102,10 @@ async function associate(
     return socket;
   };
   const forward = async (destination: HostPort, data: Uint8Array) => {
+    // A datagram to an address the DNS port mapped would need its replies mapped back too: not carried, dropped.
+    if (config.nameMap?.inRange(destination.address.host)) {
+      throw new SocksError("host-unreachable", "UDP to a mapped address is not carried");
+    }
     if (openOutbound !== undefined) {
       // Never directly: a datagram that comes before the upstream's association is open is dropped.
       if (upstream === undefined) throw new SocksError("failed", "the upstream association is not open yet");

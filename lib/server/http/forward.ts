@@ -25,7 +25,7 @@ import { openRoute } from "../route.ts";
 import { type BodyOutput, copyBody } from "./body.ts";
 import type { HttpExchange } from "./exchange.ts";
 import { absoluteTarget } from "./target.ts";
-import { recordDestination } from "../request_record.ts";
+import { settleRequest } from "../mapped_destination.ts";
 
 // RFC 9110 section 7.6.1, plus Proxy-Connection (never standard, still sent) and the framing headers, which are
 // written anew from the framing actually used.
@@ -67,13 +67,12 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     throw new SocksError("bad-field", "an HTTP/1.1 request needs exactly one Host header", { reply: 400 });
   }
   const framing = requestFraming(head);
-  exchange.request = { ...exchange.request, destination: target.destination };
-  recordDestination(record, target.destination);
+  exchange.request = settleRequest(exchange.config, record, { ...exchange.request, destination: target.destination });
   const upgrade = headerTokens(head.headers, "connection").includes("upgrade") &&
     headerTokens(head.headers, "upgrade").includes("websocket");
   const clientClose = head.version === "HTTP/1.0" || headerTokens(head.headers, "connection").includes("close");
 
-  const outbound = await openRoute(exchange, target.destination);
+  const outbound = await openRoute(exchange, exchange.request.destination);
   const out = outbound.writable.getWriter();
   const outReader = new ByteReader(outbound.readable, { chunkSize: 64 * 1024 });
   let uploadDone = false;

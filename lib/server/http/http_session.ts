@@ -17,7 +17,7 @@ import { forwardRequest } from "./forward.ts";
 import { HTTP_AUTH_FAILURES_PER_CONNECTION, PROXY_CHALLENGE, proxyUser, triedCredentials } from "./proxy_auth.ts";
 import { type HttpStatusCode, statusFor, statusResponse } from "./status.ts";
 import { authorityTarget } from "./target.ts";
-import { recordDestination } from "../request_record.ts";
+import { releaseMapped, settleRequest } from "../mapped_destination.ts";
 
 const CONNECTED = new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n");
 
@@ -132,6 +132,8 @@ async function serveRequest(
       extra: status === 407 ? [PROXY_CHALLENGE] : [],
     })).catch(() => {});
     return keepAlive;
+  } finally {
+    releaseMapped(config, exchange?.request);
   }
 }
 
@@ -158,8 +160,8 @@ function detailFor(status: HttpStatusCode, failure: SocksError): string {
 
 /** CONNECT: the outbound connection first, then 200, then the relay (bytes sent behind the request kept). */
 async function tunnel(exchange: HttpExchange, head: HttpRequestHead): Promise<void> {
-  const { record, context, request } = exchange;
-  recordDestination(record, request.destination);
+  const { record, context } = exchange;
+  const request = exchange.request = settleRequest(exchange.config, record, exchange.request);
   const framing = requestFraming(head);
   if (framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0)) {
     throw new SocksError("bad-field", "CONNECT with a body", { reply: 400 });
