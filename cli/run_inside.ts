@@ -8,7 +8,7 @@
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { connect } from "../lib/client/connect.ts";
@@ -52,7 +52,12 @@ export async function runInside(own: string[], command: string[], output: CliOut
   const nameMap = new NameMap();
   let bridge;
   try {
-    await prepareNamespace(dir);
+    // The outer side's directory (its exit socket) is usually under /tmp, which prepareNamespace hides behind a
+    // private tmpfs (the program must not reach the host's sockets there): an open descriptor keeps a way to it, as
+    // /proc/PID/fd/N/, which resolves to the directory itself whatever is mounted over its path.
+    const dirFd = openSync(dir, "r");
+    const exitSocket = `/proc/${process.pid}/fd/${dirFd}/exit.sock`;
+    await prepareNamespace();
     // Every address is this machine's: a connection to any of them meets the TPROXY rule, and none has a way out.
     must("ip", ["route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "local"]);
     must("ip", ["-6", "route", "add", "local", "::/0", "dev", "lo", "table", "local"]);
@@ -64,7 +69,7 @@ export async function runInside(own: string[], command: string[], output: CliOut
     await probe.close();
     bridge = spawn("socat", [
       `TCP-LISTEN:${bridgePort},bind=127.0.0.1,fork,reuseaddr`,
-      `UNIX-CONNECT:${join(dir, "exit.sock")}`,
+      `UNIX-CONNECT:${exitSocket}`,
     ], { stdio: "ignore" });
     const exit = `socks5h://127.0.0.1:${bridgePort}`;
     const capture = await startTransparentPort(

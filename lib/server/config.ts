@@ -298,6 +298,7 @@ export interface ServerOptions {
   readonly upstreamTls?: { readonly client?: StreamTlsClient; readonly ca?: string };
   /** With {@link ServerOptions.tls}: refuse plaintext (a connection whose first byte is not TLS is closed unanswered). */
   readonly tlsOnly?: boolean;
+  /**
    * The name map of a DNS port (`startDnsPort`): a destination address it mapped is turned back into its name before
    * anything else sees the request. Pass the same map again on a reload: names stay mapped.
    */
