@@ -94,6 +94,14 @@ export type { MetricsSnapshot } from "./lib/server/metrics.ts";
 // GSS-API (RFC 1961): the client's options, as a type; the system library, the server's method and the rest are in
 // ./gssapi.
 export type { GssApiClientOptions } from "./lib/client/gssapi_negotiate.ts";
+// Types the options and snapshots above refer to: quotas and rates, the DNS port's name map, outbound addresses,
+// relay meters.
+export type { UsageLimit } from "./lib/server/usage_control.ts";
+export type { QuotaLedger, QuotaPeriod, SavedCount } from "./lib/server/quota_ledger.ts";
+export type { MappedFamily, NameMap, NameMapCounters, NameMapOptions } from "./lib/server/name_map.ts";
+export type { UserCounts } from "./lib/server/metrics.ts";
+export type { LocalAddresses } from "./lib/net/connect_any.ts";
+export type { RelayMeter } from "./lib/net/relay_result.ts";
 // Client calls: startServer, connect, bind, associate, resolve, resolvePtr and proxyFromEnv are defined below.
 export type { Binding } from "./lib/client/bind.ts";
 export type { RelayedDatagram, SendOptions, UdpAssociation } from "./lib/client/associate.ts";
@@ -101,7 +109,12 @@ export type { Tunnel } from "./lib/client/tunnel.ts";
 export type { ClientOptions, DestinationInput, ProxyChainInput, ProxyInput } from "./lib/client/options.ts";
 // fetch through SOCKS: socksFetch and createSocksFetch are defined below.
 export { socksCause, type SocksFetch, type SocksFetchInit, type SocksFetchOptions } from "./lib/fetch/socks_fetch.ts";
-export { type SocksCloseEvent, SocksWebSocket, type WebSocketData } from "./lib/fetch/websocket/socks_websocket.ts";
+export {
+  type SocksCloseEvent,
+  SocksWebSocket,
+  type WebSocketData,
+  type WebSocketHandler,
+} from "./lib/fetch/websocket/socks_websocket.ts";
 // Proxy URLs and the environment.
 export { DEFAULT_SOCKS_PORT, formatProxy, parseProxyUrl, type ProxySpec } from "./lib/client/proxy_url.ts";
 export { type EnvLookup, noProxyMatches } from "./lib/client/env.ts";

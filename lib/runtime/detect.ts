@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Network, StreamTlsClient } from "../net/network.ts";
+import type { Network, StreamTlsClient, TlsStreams } from "../net/network.ts";
 
 /** The name of the running runtime. */
 export type RuntimeName = "deno" | "bun" | "node" | "workers";
@@ -64,5 +64,5 @@ export async function defaultNetwork(): Promise<Network> {
  * await assert.rejects(defaultTlsClient({ readable, writable: new WritableStream() }, { serverName: "localhost" }));
  * ```
  */
-export const defaultTlsClient: StreamTlsClient = async (streams, options) =>
+export const defaultTlsClient: StreamTlsClient = async (streams, options): Promise<TlsStreams> =>
   await (await import("./shared/stream_tls.ts")).startStreamTls(streams, options);

@@ -37,7 +37,9 @@ export function periodOf(period: QuotaPeriod, now: Date): string {
 
 /** One key's count as saved: the period's name and the bytes moved in it. */
 export interface SavedCount {
+  /** The period the count belongs to, named as `periodOf` names it (`2026-12-07`, `week-2026-11-30`, `2026-12`). */
   readonly period: string;
+  /** The bytes counted in that period, both directions together. */
   readonly bytes: number;
 }
 

@@ -188,7 +188,8 @@ describe("tabi serve --workers 2: SIGHUP while a worker starts", () => {
       // Both workers started, so the main process runs its signal handlers: storm it until it listens.
       // (No pause here: a worker that starts fast, as Bun's do on an idle machine, would be ready before the storm.)
       for (let waited = 0; childrenOf(child.pid!).length < 2 && !gone() && waited < 20_000; waited += 2) await sleep(2);
-      const early = await sighupStorm(child.pid!, () => gone() || /listening on/.test(log), 2);
+      // The whole line: stderr may bring it in pieces, and the port and pids are read from it next.
+      const early = await sighupStorm(child.pid!, () => gone() || /listening on .*pids \d+ \d+\)/.test(log), 2);
       assert.ok(early > 0, `no SIGHUP was sent while the workers started: ${log}`);
       assert.equal(gone(), false, `the server stopped (exit ${exitCode}) after ${early} SIGHUPs at startup:\n${log}`);
       const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(log)![1]);

@@ -24,7 +24,8 @@ export interface SocksCloseEvent extends Event {
   readonly wasClean: boolean;
 }
 
-type Handler<E extends Event> = ((event: E) => void) | null;
+/** An `on...` event handler property of {@link SocksWebSocket}, as on the standard WebSocket. */
+export type WebSocketHandler<E extends Event> = ((event: E) => void) | null;
 
 /** The data `send` takes (https://websockets.spec.whatwg.org/#dom-websocket-send). */
 export type WebSocketData = string | ArrayBufferLike | Blob | ArrayBufferView;
@@ -92,13 +93,13 @@ export class SocksWebSocket extends EventTarget {
   /** How binary messages arrive: `"blob"` (the default) or `"arraybuffer"`. */
   binaryType: BinaryType = "blob";
   /** Called on `open`. */
-  onopen: Handler<Event> = null;
+  onopen: WebSocketHandler<Event> = null;
   /** Called on `message`. */
-  onmessage: Handler<MessageEvent> = null;
+  onmessage: WebSocketHandler<MessageEvent> = null;
   /** Called on `error`. */
-  onerror: Handler<Event> = null;
+  onerror: WebSocketHandler<Event> = null;
   /** Called on `close`. */
-  onclose: Handler<SocksCloseEvent> = null;
+  onclose: WebSocketHandler<SocksCloseEvent> = null;
 
   #state: number = WebSocketState.CONNECTING;
   #protocol = "";
@@ -209,7 +210,7 @@ export class SocksWebSocket extends EventTarget {
     this.#transport.close(code, text);
   }
 
-  #fire<E extends Event>(event: E, handler: Handler<E>): void {
+  #fire<E extends Event>(event: E, handler: WebSocketHandler<E>): void {
     if (handler !== null) {
       try {
         handler.call(this, event);
