@@ -14,6 +14,16 @@ import { requirePeer } from "../helpers/peers.ts";
 import { cliCommand, run } from "../helpers/process.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
 
+/**
+ * Where a program under `tabi run` may write files this test then reads: the repository's own (git-ignored) tmp/,
+ * since the program's /tmp is a private tmpfs.
+ */
+function visibleRoot(): string {
+  const root = join(import.meta.dirname ?? ".", "..", "..", "tmp", "run-test");
+  mkdirSync(root, { recursive: true });
+  return root;
+}
+
 const NAME = "only-outer.tabi.test";
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -86,11 +96,12 @@ describe("tabi run", () => {
   after(() => {
     web?.kill("SIGTERM");
     if (dir) rmSync(dir, { recursive: true, force: true });
+    rmSync(visibleRoot(), { recursive: true, force: true });
   });
 
   it("curl, wget, urllib, git and a static busybox wget, with no proxy setting, reach a name only the proxy resolves", async () => {
-    const out = join(dir, "out");
-    mkdirSync(out, { recursive: true });
+    // Not under /tmp: the program gets private, empty /tmp, /var/tmp, /run and /dev/shm (docs/run.md).
+    const out = mkdtempSync(join(visibleRoot(), "out-"));
     const url = `http://${NAME}:${webPort}`;
     const script = [
       `curl -sS --max-time 20 -o ${out}/curl ${url}/page`,
@@ -163,7 +174,7 @@ for host in ("127.0.0.1", "192.0.2.1", "10.0.0.1"):
     ], { stdio: "ignore" });
     try {
       await waitForPort(port, "microsocks");
-      const out = join(dir, "via-upstream");
+      const out = join(mkdtempSync(join(visibleRoot(), "via-upstream-")), "page");
       const result = await tabiRun(
         ["--proxy", `socks5h://127.0.0.1:${port}`],
         `curl -sS --max-time 20 -o ${out} http://${upstreamName}:${webPort}/page`,
