@@ -14,7 +14,7 @@ import { reportJson, reportText } from "../lib/audit/report.ts";
 import { AuditVerdicts } from "../lib/audit/verdict.ts";
 import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { type BrowserName, browserRecipe, writeRecipeFiles } from "./audit_browser.ts";
-import { INSIDE_ENV, namespaceAvailable, prepareNamespace, selfCommand, unshareFlags } from "./audit_namespace.ts";
+import { INSIDE_ENV, namespaceAvailable, prepareNamespace, selfCommand, unshareFlags } from "./isolation.ts";
 import { runProgram } from "./audit_process.ts";
 import { loudEnvironment, quietEnvironment } from "./quiet_runtime.ts";
 import { parseOptions } from "./flags.ts";

@@ -18,7 +18,7 @@ import { startDnsPort } from "../lib/server/dns_port.ts";
 import { NameMap } from "../lib/server/name_map.ts";
 import { startTransparentPort } from "../lib/server/transparent_port.ts";
 import { formatHostPort } from "../lib/wire/address.ts";
-import { prepareNamespace } from "./audit_namespace.ts";
+import { prepareNamespace } from "./isolation.ts";
 import type { CliOutput } from "./output.ts";
 
 /** How long a program may take to end after SIGTERM before it is killed. */

@@ -19,7 +19,7 @@ import { formatRecord } from "../lib/server/connection_record.ts";
 import { defaultNetwork } from "../lib/runtime/detect.ts";
 import { startServer } from "../lib/server/server.ts";
 import { SocksError } from "../lib/wire/socks_error.ts";
-import { namespaceAvailable, selfCommand, unshareFlags } from "./audit_namespace.ts";
+import { namespaceAvailable, selfCommand, unshareFlags } from "./isolation.ts";
 import { type OptionTable, parseOptions } from "./flags.ts";
 import type { FlagValue } from "./setting_kinds.ts";
 import type { CliOutput } from "./output.ts";

@@ -1,5 +1,6 @@
 /**
- * The private place an audit runs in: new network, mount and PID namespaces (`unshare`, as root or through a user
+ * The one namespace launcher, shared by `tabi audit` and `tabi run`: the private place a program runs in: new network,
+ * mount and PID namespaces (`unshare`, as root or through a user
  * namespace). Only loopback exists there, so nothing the program does can leave the machine; resolv.conf, hosts
  * and nsswitch.conf are the audit's, bind-mounted over /etc, so the program's own lookups reach the audit's DNS
  * responder; and when the audit (PID 1 there) ends, every process left in it ends too.
