@@ -56,7 +56,9 @@ for (const name of names) {
   found += report.crashes + report.inconsistent + report.slow;
   console.log(
     `${report.parser}: ${report.cases} cases (seed ${seed}), ${report.crashes} crashes, ${report.inconsistent} ` +
-      `inconsistent, ${report.slow} over ${SLOW_CASE_MS} ms, max ${report.maxCaseMs.toFixed(1)} ms/case ` +
+      `inconsistent, ${report.slow} over ${SLOW_CASE_MS} ms${
+        report.slow ? ` (shortest ${report.shortestSlowBytes} bytes)` : ""
+      }, max ${report.maxCaseMs.toFixed(1)} ms/case ` +
       `(${report.slowestBytes} bytes), heap ${(report.heapGrowthBytes / 2 ** 20).toFixed(1)} MiB, ` +
       `${report.seconds.toFixed(0)} s`,
   );

@@ -24,6 +24,8 @@ export interface ParserFuzzReport {
   readonly inconsistent: number;
   /** Cases over {@link SLOW_CASE_MS}. */
   readonly slow: number;
+  /** The input length of the shortest slow case (0 when none): a short slow input is a flaw, a long one may not be. */
+  readonly shortestSlowBytes: number;
   /** The slowest decode of a whole input. */
   readonly maxCaseMs: number;
   /** Input length of the slowest case. */
@@ -54,6 +56,7 @@ export function fuzzParser(target: ParserTarget, cases: number, seed: number): P
   let crashes = 0;
   let inconsistent = 0;
   let slow = 0;
+  let shortestSlowBytes = 0;
   let maxCaseMs = 0;
   let slowestBytes = 0;
   const problems: string[] = [];
@@ -72,7 +75,11 @@ export function fuzzParser(target: ParserTarget, cases: number, seed: number): P
         maxCaseMs = ms;
         slowestBytes = bytes.length;
       }
-      if (ms > SLOW_CASE_MS) slow++;
+      if (ms > SLOW_CASE_MS) {
+        slow++;
+        if (shortestSlowBytes === 0 || bytes.length < shortestSlowBytes) shortestSlowBytes = bytes.length;
+        if (problems.length < 5) problems.push(`slow: ${ms.toFixed(0)} ms | ${bytes.length} bytes: ${hex(bytes)}`);
+      }
       if (problem) {
         if (problem.startsWith("crash:")) crashes++;
         else inconsistent++;
@@ -94,6 +101,7 @@ export function fuzzParser(target: ParserTarget, cases: number, seed: number): P
     crashes,
     inconsistent,
     slow,
+    shortestSlowBytes,
     maxCaseMs,
     slowestBytes,
     heapGrowthBytes,
