@@ -1,14 +1,15 @@
 /**
  * Mutations of valid messages for the parser fuzzer: bit flips, bytes set to the edges of their range, 16-bit
  * length fields that lie, truncation, deletion, insertion of noise or of the bytes parsers look for (CR, LF, NUL,
- * separators, huge numbers), and a slice repeated many times (the input that makes a backtracking regex slow).
+ * separators, huge numbers), runs of blanks, and a slice repeated many times (the inputs that make a backtracking
+ * regex slow).
  * Each mutation is a plain record, so fast-check can generate, replay and shrink it.
  */
 import fc from "fast-check";
 
 /** One edit of a byte string; `at` and `value` are taken modulo what fits. */
 export interface Mutation {
-  readonly kind: "flip" | "set" | "u16" | "truncate" | "delete" | "insert" | "token" | "repeat";
+  readonly kind: "flip" | "set" | "u16" | "truncate" | "delete" | "insert" | "token" | "repeat" | "blanks";
   readonly at: number;
   readonly value: number;
   readonly bytes: Uint8Array;
@@ -56,7 +57,7 @@ const EDGE_U16 = [0x0000, 0x0001, 0x00ff, 0x0100, 0x7fff, 0x8000, 0xfffe, 0xffff
 
 /** An arbitrary mutation. */
 export const mutation: fc.Arbitrary<Mutation> = fc.record({
-  kind: fc.constantFrom("flip", "set", "u16", "truncate", "delete", "insert", "token", "repeat"),
+  kind: fc.constantFrom("flip", "set", "u16", "truncate", "delete", "insert", "token", "repeat", "blanks"),
   at: fc.nat(),
   value: fc.nat(),
   bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
@@ -102,6 +103,14 @@ export function mutate(input: Uint8Array, m: Mutation): Uint8Array {
       return splice(m.bytes);
     case "token":
       return splice(tokenBytes[m.value % tokenBytes.length]);
+    case "blanks": {
+      // A run of SP and HTAB: whitespace is optional around many fields, and a run of it between two other bytes is
+      // what makes a backtracking pattern such as /[ \t]+$/ quadratic. One in four runs is long (up to 30,000).
+      const length = m.value % 4 === 0 ? 1 + (m.value % 30_000) : 1 + (m.value % 64);
+      const run = new Uint8Array(length).fill(m.bytes[0] % 3 === 0 ? 0x09 : 0x20);
+      if (m.bytes[0] % 3 === 2) { for (let i = 1; i < length; i += 2) run[i] = 0x09; }
+      return splice(run);
+    }
     case "repeat": {
       // A slice of the message written many times over: long runs of one byte or of one small pattern.
       const slice = input.subarray(at, at + 1 + (m.bytes[0] % 4));
