@@ -1,88 +1,67 @@
 /**
- * The handshake fuzzer of tests/server/fuzz_test.ts at scale: a million generated and mutated handshakes (by
- * default) against two live servers (anonymous, and with users), many at once, checking every answer against the
- * protocol, with a good client served between batches. Prints progress, then the count and any problem found.
+ * Fuzzing at scale. By default a million cases for each parser of what a stranger sends (the table of
+ * tests/helpers/parser_targets.ts: SOCKS4/5, RFC 1929, HTTP request and response heads, chunked bodies, PROXY v1/v2,
+ * DNS queries, GSS-API framing, UDP datagrams and reassembly, IDENT answers), one parser after the other, printing
+ * per parser the cases, crashes, inconsistent answers, slow cases, the slowest case and the heap growth. The live
+ * handshake fuzzer (two servers, tests/helpers/handshake_fuzz.ts) runs only when named: `--parser handshakes`.
  *
- *   ./node_modules/.bin/deno run -A bench/fuzz.ts [CASES] [--seed N]      (also: bun bench/fuzz.ts, npx tsx ...)
+ *   ./node_modules/.bin/deno run -A --v8-flags=--expose-gc bench/fuzz.ts [--parser NAME]... [--cases N] [--seed N]
+ *
+ * (also `bun bench/fuzz.ts`, `node --expose-gc --import tsx bench/fuzz.ts`). Exit status 1 when anything was found.
  *
  * @module
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import fc from "fast-check";
-import { connect } from "../mod.ts";
-import type { ConnectionRecord } from "../lib/server/connection_record.ts";
-import { startServer } from "../lib/server/server.ts";
-import { closedPort, echoServer, loopbackOnly, network } from "../tests/helpers/net.ts";
-import { fuzzCases, protocolProblem, runCase } from "../tests/helpers/handshake_fuzz.ts";
+import { PARSER_TARGETS } from "../tests/helpers/parser_targets.ts";
+import { fuzzParser, type ParserFuzzReport, SLOW_CASE_MS } from "./fuzz_parsers.ts";
+import { fuzzHandshakes } from "./fuzz_handshakes.ts";
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { seed: { type: "string" } } });
-const total = Number(positionals[0] ?? 1_000_000);
+const { values } = parseArgs({
+  options: {
+    parser: { type: "string", multiple: true },
+    cases: { type: "string", default: "1000000" },
+    seed: { type: "string" },
+  },
+});
+const cases = Number(values.cases);
 const seed = Number(values.seed ?? Date.now() % 2 ** 31);
-const CONCURRENCY = 256;
-const BATCH = 10_000;
-const HANDSHAKE_TIMEOUT_MS = 250;
-
-const echo = await echoServer();
-// The server's view of recent connections, to tell a slow server from a slow process when a case goes wrong; only
-// the latest are kept, since a million records would make the garbage collector the bottleneck.
-const recent = new Map<string, ConnectionRecord>();
-const remember = (record: ConnectionRecord) => {
-  recent.set(record.client, record);
-  if (recent.size > 20_000) recent.delete(recent.keys().next().value!);
-};
-const options = {
-  listen: [{ hostname: "127.0.0.1", port: 0 }],
-  network: loopbackOnly(),
-  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
-  connectTimeoutMs: 500,
-  resolveExtension: true,
-  onConnectionEnd: remember,
-};
-const anonymous = await startServer(options);
-const withUsers = await startServer({ ...options, users: new Map([["alice", "s3cret"]]) });
-const endpointOf = (server: typeof anonymous) => server.addresses[0];
-const arbitrary = fuzzCases({ echoPort: echo.address.port, closedPort: await closedPort() });
-
-let done = 0;
-const problems: string[] = [];
-const started = Date.now();
-const hex = (bytes: Uint8Array) => [...bytes.subarray(0, 64)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-for (let start = 0; start < total; start += BATCH) {
-  const cases = fc.sample(arbitrary, { numRuns: Math.min(BATCH, total - start), seed: seed + start });
-  let next = 0;
-  const worker = async () => {
-    while (next < cases.length) {
-      const index = next++;
-      const useUsers = index % 2 === 1;
-      const server = endpointOf(useUsers ? withUsers : anonymous);
-      const outcome = await runCase(network, server, cases[index], HANDSHAKE_TIMEOUT_MS + 1000);
-      const problem = protocolProblem(cases[index].bytes, outcome, useUsers ? [0x02] : [0x00]);
-      if (problem) {
-        const record = recent.get(outcome.client);
-        const seen = record ? `server: ${record.outcome} after ${record.durationMs} ms` : "server: not ended yet";
-        problems.push(`${problem}; sent ${hex(cases[index].bytes)} (finish ${cases[index].finish}); ${seen}`);
-      }
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  // A good client between batches, byte for byte.
-  const tunnel = await connect(`socks5h://127.0.0.1:${endpointOf(anonymous).port}`, `localhost:${echo.address.port}`);
-  const writer = tunnel.writable.getWriter();
-  await writer.write(new Uint8Array([1, 2, 3]));
-  await writer.close();
-  const echoed = new Uint8Array(await new Response(tunnel.readable).arrayBuffer());
-  tunnel.close();
-  if (echoed.join() !== "1,2,3") problems.push(`good client got ${echoed.join()}`);
-  const rate = done / ((Date.now() - started) / 1000);
-  console.error(`${done} cases, ${problems.length} problems, ${rate.toFixed(0)} cases/s`);
+const names = values.parser ?? PARSER_TARGETS.map((t) => t.name);
+const known = new Set(["handshakes", ...PARSER_TARGETS.map((t) => t.name)]);
+const unknown = names.filter((n) => !known.has(n));
+if (!(Number.isInteger(cases) && cases > 0) || unknown.length > 0) {
+  console.error(
+    `usage: bench/fuzz.ts [--parser NAME]... [--cases N] [--seed N]; NAME is one of ${[...known].join(", ")}`,
+  );
+  process.exit(2);
 }
-await anonymous.close();
-await withUsers.close();
-await echo.close();
-console.log(
-  `fuzz: ${done} cases (seed ${seed}), ${problems.length} problems, ${((Date.now() - started) / 1000).toFixed(0)} s`,
-);
-for (const problem of problems.slice(0, 20)) console.log(`  ${problem}`);
-process.exit(problems.length === 0 ? 0 : 1);
+
+let found = 0;
+const reports: ParserFuzzReport[] = [];
+for (const name of names) {
+  if (name === "handshakes") {
+    const started = Date.now();
+    const problems = await fuzzHandshakes(cases, seed);
+    found += problems.length;
+    console.log(
+      `handshakes: ${cases} cases (seed ${seed}), ${problems.length} problems, ${
+        ((Date.now() - started) / 1000).toFixed(0)
+      } s`,
+    );
+    for (const problem of problems.slice(0, 20)) console.log(`  ${problem}`);
+    continue;
+  }
+  const report = fuzzParser(PARSER_TARGETS.find((t) => t.name === name)!, cases, seed);
+  reports.push(report);
+  found += report.crashes + report.inconsistent + report.slow;
+  console.log(
+    `${report.parser}: ${report.cases} cases (seed ${seed}), ${report.crashes} crashes, ${report.inconsistent} ` +
+      `inconsistent, ${report.slow} over ${SLOW_CASE_MS} ms${
+        report.slow ? ` (shortest ${report.shortestSlowBytes} bytes)` : ""
+      }, max ${report.maxCaseMs.toFixed(1)} ms/case ` +
+      `(${report.slowestBytes} bytes), heap ${(report.heapGrowthBytes / 2 ** 20).toFixed(1)} MiB, ` +
+      `${report.seconds.toFixed(0)} s`,
+  );
+  for (const problem of report.problems) console.log(`  ${problem}`);
+}
+process.exit(found === 0 ? 0 : 1);

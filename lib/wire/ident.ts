@@ -82,7 +82,9 @@ export function encodeIdentQuery(query: IdentQuery): Uint8Array {
  * ```
  */
 export function decodeIdentResponse(bytes: Uint8Array): Decoded<IdentResponse> {
-  const end = bytes.indexOf(0x0a);
+  // The LF is looked for only within the limit: a longer line is refused whether or not its end has arrived, so
+  // the answer does not depend on how the bytes were split (and no line over the limit is ever decoded).
+  const end = bytes.subarray(0, MAX_IDENT_RESPONSE).indexOf(0x0a);
   if (end < 0) {
     if (bytes.length >= MAX_IDENT_RESPONSE) {
       throw new SocksError("too-long", `ident response longer than ${MAX_IDENT_RESPONSE} bytes`);

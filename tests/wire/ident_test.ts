@@ -34,3 +34,13 @@ describe("RFC 1413 messages", () => {
     assert.throws(() => decodeIdentResponse(new Uint8Array(1000).fill(0x41)), { code: "too-long" });
   });
 });
+
+describe("RFC 1413 answers over the limit", () => {
+  it("refuses a line longer than MAX_IDENT_RESPONSE even when its LF has arrived, as it does before", () => {
+    // Found by tests/wire/parsers_fuzz_test.ts: the same bytes were refused when they came in two reads and decoded
+    // (a 2,000-byte user id) when they came in one.
+    const long = line(`1, 2 : USERID : UNIX : ${"u".repeat(2000)}\r\n`);
+    assert.throws(() => decodeIdentResponse(long.subarray(0, 1500)), { code: "too-long" });
+    assert.throws(() => decodeIdentResponse(long), { code: "too-long" });
+  });
+});
