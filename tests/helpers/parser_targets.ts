@@ -10,6 +10,9 @@
 import fc from "fast-check";
 import { complete, type Decoded, type Decoder, needMore } from "../../lib/wire/decoded.ts";
 import { decodeDnsQuery, DnsType, encodeDnsResponse } from "../../lib/wire/dns_message.ts";
+import { decodeDnsTcpFrame, encodeDnsTcpFrame } from "../../lib/wire/dns_tcp_frame.ts";
+import { answerDnsMessage } from "../../lib/server/dns_answer.ts";
+import { NameMap } from "../../lib/server/name_map.ts";
 import { decodeGssApiMessage, encodeGssApiMessage } from "../../lib/wire/gssapi.ts";
 import { decodeChunkEnd, decodeChunkSize, requestFraming, responseFraming } from "../../lib/wire/http_framing.ts";
 import {
@@ -222,14 +225,14 @@ const dnsLabel = fc.stringMatching(/^[a-z0-9-]{1,63}$/);
 const dnsQuery = fc.record({
   id: fc.integer({ min: 0, max: 0xffff }),
   flags: fc.integer({ min: 0, max: 0x7fff }),
-  count: fc.integer({ min: 1, max: 3 }),
   labels: fc.array(dnsLabel, { maxLength: 4 }).filter((ls) => ls.reduce((n, l) => n + l.length + 1, 1) <= 255),
   type: fc.oneof(fc.constantFrom(DnsType.A, DnsType.AAAA, DnsType.HTTPS), fc.integer({ min: 0, max: 0xffff })),
   class: fc.integer({ min: 0, max: 0xffff }),
 }).map((q) => {
   const name = concat(q.labels.map((l) => latin1(String.fromCharCode(l.length) + l)));
   const question = concat([name, new Uint8Array([0, q.type >> 8, q.type & 0xff, q.class >> 8, q.class & 0xff])]);
-  const header = new Uint8Array([q.id >> 8, q.id & 0xff, q.flags >> 8, q.flags & 0xff, 0, q.count, 0, 0, 0, 0, 0, 0]);
+  // Exactly one question (RFC 9619: any other count is a format error, which the mutations reach).
+  const header = new Uint8Array([q.id >> 8, q.id & 0xff, q.flags >> 8, q.flags & 0xff, 0, 1, 0, 0, 0, 0, 0, 0]);
   const bytes = concat([header, question]);
   return {
     bytes,
@@ -249,6 +252,18 @@ function decodeDns(bytes: Uint8Array): Decoded<unknown> {
   encodeDnsResponse({ query, rcode: 3 });
   return complete(query, bytes.length);
 }
+
+/**
+ * The DNS port's whole answer path (tabi serve --dns) on any bytes: it must answer (or drop) whatever arrives, never
+ * throw. A fresh two-name map per message, so that one message's answer does not depend on the ones before.
+ */
+function answerDnsPort(bytes: Uint8Array): Decoded<unknown> {
+  answerDnsMessage(new NameMap({ size: 2 }), bytes);
+  return decodeDns(bytes);
+}
+
+/** DNS over TCP: each message behind its two-byte length (RFC 1035 section 4.2.2). */
+const dnsTcpFrame = dnsQuery.map((q) => ({ bytes: encodeDnsTcpFrame(q.bytes), value: q.bytes }));
 
 // ---- UDP: a datagram, and a sequence of them through one reassembly queue. ----
 
@@ -366,6 +381,8 @@ export const PARSER_TARGETS: readonly ParserTarget[] = [
   { name: "http-chunked", decode: decodeChunkedBody, incremental: true, valid: chunkedBody },
   { name: "proxy-header", decode: decodeProxyHeader, incremental: true, valid: proxyHeader },
   { name: "dns-query", decode: decodeDns, incremental: false, valid: dnsQuery },
+  { name: "dns-port", decode: answerDnsPort, incremental: false, valid: dnsQuery },
+  { name: "dns-tcp-frame", decode: decodeDnsTcpFrame, incremental: true, valid: dnsTcpFrame },
   {
     name: "gssapi",
     decode: decodeGssApiMessage,
