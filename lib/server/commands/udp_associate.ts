@@ -99,8 +99,8 @@ async function associate(
   let upUntil = 0;
   let downUntil = 0;
   let crossed = false;
-  const metered = (aToB: boolean, bytes: number): boolean => {
-    if (meter === undefined) return true;
+  // No limit, no closure: an unlimited association costs what it did before.
+  const metered = meter === undefined ? undefined : (aToB: boolean, bytes: number): boolean => {
     if (crossed) return false;
     const now = performance.now();
     if (now < (aToB ? upUntil : downUntil)) return false;
@@ -119,7 +119,7 @@ async function associate(
   const toClient = (data: Uint8Array, from: HostPort) => {
     // Until the client's port is known there is nowhere to send an answer.
     if (clientPort === undefined) return void dropped++;
-    if (!metered(false, data.length)) return void dropped++;
+    if (metered !== undefined && !metered(false, data.length)) return void dropped++;
     idle?.touch();
     const wrapped = encodeSocks5UdpDatagram({ fragment: 0, destination: from, data });
     record.bytesDown += data.length;
@@ -144,7 +144,7 @@ async function associate(
     if (openOutbound !== undefined) {
       // Never directly: a datagram that comes before the upstream's association is open is dropped.
       if (upstream === undefined) throw new SocksError("failed", "the upstream association is not open yet");
-      if (!metered(true, data.length)) throw OVER_LIMIT;
+      if (metered !== undefined && !metered(true, data.length)) throw OVER_LIMIT;
       await upstream.send(destination, data);
       record.bytesUp += data.length;
       return;
@@ -163,7 +163,7 @@ async function associate(
     const family = ipAddress(target)?.type === "ipv6" ? "ipv6" : "ipv4";
     const socket = await socketFor(family);
     // Counted when it is handed to the socket, so only what is relayed counts.
-    if (!metered(true, data.length)) throw OVER_LIMIT;
+    if (metered !== undefined && !metered(true, data.length)) throw OVER_LIMIT;
     await socket.send(data, { hostname: target, port: destination.port });
     record.bytesUp += data.length;
   };
