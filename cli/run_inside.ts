@@ -9,7 +9,6 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import process from "node:process";
 import { connect } from "../lib/client/connect.ts";
 import { defaultNetwork } from "../lib/runtime/detect.ts";

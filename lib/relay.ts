@@ -10,7 +10,6 @@ import { startIdleTimer } from "./time/idle_timer.ts";
 import { openReader } from "./io/open_reader.ts";
 import type { NativeSocket } from "./net/native_relay.ts";
 import { quotaReached, type RelayMeter, type RelayResult, RelayStop } from "./net/relay_result.ts";
-import { SocksError } from "./wire/socks_error.ts";
 // RelayResult lives in its own file so that native_relay.ts can name it without importing the relay back.
 export type { RelayResult } from "./net/relay_result.ts";
 

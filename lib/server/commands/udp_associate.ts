@@ -6,13 +6,17 @@
  * on, when one queue per association puts fragments together (udp_fragments.ts). The association ends
  * when its TCP connection closes, or after the idle timeout. Through an upstream SOCKS5 proxy (udp_upstream.ts), all
  * of this stays, and only the far side changes: datagrams go on through the upstream's relay instead of this
- * machine's own sockets.
+ * machine's own sockets. A limited user's (or client address's) datagrams share the meter of their tunnels: each
+ * direction's payload counts toward the quota, a spent quota refuses the association (0x02) or ends an open one
+ * (outcome "quota-reached"), and a datagram that comes while the rate is in debt is dropped, not delayed (UDP has no
+ * backpressure to apply, and a queue would only add latency).
  *
  * @module
  */
 import { type IdleTimer, startIdleTimer } from "../../time/idle_timer.ts";
 import { openReader } from "../../io/open_reader.ts";
 import type { Datagram, UdpSocket } from "../../net/network.ts";
+import { quotaReached, type RelayMeter } from "../../net/relay_result.ts";
 import type { HostPort } from "../../wire/address.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../wire/socks5_udp.ts";
 import { SocksError } from "../../wire/socks_error.ts";
@@ -50,16 +54,23 @@ export async function udpAssociateCommand(session: Session, openOutbound?: OpenU
     // A client behind NAT may name its private address; the TCP peer's address is what datagrams come from.
     clientPort = undefined;
   }
+  // A spent quota refuses before anything is opened (SOCKS5 0x02), as for CONNECT (route.ts).
+  const { usage } = config;
+  const key = usage.empty ? undefined : usage.keyOf(request.user, clientIp);
+  usage.checkQuota(key);
   const refusal = session.admission.admitUdp(clientIp);
   if (refusal !== undefined) {
     throw new SocksError("failed", `UDP ASSOCIATE: over the limit ${refusal} (${config.limits[refusal]})`);
   }
   try {
-    await associate(session, clientIp, clientPort, openOutbound);
+    await associate(session, clientIp, clientPort, openOutbound, usage.meter(key));
   } finally {
     session.admission.releaseUdp(clientIp);
   }
 }
+
+/** Thrown (and counted as a drop) for a datagram over the rate or past the quota: one value, no stack per drop. */
+const OVER_LIMIT = new SocksError("not-allowed", "over the rate or the quota");
 
 /** How many destinations an association remembers resolved; past it, the memory starts over. */
 const RESOLVED_CACHE_SIZE = 256;
@@ -69,6 +80,7 @@ async function associate(
   clientIp: string,
   clientPort: number | undefined,
   openOutbound: OpenUdpOutbound | undefined,
+  meter: RelayMeter | undefined,
 ): Promise<void> {
   const { config, connection, record } = session;
   const network = config.network;
@@ -82,9 +94,32 @@ async function associate(
     ? reassembler(config.udpReassemblyTimeoutMs, (n) => void (dropped += n))
     : undefined;
 
+  // The meter of a limited key: until when each direction's rate is in debt (datagrams then are dropped), and the
+  // quota's crossing, which ends the association.
+  let upUntil = 0;
+  let downUntil = 0;
+  let crossed = false;
+  // No limit, no closure: an unlimited association costs what it did before.
+  const metered = meter === undefined ? undefined : (aToB: boolean, bytes: number): boolean => {
+    if (crossed) return false;
+    const now = performance.now();
+    if (now < (aToB ? upUntil : downUntil)) return false;
+    if (meter.allow(aToB, bytes) < bytes) {
+      // A datagram is not cut in two: the one that would cross is dropped, and the association ends here.
+      crossed = true;
+      connection.close();
+      return false;
+    }
+    const waitMs = meter.passed(aToB, bytes);
+    if (aToB) upUntil = now + waitMs;
+    else downUntil = now + waitMs;
+    return true;
+  };
+
   const toClient = (data: Uint8Array, from: HostPort) => {
     // Until the client's port is known there is nowhere to send an answer.
     if (clientPort === undefined) return void dropped++;
+    if (metered !== undefined && !metered(false, data.length)) return void dropped++;
     idle?.touch();
     const wrapped = encodeSocks5UdpDatagram({ fragment: 0, destination: from, data });
     record.bytesDown += data.length;
@@ -109,6 +144,7 @@ async function associate(
     if (openOutbound !== undefined) {
       // Never directly: a datagram that comes before the upstream's association is open is dropped.
       if (upstream === undefined) throw new SocksError("failed", "the upstream association is not open yet");
+      if (metered !== undefined && !metered(true, data.length)) throw OVER_LIMIT;
       await upstream.send(destination, data);
       record.bytesUp += data.length;
       return;
@@ -125,7 +161,10 @@ async function associate(
     const target = config.outbound === undefined ? all[0] : all.find((a) => localAddressFor(a, config.outbound));
     if (target === undefined) throw new SocksError("network-unreachable", "no outbound address of that family");
     const family = ipAddress(target)?.type === "ipv6" ? "ipv6" : "ipv4";
-    await (await socketFor(family)).send(data, { hostname: target, port: destination.port });
+    const socket = await socketFor(family);
+    // Counted when it is handed to the socket, so only what is relayed counts.
+    if (metered !== undefined && !metered(true, data.length)) throw OVER_LIMIT;
+    await socket.send(data, { hostname: target, port: destination.port });
     record.bytesUp += data.length;
   };
   const fromClient = (datagram: Datagram) => {
@@ -189,12 +228,16 @@ async function associate(
       session.signal.removeEventListener("abort", onAbort);
     }
     if (timedOut) record.outcome = "udp-idle-timeout";
+    if (crossed) {
+      record.outcome = "quota-reached";
+      record.error = quotaReached(meter!).message;
+    }
   } finally {
     idle?.stop();
     fragments?.close();
     clientSocket.close();
     upstream?.close();
     for (const socket of outbound.values()) socket.then((s) => s.close(), () => {});
-    if (dropped > 0) record.error = `${dropped} datagrams dropped`;
+    if (dropped > 0 && !crossed) record.error = `${dropped} datagrams dropped`;
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ByteReader } from "../../io/byte_reader.ts";
+import { quotaReached, type RelayMeter } from "../../net/relay_result.ts";
 import { type BodyFraming, decodeChunkEnd, decodeChunkSize } from "../../wire/http_framing.ts";
 import { httpTrailerDecoder } from "../../wire/http_head.ts";
 import { SocksError } from "../../wire/socks_error.ts";
@@ -21,28 +22,60 @@ const CRLF = encoder.encode("\r\n");
  */
 export type BodyOutput = "same" | "chunked" | "plain";
 
+/** The writer a body's payload goes through: `to` itself, or `to` paced and counted by a usage meter. */
+type Writer = Pick<WritableStreamDefaultWriter<Uint8Array>, "write">;
+
+/**
+ * The payload writer of a limited user's (or client's) body: the same meter, so the same rate limiter and quota
+ * count, as the key's tunnels (lib/relay.ts). Framing bytes (chunk sizes, CRLFs) bypass it, as a tunnel's meter
+ * sees only what the two ends send. At the quota's crossing the bytes still allowed go out and SocksError
+ * "quota-exceeded" is thrown: the body stops short, which the client sees as an incomplete message.
+ */
+function meteredWriter(to: Writer, meter: RelayMeter, aToB: boolean): Writer {
+  return {
+    async write(data: Uint8Array): Promise<void> {
+      const allowed = meter.allow(aToB, data.length);
+      if (allowed < data.length) {
+        if (allowed > 0) {
+          await to.write(data.subarray(0, allowed));
+          meter.passed(aToB, allowed);
+        }
+        throw quotaReached(meter);
+      }
+      await to.write(data);
+      const waitMs = meter.passed(aToB, data.length);
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    },
+  };
+}
+
 /**
  * Copies one body from `from` to `to`; returns the body's byte count (payload, framing excluded). Throws SocksError
- * "closed" when the sender ends early, and a 400-class error on bad chunked framing.
+ * "closed" when the sender ends early, and a 400-class error on bad chunked framing. With a `meter`, the payload is
+ * paced and counted as one direction (`aToB`: client to destination) of the user's or client's tunnels, and a quota
+ * crossed inside the body throws SocksError "quota-exceeded" after the bytes still allowed.
  */
 export async function copyBody(
   from: ByteReader,
-  to: Pick<WritableStreamDefaultWriter<Uint8Array>, "write">,
+  to: Writer,
   framing: BodyFraming,
   output: BodyOutput = "same",
+  meter?: RelayMeter,
+  aToB = false,
 ): Promise<number> {
   const chunked = output === "chunked" || framing.kind === "chunked";
-  const put = async (data: Uint8Array) => {
-    if (!chunked) return await to.write(data);
-    await to.write(encoder.encode(`${data.length.toString(16)}\r\n`));
-    await to.write(data);
+  const data = meter === undefined ? to : meteredWriter(to, meter, aToB);
+  const put = async (piece: Uint8Array) => {
+    if (!chunked) return await data.write(piece);
+    await to.write(encoder.encode(`${piece.length.toString(16)}\r\n`));
+    await data.write(piece);
     await to.write(CRLF);
   };
   switch (framing.kind) {
     case "none":
       return 0;
     case "length":
-      return await copyExactly(from, framing.length, (d) => to.write(d));
+      return await copyExactly(from, framing.length, (d) => data.write(d));
     case "close": {
       let total = 0;
       for (;;) {
@@ -64,7 +97,7 @@ export async function copyBody(
           return total;
         }
         if (output !== "plain") await to.write(encoder.encode(`${size.toString(16)}\r\n`));
-        total += await copyExactly(from, size, (d) => to.write(d));
+        total += await copyExactly(from, size, (d) => data.write(d));
         await from.read(decodeChunkEnd);
         if (output !== "plain") await to.write(CRLF);
       }

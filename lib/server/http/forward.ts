@@ -73,6 +73,11 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
   const clientClose = head.version === "HTTP/1.0" || headerTokens(head.headers, "connection").includes("close");
 
   const outbound = await openRoute(exchange, exchange.request.destination);
+  // A limited user's (or client's) bodies share the rate and quota of their tunnels (one meter per key).
+  const { usage } = exchange.config;
+  const meter = usage.empty
+    ? undefined
+    : usage.meter(usage.keyOf(exchange.request.user, context.connection.remoteAddress.hostname));
   const out = outbound.writable.getWriter();
   const outReader = new ByteReader(outbound.readable, { chunkSize: 64 * 1024 });
   let uploadDone = false;
@@ -107,7 +112,7 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     await out.write(encodeHttpHead(`${head.method} ${target.path} HTTP/1.1`, headers));
     // The request body goes up while the answer is read: a destination may answer before it read it all.
     waiting.touch();
-    upload = copyBody(context.reader, upstream, framing).then((n) => {
+    upload = copyBody(context.reader, upstream, framing, "same", meter, true).then((n) => {
       waiting.touch();
       record.bytesUp = n;
       uploadDone = true;
@@ -162,7 +167,7 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     );
     exchange.answered = true;
     record.reply = response.status;
-    record.bytesDown = await copyBody(outReader, context.writer, rFraming, output);
+    record.bytesDown = await copyBody(outReader, context.writer, rFraming, output, meter, false);
     outbound.close();
     // The client's connection is reused only if its request body was read to the end.
     if (!uploadDone) {
@@ -183,6 +188,8 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
     }
     // A malformed request body is the client's fault (400), even though it shows as a failed answer.
     if (uploadError instanceof SocksError && uploadError.code.startsWith("bad-")) throw uploadError;
+    // An upload cut at the quota before any answer: the client hears 403 naming the quota, not 502.
+    if (uploadError instanceof SocksError && uploadError.code === "quota-exceeded") throw uploadError;
     throw error;
   } finally {
     exchange.signal.removeEventListener("abort", stop);

@@ -120,6 +120,13 @@ async function serveRequest(
     }
     record.outcome = timedOut ? "handshake-timeout" : failure.code;
     record.error = failure.message;
+    if (exchange?.answered && failure.code === "quota-exceeded") {
+      // A forwarded body cut at the quota's crossing: served, then cut (the tunnels' outcome). A reset, where the
+      // runtime has one, tells even a client reading to the end of the connection that the body is incomplete.
+      record.outcome = "quota-reached";
+      connection.reset?.();
+      return false;
+    }
     if (timedOut || failure.code === "closed" || exchange?.answered) return false;
     const status = statusFor(failure);
     record.reply = status;
