@@ -12,6 +12,7 @@
 import type { Duplex as DuplexType } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { builtinModule } from "./builtin_module.ts";
+import { streamsDuplex } from "./streams_duplex.ts";
 import type { StartTlsOptions, TlsStreams } from "../../net/network.ts";
 import type { ByteStreams } from "../../fetch/http_client/stream_tls.ts";
 
@@ -33,26 +34,8 @@ const IP_LITERAL = /^(?:[0-9.]+|.*:.*)$/;
  * ```
  */
 export function startStreamTls(streams: ByteStreams, options: StartTlsOptions): Promise<TlsStreams> {
-  const { Duplex } = builtinModule<typeof import("node:stream")>("node:stream");
   const { connect, rootCertificates } = builtinModule<typeof import("node:tls")>("node:tls");
-  const reader = streams.readable.getReader();
-  const writer = streams.writable.getWriter();
-  const duplex = new Duplex({
-    read() {
-      reader.read().then(({ done, value }) => void this.push(done ? null : value), (error) => this.destroy(error));
-    },
-    write(chunk: Uint8Array, _encoding, callback) {
-      writer.write(chunk).then(() => callback(), callback);
-    },
-    final(callback) {
-      writer.close().then(() => callback(), callback);
-    },
-    destroy(error, callback) {
-      reader.cancel(error ?? undefined).catch(() => {});
-      writer.abort(error ?? undefined).catch(() => {});
-      callback(error);
-    },
-  });
+  const duplex = streamsDuplex(streams.readable, streams.writable);
   const { serverName, ca, alpn } = options;
   const socket = connect({
     socket: duplex,

@@ -11,9 +11,9 @@
 // node:stream, node:crypto and node:tls come from process.getBuiltinModule when they are first needed, never a static
 // import: this file is in the package root's graph through the adapters, and a bundler hoists a static node: import
 // into a Cloudflare Worker, which cannot load one (as stream_tls.ts does).
-import type { Duplex } from "node:stream";
 import type { SecureContext } from "node:tls";
 import { builtinModule } from "./builtin_module.ts";
+import { streamsDuplex } from "./streams_duplex.ts";
 import type { Connection, ReleasedBytes, TlsServerSession, TlsServerSettings } from "../../net/network.ts";
 import { SocksError } from "../../wire/socks_error.ts";
 import { tlsStreams } from "./stream_tls.ts";
@@ -97,9 +97,12 @@ export function acceptStreamTls(
   let failed: (error?: Error) => void = () => {};
   // An end of the client's bytes before the handshake is done fails it here: Deno's TLSSocket reports no error and
   // no close for it, and the connection would wait for a handshake that cannot come.
-  const duplex = streamsDuplex(released, connection.writable, () => connection.close(), started, () => {
+  const duplex = streamsDuplex(released.readable, connection.writable, {
+    leftover: released.leftover,
+    started,
     // A turn later: a ClientHello and its FIN may come in one read, and the handshake go on from its bytes.
-    setTimeout(() => failed(), 0);
+    ended: () => setTimeout(() => failed(), 0),
+    destroyed: () => connection.close(),
   });
   const { TLSSocket } = builtinModule<typeof import("node:tls")>("node:tls");
   const socket = new TLSSocket(duplex as unknown as import("node:net").Socket, {
@@ -133,46 +136,5 @@ export function acceptStreamTls(
         },
       });
     });
-  });
-}
-
-/** A Duplex over a readable already read from (its leftover bytes first) and a writable; destroying it closes both. */
-function streamsDuplex(
-  released: ReleasedBytes,
-  writable: WritableStream<Uint8Array>,
-  close: () => void,
-  started: Promise<void>,
-  ended: () => void,
-): Duplex {
-  const reader = released.readable.getReader();
-  const writer = writable.getWriter();
-  let leftover: Uint8Array | undefined = released.leftover.byteLength > 0 ? released.leftover : undefined;
-  const { Duplex } = builtinModule<typeof import("node:stream")>("node:stream");
-  return new Duplex({
-    read() {
-      if (leftover) {
-        const first = leftover;
-        leftover = undefined;
-        void started.then(() => this.push(first));
-        return;
-      }
-      reader.read().then(({ done, value }) => {
-        if (done) ended();
-        this.push(done ? null : value);
-      }, (error) => this.destroy(error));
-    },
-    write(chunk: Uint8Array, _encoding, callback) {
-      writer.write(chunk).then(() => callback(), callback);
-    },
-    final(callback) {
-      writer.close().then(() => callback(), callback);
-    },
-    destroy(error, callback) {
-      reader.cancel(error ?? undefined).catch(() => {});
-      writer.abort(error ?? undefined).catch(() => {});
-      close();
-      ended();
-      callback(error);
-    },
   });
 }
