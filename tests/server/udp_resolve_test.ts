@@ -1,47 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Datagram } from "../../lib/net/network.ts";
 import { decodeSocks5MethodSelection, encodeSocks5Greeting } from "../../lib/wire/socks5_greeting.ts";
 import { decodeSocks5Reply, encodeSocks5Request } from "../../lib/wire/socks5_request.ts";
 import { decodeSocks5UdpDatagram, encodeSocks5UdpDatagram } from "../../lib/wire/socks5_udp.ts";
 import { network, rawClient, sleep, testServer } from "../helpers/net.ts";
 import { concat } from "../helpers/bytes.ts";
-
-/** A UDP socket that queues what it receives. */
-async function udpInbox(hostname: string) {
-  const inbox: Datagram[] = [];
-  const waiters: ((d: Datagram) => void)[] = [];
-  const socket = await network.bindUdp({ hostname, port: 0 }, (d) => {
-    const waiter = waiters.shift();
-    if (waiter) waiter(d);
-    else inbox.push(d);
-  });
-  const next = (ms = 2000) =>
-    new Promise<Datagram | undefined>((resolve) => {
-      const queued = inbox.shift();
-      if (queued) return resolve(queued);
-      const timer = setTimeout(() => resolve(undefined), ms);
-      waiters.push((d) => {
-        clearTimeout(timer);
-        resolve(d);
-      });
-    });
-  return { socket, next };
-}
-
-async function associate(server: Awaited<ReturnType<typeof testServer>>, clientPort: number) {
-  const control = await rawClient(server.endpoint);
-  await control.send(concat(
-    encodeSocks5Greeting({ methods: [0] }),
-    encodeSocks5Request({
-      command: 3,
-      destination: { address: { type: "ipv4", host: "127.0.0.1" }, port: clientPort },
-    }),
-  ));
-  await control.reader.read(decodeSocks5MethodSelection);
-  const reply = await control.reader.read(decodeSocks5Reply);
-  return { control, reply };
-}
+import { associate, udpInbox } from "../helpers/udp.ts";
 
 describe("UDP ASSOCIATE", () => {
   it("relays datagrams to IPv4, IPv6 and named destinations and wraps the answers", async () => {
