@@ -8,37 +8,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { connect } from "../../lib/client/connect.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
-import { network, sleep } from "../helpers/net.ts";
+import { sleep } from "../helpers/net.ts";
 import { startTabiServe } from "../helpers/tabi_serve.ts";
-
-/** Sends `bytes` through a SOCKS5 tunnel to a sink; resolves with what the sink received. */
-async function upload(proxy: string, bytes: number): Promise<number> {
-  let received!: (n: number) => void;
-  const got = new Promise<number>((resolve) => (received = resolve));
-  const sink = await network.listen({ hostname: "127.0.0.1", port: 0 }, async (connection) => {
-    let n = 0;
-    try {
-      for await (const chunk of connection.readable) n += chunk.length;
-    } catch { /* cut at the quota */ }
-    connection.close();
-    received(n);
-  });
-  try {
-    const tunnel = await connect(proxy, `127.0.0.1:${sink.address.port}`, { network });
-    const writer = tunnel.writable.getWriter();
-    try {
-      await writer.write(new Uint8Array(bytes));
-      await writer.close();
-      for await (const _ of tunnel.readable) { /* until the sink closes */ }
-    } catch { /* cut at the quota */ }
-    tunnel.close();
-    return await got;
-  } finally {
-    await sink.close();
-  }
-}
+import { upload } from "../helpers/upload.ts";
 
 /** Waits (up to 10 s) until the saved count of `key` is `bytes`. */
 async function savedCount(file: string, key: string, bytes: number): Promise<void> {

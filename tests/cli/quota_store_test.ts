@@ -10,40 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { connect } from "../../lib/client/connect.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { periodOf } from "../../lib/server/quota_ledger.ts";
-import { closedPort, network, sleep, waitForPort } from "../helpers/net.ts";
+import { closedPort, sleep, waitForPort } from "../helpers/net.ts";
 import { requirePeer } from "../helpers/peers.ts";
 import { run } from "../helpers/process.ts";
 import { startTabiServe, type TabiServe } from "../helpers/tabi_serve.ts";
-
-/** Sends `bytes` through a SOCKS5 tunnel to a sink; resolves with what the sink received. */
-async function upload(proxy: string, bytes: number): Promise<number> {
-  let received!: (n: number) => void;
-  const got = new Promise<number>((resolve) => (received = resolve));
-  const sink = await network.listen({ hostname: "127.0.0.1", port: 0 }, async (connection) => {
-    let n = 0;
-    try {
-      for await (const chunk of connection.readable) n += chunk.length;
-    } catch { /* cut at the quota */ }
-    connection.close();
-    received(n);
-  });
-  try {
-    const tunnel = await connect(proxy, `127.0.0.1:${sink.address.port}`, { network });
-    const writer = tunnel.writable.getWriter();
-    try {
-      await writer.write(new Uint8Array(bytes));
-      await writer.close();
-      for await (const _ of tunnel.readable) { /* until the sink closes */ }
-    } catch { /* cut at the quota */ }
-    tunnel.close();
-    return await got;
-  } finally {
-    await sink.close();
-  }
-}
+import { upload } from "../helpers/upload.ts";
 
 /** A redis-server on 127.0.0.1:`port`, its data in `dir` (kept across a restart). */
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {
