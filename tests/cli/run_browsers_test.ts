@@ -2,12 +2,12 @@
 // hosts file knows, and every request they make (background ones included) reaches the exit as a name. The whole test
 // runs inside `unshare --net` as every browser test does: the exit itself has only loopback, so nothing leaves.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { requirePeer } from "../helpers/peers.ts";
 import { cliCommand, run } from "../helpers/process.ts";
+import { visibleTmp } from "../helpers/visible_tmp.ts";
 
 const NAME = "only-outer.tabi.test";
 const MARKER = "tabi-run-marker";
@@ -19,7 +19,8 @@ function jsonRecords(stderr: string): Record<string, unknown>[] {
 describe("tabi run: browsers with no proxy setting", () => {
   let dir: string;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), "tabi-run-browsers-"));
+    // Not under /tmp: the browsers' homes are here, and a program under tabi run gets a private /tmp.
+    dir = visibleTmp("tabi-run-browsers-");
     mkdirSync(join(dir, "www"));
     writeFileSync(join(dir, "www", "page.html"), `<html><body><p>${MARKER}</p></body></html>\n`);
     writeFileSync(join(dir, "hosts"), `127.0.0.1 localhost\n127.0.0.1 ${NAME}\n`);

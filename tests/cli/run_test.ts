@@ -13,16 +13,7 @@ import { closedPort, network, waitForPort } from "../helpers/net.ts";
 import { requirePeer } from "../helpers/peers.ts";
 import { cliCommand, run } from "../helpers/process.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
-
-/**
- * Where a program under `tabi run` may write files this test then reads: the repository's own (git-ignored) tmp/,
- * since the program's /tmp is a private tmpfs.
- */
-function visibleRoot(): string {
-  const root = join(import.meta.dirname ?? ".", "..", "..", "tmp", "run-test");
-  mkdirSync(root, { recursive: true });
-  return root;
-}
+import { visibleTmp } from "../helpers/visible_tmp.ts";
 
 const NAME = "only-outer.tabi.test";
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -34,6 +25,8 @@ function jsonRecords(stderr: string): Record<string, unknown>[] {
 describe("tabi run", () => {
   const body = payload(5_000);
   let dir: string;
+  // Directories the program writes to: not under /tmp, which is private to it.
+  const visible: string[] = [];
   let www: string;
   let webPort: number;
   let web: ReturnType<typeof spawn>;
@@ -96,12 +89,13 @@ describe("tabi run", () => {
   after(() => {
     web?.kill("SIGTERM");
     if (dir) rmSync(dir, { recursive: true, force: true });
-    rmSync(visibleRoot(), { recursive: true, force: true });
+    for (const made of visible) rmSync(made, { recursive: true, force: true });
   });
 
   it("curl, wget, urllib, git and a static busybox wget, with no proxy setting, reach a name only the proxy resolves", async () => {
     // Not under /tmp: the program gets private, empty /tmp, /var/tmp, /run and /dev/shm (docs/run.md).
-    const out = mkdtempSync(join(visibleRoot(), "out-"));
+    const out = visibleTmp("tabi-run-out-");
+    visible.push(out);
     const url = `http://${NAME}:${webPort}`;
     const script = [
       `curl -sS --max-time 20 -o ${out}/curl ${url}/page`,
@@ -174,7 +168,9 @@ for host in ("127.0.0.1", "192.0.2.1", "10.0.0.1"):
     ], { stdio: "ignore" });
     try {
       await waitForPort(port, "microsocks");
-      const out = join(mkdtempSync(join(visibleRoot(), "via-upstream-")), "page");
+      const outDir = visibleTmp("tabi-run-via-upstream-");
+      visible.push(outDir);
+      const out = join(outDir, "page");
       const result = await tabiRun(
         ["--proxy", `socks5h://127.0.0.1:${port}`],
         `curl -sS --max-time 20 -o ${out} http://${upstreamName}:${webPort}/page`,
