@@ -158,6 +158,36 @@ function targets(table: Medians): string[] {
   return lines;
 }
 
+/**
+ * What TLS to the proxy costs (bench/run.ts `tls-rate`, `tls-tput`): per tabi runtime, SOCKS5 and HTTP CONNECT plain
+ * and inside TLS (SOCKS over TLS, an HTTPS proxy), each with its TLS/plain ratio. Empty when not measured.
+ */
+function tlsSection(table: Medians): string[] {
+  const rows = [["tunnels/s, 16 concurrent", "tls_rate", 0], ["tput 1 tunnel, Gbps", "tls_tput", 2]] as const;
+  const measured = TABIS.filter((t) => rows.some(([, key]) => table[`${key}_socks5`]?.[t] !== undefined));
+  if (measured.length === 0) return [];
+  const width = 12;
+  const out = [
+    "",
+    "TLS to the proxy (a full TLS handshake per tunnel, ECDSA P-256; ratios TLS over plain):",
+    "figure".padEnd(27) + "runtime".padEnd(11) +
+    ["socks5", "socks5+tls", "tls/plain", "http", "https", "tls/plain"].map((c) => pad(c, width)).join(""),
+  ];
+  for (const [label, key, digits] of rows) {
+    for (const tabi of measured) {
+      const value = (mode: string) => table[`${key}_${mode}`]?.[tabi];
+      const show = (mode: string) => pad(value(mode)?.toFixed(digits) ?? "-", width);
+      out.push(
+        label.padEnd(27) + tabi.slice(5).padEnd(11) + show("socks5") + show("socks5_tls") +
+          pad(ratio(value("socks5_tls"), value("socks5")), width) + show("http") + show("https") +
+          pad(ratio(value("https"), value("http")), width),
+      );
+    }
+  }
+  out.push("(the peers, microsocks and Dante, have no TLS and no HTTP CONNECT: not measured here)");
+  return out;
+}
+
 /** The whole report: settings, the table of medians with ratios, and the targets. */
 export function renderReport(
   table: Medians,
@@ -180,6 +210,8 @@ export function renderReport(
   // With a streams floor: tabi over it, and it over the bare server (the handshake on WHATWG streams).
   const streamed = TABIS.filter((t) => columns.includes(t) && columns.includes(streamsOf(t)));
   const streamedBare = streamed.filter((t) => columns.includes(bareOf(t)));
+  // Only the TLS figures measured (`--figures tls-rate,tls-tput`): their section alone.
+  if (columns.length === 0) return [...out, ...tlsSection(table).slice(1)].join("\n") + "\n";
   out.push(
     "figure".padEnd(labelWidth) + columns.map((c) => pad(c, width)).join("") +
       tabis.map((t) => pad(`${t.slice(5)}/peer`, width)).join("") +
@@ -212,6 +244,7 @@ export function renderReport(
     );
   }
   out.push("read them with each row's sense.");
+  out.push(...tlsSection(table));
   out.push("targets:");
   out.push(...targets(table));
   return out.join("\n") + "\n";

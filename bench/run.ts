@@ -5,26 +5,35 @@
  * figures as JSON, under bench/results/.
  *
  *   deno task bench [--runs 3] [--bytes 4294967296] [--idle 2000] [--only tabi-deno,microsocks] [--quick]
- *                   [--figures memory,flood,tput1,tput8,rate,latency]
+ *                   [--figures memory,flood,tput1,tput8,rate,latency,tls-rate,tls-tput]
  *
  * The orchestrator runs under any runtime (`bun bench/run.ts`, `npx tsx bench/run.ts`); the servers it measures
  * run under their own. Needs gcc, microsocks and danted (apt-get install gcc microsocks dante-server): they are test
  * peers, which `node scripts/install_peers.mjs` installs as root.
  *
+ * The TLS figures (`tls-rate`, `tls-tput`; only when `--figures` names them) measure tabi in one process under each
+ * runtime through SOCKS5 and HTTP CONNECT, plain and inside TLS to the proxy (SOCKS over TLS, an HTTPS proxy): the
+ * servers then serve a throwaway certificate made at start (bench/tls_cert.ts), and socksbench needs libssl-dev and
+ * openssl. The peers have no TLS and are not measured for them.
+ *
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { type Measurements, medians, renderReport } from "./report.ts";
 import { treeCpuSeconds, treeRss } from "./proc_stats.ts";
 import { type BenchServer, startServers } from "./servers.ts";
 import { startSocksbench } from "./socksbench.ts";
+import { makeBenchCert } from "./tls_cert.ts";
 import { findPeer, readPeers } from "../scripts/peers.mjs";
 
-const absent = readPeers().filter((peer) => ["gcc", "microsocks", "danted"].includes(peer.command))
+const absent = readPeers().filter((peer) =>
+  ["gcc", "microsocks", "danted", "openssl", "/usr/include/openssl/ssl.h"].includes(peer.command)
+)
   .filter((peer) => findPeer(peer.command) === undefined);
 if (absent.length > 0) {
   const packages = absent.map((peer) => peer.pkg).join(" ");
@@ -56,7 +65,15 @@ const onlyFigures = values.figures ? values.figures.split(",") : [];
 const floodTunnels = values.quick ? 1000 : 3000;
 const FLOOD_SETTLE_MS = 5000;
 
-const bench = await startSocksbench();
+/** One-tunnel bytes through TLS: a quarter of the plain figure's, since TLS is several times slower per byte. */
+const tlsBytes = Math.round(bytes / 4);
+/** The TLS figures compare these modes of socksbench (bench/socksbench.c), under these key suffixes. */
+const TLS_MODES = [["s5", "socks5"], ["s5+tls", "socks5_tls"], ["http", "http"], ["https", "https"]] as const;
+const tlsAsked = onlyFigures.some((key) => key.startsWith("tls-"));
+const certDir = mkdtempSync(join(os.tmpdir(), "tabi-bench-cert-"));
+const cert = tlsAsked ? makeBenchCert(certDir) : undefined;
+
+const bench = await startSocksbench({ ca: cert?.ca });
 const measurements: Measurements = {};
 const record = (figure: string, server: string, value: number) => {
   ((measurements[figure] ??= {})[server] ??= []).push(value);
@@ -64,7 +81,13 @@ const record = (figure: string, server: string, value: number) => {
 const log = (text: string) => console.error(text);
 
 /** The figures, each taken for every server in turn; memory first, while the servers are fresh. */
-const figures: { key: string; name: string; measure: (server: BenchServer) => Promise<void> }[] = [
+const figures: {
+  key: string;
+  name: string;
+  /** Measured only when `--figures` names it. */
+  optIn?: boolean;
+  measure: (server: BenchServer) => Promise<void>;
+}[] = [
   {
     key: "memory",
     name: `memory, ${idleTunnels} idle tunnels`,
@@ -141,14 +164,40 @@ const figures: { key: string; name: string; measure: (server: BenchServer) => Pr
       record("latency_p50_ms", server.name, result.p50_ms);
     },
   },
+  {
+    key: "tls-rate",
+    name: "TLS: rate, 16 concurrent, SOCKS5 and HTTP CONNECT, plain and inside TLS",
+    optIn: true,
+    async measure(server) {
+      if (!server.tls) return;
+      for (const [mode, suffix] of TLS_MODES) {
+        const result = await bench.run(["rate", server.address, bench.echo, "16", String(rateSeconds), mode]);
+        record(`tls_rate_${suffix}`, server.name, result.rate_per_s);
+        if (result.failures) log(`  ${server.name}: ${result.failures} ${mode} rate failures`);
+      }
+    },
+  },
+  {
+    key: "tls-tput",
+    name: `TLS: tput 1 tunnel of ${tlsBytes} bytes, SOCKS5 and HTTP CONNECT, plain and inside TLS`,
+    optIn: true,
+    async measure(server) {
+      if (!server.tls) return;
+      for (const [mode, suffix] of TLS_MODES) {
+        const result = await bench.run(["tput", server.address, bench.sink, String(tlsBytes), "1", mode]);
+        record(`tls_tput_${suffix}`, server.name, result.tput_gbps);
+        if (result.failures) log(`  ${server.name}: ${result.failures} ${mode} tput failures`);
+      }
+    },
+  },
 ];
 
 try {
   for (let run = 1; run <= runs; run++) {
     // Fresh servers every run: each run is independent, and idle memory is not blurred by an earlier run's garbage.
-    const { servers, stop } = await startServers(only);
+    const { servers, stop } = await startServers(only, cert);
     try {
-      for (const figure of figures.filter((f) => onlyFigures.length === 0 || onlyFigures.includes(f.key))) {
+      for (const figure of figures.filter((f) => onlyFigures.length === 0 ? !f.optIn : onlyFigures.includes(f.key))) {
         log(`run ${run}/${runs}: ${figure.name}`);
         for (const server of servers) await figure.measure(server);
       }
@@ -158,6 +207,7 @@ try {
   }
 } finally {
   bench.stop();
+  rmSync(certDir, { recursive: true, force: true });
 }
 
 const versions = {
@@ -165,7 +215,7 @@ const versions = {
   bun: execFileSync("node_modules/.bin/bun", ["--version"], { encoding: "utf8" }).trim(),
   node: execFileSync("node", ["--version"], { encoding: "utf8" }).trim(),
 };
-const settings = { runs, bytes, idleTunnels, floodTunnels, rateSeconds };
+const settings = { runs, bytes, idleTunnels, floodTunnels, rateSeconds, ...(tlsAsked ? { tlsBytes } : {}) };
 const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, ${os.release()}`;
 const report = renderReport(medians(measurements), { settings, versions, machine });
 console.log(report);

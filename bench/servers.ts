@@ -11,20 +11,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { processTree } from "./proc_stats.ts";
+import type { BenchCert } from "./tls_cert.ts";
 import { findPeer } from "../scripts/peers.mjs";
 
 /** A server under test. `address` is `direct` for the baseline. */
 export interface BenchServer {
   readonly name: string;
   readonly address: string;
+  /** True for a server that also speaks TLS and HTTP CONNECT on its port (tabi started with `--tls-cert`). */
+  readonly tls?: boolean;
   /** The process whose tree is measured; undefined for direct. */
   readonly pid?: number;
 }
 
-/** How to start one kind of server on `port`. */
+/** How to start one kind of server on `port`; `tls` is the certificate to serve, for a kind that can. */
 interface ServerKind {
   readonly name: string;
-  readonly start: (port: number, work: string) => { command: string; args: string[] };
+  readonly start: (port: number, work: string, tls?: BenchCert) => { command: string; args: string[] };
+  /** Serves TLS with `tls` given (tabi in one process: the TLS figures measure these). */
+  readonly tls?: boolean;
   /** False for a server that logs every connection to stderr with no way to turn it off (microsocks). */
   readonly stderr?: boolean;
   /** Run only when `--only` names it. */
@@ -58,10 +63,16 @@ const TABI_RUNTIMES: readonly { readonly name: string; readonly command: string;
 const TABI_KINDS: readonly ServerKind[] = ["", "2", "auto"].flatMap((workers) =>
   TABI_RUNTIMES.map((runtime) => ({
     name: `tabi-${runtime.name}${workers ? `-w${workers}` : ""}`,
-    start: (port: number) => ({
+    start: (port: number, _work: string, tls?: BenchCert) => ({
       command: runtime.command,
-      args: [...runtime.prefix, ...tabiArgs(port), ...(workers ? ["--workers", workers] : [])],
+      args: [
+        ...runtime.prefix,
+        ...tabiArgs(port),
+        ...(workers ? ["--workers", workers] : []),
+        ...(tls ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : []),
+      ],
     }),
+    tls: !workers,
   }))
 );
 
@@ -199,8 +210,11 @@ export interface ServerSet {
   stop(): Promise<void>;
 }
 
-/** Starts the servers named in `names` (all when empty). */
-export async function startServers(names: readonly string[]): Promise<ServerSet> {
+/**
+ * Starts the servers named in `names` (all when empty); with `tls`, the kinds that can serve it (tabi in one process)
+ * serve that certificate too.
+ */
+export async function startServers(names: readonly string[], tls?: BenchCert): Promise<ServerSet> {
   const work = mkdtempSync(join(tmpdir(), "tabi-bench-"));
   const servers: BenchServer[] = [{ name: "direct", address: "direct" }];
   const children: { child: ChildProcess; exited: Promise<void> }[] = [];
@@ -221,11 +235,11 @@ export async function startServers(names: readonly string[]): Promise<ServerSet>
     for (const kind of SERVER_KINDS) {
       if (names.length > 0 ? !names.includes(kind.name) : kind.optIn) continue;
       const port = await freePort();
-      const { command, args } = kind.start(port, work);
+      const { command, args } = kind.start(port, work, kind.tls ? tls : undefined);
       const child = spawn(command, args, { stdio: ["ignore", "ignore", kind.stderr === false ? "ignore" : "inherit"] });
       children.push({ child, exited: new Promise((resolve) => child.once("close", () => resolve())) });
       await waitForPort(port, child, kind.name);
-      servers.push({ name: kind.name, address: `127.0.0.1:${port}`, pid: child.pid });
+      servers.push({ name: kind.name, address: `127.0.0.1:${port}`, pid: child.pid, tls: Boolean(kind.tls && tls) });
     }
   } catch (error) {
     await stop();

@@ -8,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./servers.ts";
 
@@ -43,11 +44,16 @@ function lines(child: ChildProcess, onLine: (line: string) => void): Promise<num
   return new Promise((resolve) => child.once("close", resolve));
 }
 
-/** Builds socksbench with gcc and starts its targets. */
-export async function startSocksbench(): Promise<Socksbench> {
+/**
+ * Builds socksbench with gcc (and OpenSSL, for its +tls modes) and starts its targets. `ca` is the CA file its +tls
+ * modes trust the proxy's certificate by (bench/tls_cert.ts).
+ */
+export async function startSocksbench(options: { ca?: string } = {}): Promise<Socksbench> {
   const work = mkdtempSync(join(tmpdir(), "socksbench-"));
   const binary = join(work, "socksbench");
-  execFileSync("gcc", ["-O2", "-pthread", "-o", binary, fileURLToPath(new URL("./socksbench.c", import.meta.url))]);
+  const source = fileURLToPath(new URL("./socksbench.c", import.meta.url));
+  execFileSync("gcc", ["-O2", "-pthread", "-o", binary, source, "-lssl", "-lcrypto"]);
+  const env = options.ca ? { ...process.env, SOCKSBENCH_CA: options.ca } : process.env;
   const [sinkPort, echoPort] = [await freePort(), await freePort()];
   const targets = [
     spawn(binary, ["sink", String(sinkPort)], { stdio: "ignore" }),
@@ -55,7 +61,7 @@ export async function startSocksbench(): Promise<Socksbench> {
   ];
   await new Promise((resolve) => setTimeout(resolve, 300));
   const run = async (args: string[]) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "inherit"], env });
     let last = "";
     await lines(child, (line) => (last = line));
     return parseFigures(last);

@@ -96,7 +96,14 @@ export function tlsStreams(socket: TLSSocket, duplex: DuplexType): TlsStreams {
   });
   const writable = new WritableStream<Uint8Array>({
     write: (chunk) => new Promise((resolve, reject) => socket.write(chunk, (e) => (e ? reject(e) : resolve()))),
-    close: () => new Promise((resolve) => socket.end(resolve)),
+    close: () =>
+      new Promise((resolve) => {
+        // Bun 1.4.5's TLSSocket over a Duplex ends and closes itself at the peer's close_notify (docs/tls.md) and then
+        // never calls end's callback, where Node calls it (with an error): a relay waiting on it would hold the
+        // session, its log record and its per-address count forever. A closed socket has nothing left to end.
+        if (socket.destroyed) return resolve();
+        socket.end(() => resolve());
+      }),
     abort: close,
   });
   return { readable, writable, close };
