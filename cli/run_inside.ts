@@ -46,6 +46,28 @@ export function captureRules(capturePort: number, bridgePort: number): string {
 
 /** Runs inside the namespaces: `--inside DIR` then the command. Resolves with the program's exit code. */
 export async function runInside(own: string[], command: string[], output: CliOutput): Promise<number> {
+  // SIGTERM and SIGHUP come from the outer side: passed on. SIGTERM also starts the end: a program that outlives it
+  // by GRACE_MS is killed, so that nothing stays behind. The terminal's SIGINT reaches the program itself. The
+  // handlers go in first: this process is PID 1 of its namespace, and the kernel drops a signal from outside that
+  // PID 1 has no handler for, so one that came before them would be lost (and the run would never end).
+  // process.kill, not child.kill: Deno's child.kill makes the exit read as that signal, whatever the program did.
+  let program: ReturnType<typeof spawn> | undefined;
+  let terminated = false;
+  let killer: ReturnType<typeof setTimeout> | undefined;
+  const send = (signal: NodeJS.Signals) => {
+    try {
+      if (program?.pid !== undefined) process.kill(program.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  process.on("SIGTERM", () => {
+    terminated = true;
+    send("SIGTERM");
+    if (program !== undefined) killer ??= setTimeout(() => send("SIGKILL"), GRACE_MS);
+  });
+  process.on("SIGHUP", () => send("SIGHUP"));
+  process.on("SIGINT", () => {});
   const dir = own[own.indexOf("--inside") + 1];
   const network = await defaultNetwork();
   const nameMap = new NameMap();
@@ -89,25 +111,14 @@ export async function runInside(own: string[], command: string[], output: CliOut
     output.err(`tabi run: cannot prepare the namespace: ${(error as Error).message}\n`);
     return 1;
   }
+  if (terminated) {
+    // Ended before the program started: it never runs.
+    bridge.kill("SIGTERM");
+    process.exit(128 + signalNumber("SIGTERM"));
+  }
   const code = await new Promise<number>((resolve) => {
     const child = spawn(command[0], command.slice(1), { stdio: "inherit" });
-    // SIGTERM and SIGHUP come from the outer side: passed on. SIGTERM also starts the end: a program that outlives it
-    // by GRACE_MS is killed, so that nothing stays behind. The terminal's SIGINT reaches the program itself.
-    // process.kill, not child.kill: Deno's child.kill makes the exit read as that signal, whatever the program did.
-    const send = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(child.pid, signal);
-      } catch {
-        // Already gone.
-      }
-    };
-    let killer: ReturnType<typeof setTimeout> | undefined;
-    process.on("SIGTERM", () => {
-      send("SIGTERM");
-      killer ??= setTimeout(() => send("SIGKILL"), GRACE_MS);
-    });
-    process.on("SIGHUP", () => send("SIGHUP"));
-    process.on("SIGINT", () => {});
+    program = child;
     child.on("error", (error) => {
       output.err(`tabi run: cannot run ${command[0]}: ${error.message}\n`);
       resolve(127);
