@@ -239,7 +239,16 @@ for host in ("127.0.0.1", "192.0.2.1", "10.0.0.1"):
       })
     );
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    await ready;
+    // Bounded too: a program that never starts is a failure, not a hang.
+    let started: ReturnType<typeof setTimeout> | undefined;
+    const began = await Promise.race([
+      ready.then(() => true),
+      exited.then(() => false),
+      new Promise<false>((resolve) => (started = setTimeout(() => resolve(false), 60_000))),
+    ]);
+    clearTimeout(started);
+    if (!began) child.kill("SIGKILL");
+    assert.ok(began, `the program did not start: ${out}`);
     process.kill(child.pid!, "SIGTERM");
     // Bounded: a run that does not end is a failure, and is killed.
     let guard: ReturnType<typeof setTimeout> | undefined;
