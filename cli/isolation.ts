@@ -15,10 +15,12 @@
  */
 import { spawn } from "node:child_process";
 import {
+  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   readlinkSync,
   realpathSync,
@@ -103,6 +105,10 @@ function onPath(command: string): string {
 
 /** Mounts an empty tmpfs over each of {@link PRIVATE_DIRECTORIES} that is a directory (not a link) here. */
 async function privateDirectories(mount: string): Promise<void> {
+  // What this very process still needs (its working directory, its own code, its runtime) may live under one of
+  // them, as a checkout in /tmp does: kept reachable through a descriptor opened before the tmpfs hides it, then
+  // bind-mounted back at its own path (a runtime that spawns with its working directory's path needs it there).
+  const needed = [...new Set([process.cwd(), ownRoot(), dirname(process.execPath)].map((path) => realpathOr(path)))];
   for (const [path, mode] of Object.entries(PRIVATE_DIRECTORIES)) {
     let directory = false;
     try {
@@ -110,11 +116,38 @@ async function privateDirectories(mount: string): Promise<void> {
     } catch {
       // Absent here: nothing to hide.
     }
-    if (directory) await must(mount, ["-t", "tmpfs", "-o", `mode=${mode},nosuid,nodev`, "tabi-audit", path]);
+    if (!directory) continue;
+    const kept = needed.filter((keep) => keep.startsWith(`${path}/`)).map((keep) => ({
+      keep,
+      fd: openSync(keep, "r"),
+    }));
+    try {
+      await must(mount, ["-t", "tmpfs", "-o", `mode=${mode},nosuid,nodev`, "tabi-audit", path]);
+      for (const { keep, fd } of kept) {
+        mkdirSync(keep, { recursive: true });
+        await must(mount, ["--bind", `/proc/${process.pid}/fd/${fd}`, keep]);
+      }
+    } finally {
+      for (const { fd } of kept) closeSync(fd);
+    }
   }
   // The user's runtime directory (XDG_RUNTIME_DIR, under /run/user) exists again, empty and theirs alone.
   const runtimeDir = process.env.XDG_RUNTIME_DIR;
   if (runtimeDir?.startsWith("/run/")) mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
+}
+
+/** The checkout or installation this CLI runs from: two levels above cli/main.ts (or the bundle's dist/). */
+function ownRoot(): string {
+  return resolve(dirname(process.argv[1] ?? "."), "..");
+}
+
+/** `path` with its links resolved, or as it is when it cannot be. */
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** Where a path ends up after following symbolic links (as many as 8), even when the last target is missing. */
