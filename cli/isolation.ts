@@ -125,7 +125,8 @@ async function privateDirectories(mount: string): Promise<void> {
       await must(mount, ["-t", "tmpfs", "-o", `mode=${mode},nosuid,nodev`, "tabi-audit", path]);
       for (const { keep, fd } of kept) {
         mkdirSync(keep, { recursive: true });
-        await must(mount, ["--bind", `/proc/${process.pid}/fd/${fd}`, keep]);
+        // --no-canonicalize: mount(8) would otherwise resolve the descriptor's path to the new, empty one.
+        await must(mount, ["--no-canonicalize", "--bind", `/proc/${process.pid}/fd/${fd}`, keep]);
       }
     } finally {
       for (const { fd } of kept) closeSync(fd);
