@@ -26,7 +26,7 @@ import { QuotaSync } from "./quota_sync.ts";
 import { redisQuotaStore } from "./quota_store_redis.ts";
 import { periodOf, QuotaLedger } from "../lib/server/quota_ledger.ts";
 import { checkMetricsExposure } from "./scale_settings.ts";
-import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen } from "./workers.ts";
+import { fixPorts, serveAsWorker, startWorkers, workerIndex, workerListen, type WorkerPool } from "./workers.ts";
 import { ALL_PROTOCOLS } from "../lib/server/config.ts";
 import { formatProxy, parseProxyUrl } from "../lib/client/proxy_url.ts";
 import { USAGE_EXIT_CODE } from "./usage_error.ts";
@@ -255,6 +255,33 @@ async function supervise(
   network: Network,
   output: CliOutput,
 ): Promise<number> {
+  // Signals are handled from the very start, before any worker exists: a SIGHUP that came before its handler would
+  // end this process (the default), and with it the whole server. Before the workers start there is nothing to pass
+  // a reload on to (they read the files as they start); a SIGTERM then stops the start.
+  let pool: WorkerPool | undefined;
+  let stopAtStart: string | undefined;
+  let signals = 0;
+  let settle: (cut: boolean) => void = () => {};
+  const cut = new Promise<boolean>((resolve) => (settle = resolve));
+  const stop = (signal: string) => {
+    signals++;
+    if (pool === undefined) {
+      stopAtStart ??= signal;
+    } else if (signals === 1) {
+      output.err(`tabi: ${signal}: draining ${settings.workers} workers, up to ${settings.graceMs / 1000} s\n`);
+      pool.stop().then(() => settle(signals > 1));
+    } else {
+      output.err(`tabi: ${signal} again, killing the workers (every connection closes now)\n`);
+      pool.signal("SIGKILL");
+    }
+  };
+  onSignal("SIGINT", () => stop("SIGINT"));
+  onSignal("SIGTERM", () => stop("SIGTERM"));
+  onSignal("SIGHUP", () => {
+    if (pool === undefined) return;
+    output.err(`tabi: SIGHUP: passed on to ${settings.workers} workers\n`);
+    pool.signal("SIGHUP");
+  });
   let listen;
   try {
     listen = await fixPorts(network, settings.options.listen ?? []);
@@ -262,27 +289,11 @@ async function supervise(
     output.err(`tabi: ${(error as Error).message}\n`);
     return 1;
   }
-  const pool = startWorkers(settings.workers, args, listen, output);
-  // Signals are passed on from the start: a SIGTERM while the workers start drains them too.
-  const cut = new Promise<boolean>((resolve) => {
-    let signals = 0;
-    const stop = (signal: string) => {
-      signals++;
-      if (signals === 1) {
-        output.err(`tabi: ${signal}: draining ${settings.workers} workers, up to ${settings.graceMs / 1000} s\n`);
-        pool.stop().then(() => resolve(signals > 1));
-      } else {
-        output.err(`tabi: ${signal} again, killing the workers (every connection closes now)\n`);
-        pool.signal("SIGKILL");
-      }
-    };
-    onSignal("SIGINT", () => stop("SIGINT"));
-    onSignal("SIGTERM", () => stop("SIGTERM"));
-    onSignal("SIGHUP", () => {
-      output.err(`tabi: SIGHUP: passed on to ${settings.workers} workers\n`);
-      pool.signal("SIGHUP");
-    });
-  });
+  if (stopAtStart !== undefined) {
+    output.err(`tabi: ${stopAtStart} before the workers started: stopped\n`);
+    return 0;
+  }
+  pool = startWorkers(settings.workers, args, listen, output);
   const metrics = settings.metrics
     ? await startMetricsServer(network, settings.metrics, { metrics: () => pool.metrics(), accepting: pool.accepting })
     : undefined;

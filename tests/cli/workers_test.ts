@@ -192,7 +192,9 @@ describe("tabi serve --workers 2: SIGHUP while a worker starts", () => {
       const early = await sighupStorm(child.pid!, () => gone() || /listening on .*pids \d+ \d+\)/.test(log), 2);
       assert.ok(early > 0, `no SIGHUP was sent while the workers started: ${log}`);
       assert.equal(gone(), false, `the server stopped (exit ${exitCode}) after ${early} SIGHUPs at startup:\n${log}`);
-      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(log)![1]);
+      const listening = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
+      assert.ok(listening, `no listening line:\n${log}`);
+      const port = Number(listening[1]);
       pids = /pids (\d+) (\d+)\)/.exec(log)!.slice(1).map(Number);
       // Each worker reloads once it is ready: the held SIGHUP is delivered, not lost.
       for (
