@@ -258,7 +258,7 @@ async function supervise(
   // Signals are handled from the very start, before any worker exists: a SIGHUP that came before its handler would
   // end this process (the default), and with it the whole server. Before the workers start there is nothing to pass
   // a reload on to (they read the files as they start); a SIGTERM then stops the start.
-  let pool: WorkerPool | undefined;
+  let pool: WorkerPool | undefined = undefined;
   let stopAtStart: string | undefined;
   let signals = 0;
   let settle: (cut: boolean) => void = () => {};
