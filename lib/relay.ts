@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ByteSink } from "./io/byte_sink.ts";
 import { startIdleTimer } from "./time/idle_timer.ts";
 import { openReader } from "./io/open_reader.ts";
 import type { NativeSocket } from "./net/native_relay.ts";
@@ -24,7 +25,7 @@ export interface RelayEnd {
   /** A reader already holding `readable`'s lock (e.g. from a handshake), used instead of taking a new one. */
   readonly reader?: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   /** A writer already holding `writable`'s lock, used instead of taking a new one. */
-  readonly writer?: WritableStreamDefaultWriter<Uint8Array>;
+  readonly writer?: ByteSink;
   /** Closes this end at once (on an error, an abort or the idle timeout). */
   close(): void;
   /** Closes at once with a reset (RST) where the runtime can; without it, a reset is passed on as `close()`. */

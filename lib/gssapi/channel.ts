@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ByteSink } from "../io/byte_sink.ts";
 import type { GssContext } from "./mechanism.ts";
 import type { ByteReader } from "../io/byte_reader.ts";
 import { decodeGssApiMessage, encodeGssApiMessage, GssApiMessageType, GssApiProtection } from "../wire/gssapi.ts";
@@ -29,7 +30,7 @@ export interface GssChannel {
  */
 export function gssChannel(
   reader: ByteReader,
-  writer: WritableStreamDefaultWriter<Uint8Array>,
+  writer: ByteSink,
   context: GssContext,
   level: number,
 ): GssChannel {

@@ -1,12 +1,14 @@
 /**
- * A reader of exact byte counts and whole messages over a `ReadableStream<Uint8Array>`, for handshakes. It keeps
- * what it read past the last message and hands it over with the stream, so no byte behind a request is lost.
+ * A reader of exact byte counts and whole messages over a `ReadableStream<Uint8Array>` or a socket its adapter reads
+ * directly (a {@link ByteSource}), for handshakes. It keeps what it read past the last message and hands it over with
+ * the stream, so no byte behind a request is lost.
  *
  * @module
  */
 import type { Decoder } from "../wire/decoded.ts";
 import { SocksError } from "../wire/socks_error.ts";
 import { openReader } from "./open_reader.ts";
+import { type ByteSource, isByteSource } from "./byte_source.ts";
 
 /** What {@link ByteReader.release} hands over: bytes already read past the last message, then the stream itself. */
 export interface ReleasedStream {
@@ -20,8 +22,11 @@ export interface ReleasedStream {
 export interface DetachedReader {
   /** Bytes read from the stream but not consumed; they come before anything the reader still yields. */
   readonly leftover: Uint8Array;
-  /** The reader the ByteReader used: BYOB on a byte stream, default otherwise. */
-  readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  /**
+   * The reader the ByteReader used: BYOB on a byte stream, default otherwise; undefined when it read a
+   * {@link ByteSource} (no stream was made: the source's `readable` has the rest).
+   */
+  readonly reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array> | undefined;
 }
 
 /** Options of a {@link ByteReader}. */
@@ -33,8 +38,8 @@ export interface ByteReaderOptions {
 const EMPTY = new Uint8Array(0);
 
 /**
- * Reads exact byte counts and whole messages from a stream. Uses a BYOB reader with `{min}` on a byte stream, a
- * default reader otherwise.
+ * Reads exact byte counts and whole messages from a stream or a {@link ByteSource}. Uses a BYOB reader with `{min}`
+ * on a byte stream, a default reader otherwise; a source's own `read` without any stream.
  *
  * @example
  * ```ts
@@ -51,6 +56,7 @@ const EMPTY = new Uint8Array(0);
  */
 export class ByteReader {
   #stream: ReadableStream<Uint8Array> | undefined;
+  #source: ByteSource | undefined;
   #byob: ReadableStreamBYOBReader | undefined;
   #default: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #buffer: Uint8Array = EMPTY;
@@ -61,10 +67,14 @@ export class ByteReader {
   #chunkSize: number;
   #released = false;
 
-  /** Locks `stream` until {@link ByteReader.release}. */
-  constructor(stream: ReadableStream<Uint8Array>, options: ByteReaderOptions = {}) {
-    this.#stream = stream;
+  /** Locks `stream` until {@link ByteReader.release}; reads a {@link ByteSource} with its own `read`. */
+  constructor(stream: ReadableStream<Uint8Array> | ByteSource, options: ByteReaderOptions = {}) {
     this.#chunkSize = options.chunkSize ?? 4096;
+    if (isByteSource(stream)) {
+      this.#source = stream;
+      return;
+    }
+    this.#stream = stream;
     const reader = openReader(stream);
     if (reader instanceof ReadableStreamBYOBReader) this.#byob = reader;
     else this.#default = reader;
@@ -141,9 +151,9 @@ export class ByteReader {
   release(): ReleasedStream {
     if (this.#released) throw new SocksError("failed", "ByteReader already released");
     this.#released = true;
-    (this.#byob ?? this.#default)!.releaseLock();
+    (this.#byob ?? this.#default)?.releaseLock();
     const leftover = this.#leftover();
-    const readable = this.#stream!;
+    const readable = this.#stream ?? this.#source!.readable;
     this.#forget();
     return { leftover, readable };
   }
@@ -157,7 +167,7 @@ export class ByteReader {
     if (this.#released) throw new SocksError("failed", "ByteReader already released");
     this.#released = true;
     const leftover = this.#leftover();
-    const reader = (this.#byob ?? this.#default)!;
+    const reader = this.#byob ?? this.#default;
     this.#forget();
     return { leftover, reader };
   }
@@ -170,6 +180,7 @@ export class ByteReader {
     this.#owned = undefined;
     this.#spare = undefined;
     this.#stream = undefined;
+    this.#source = undefined;
     this.#byob = undefined;
     this.#default = undefined;
   }
@@ -193,16 +204,26 @@ export class ByteReader {
     const goal = progress === undefined ? total : Math.min(total, this.#buffer.length + progress);
     while (this.#buffer.length < goal) {
       const missing = goal - this.#buffer.length;
-      if (this.#byob) {
+      if (this.#source !== undefined && !this.#source.readsInto) {
+        const chunk = await this.#source.read();
+        if (chunk === undefined) this.#ended(total);
+        this.#append(chunk);
+      } else if (this.#byob || this.#source) {
         const size = Math.max(this.#chunkSize, total - this.#buffer.length);
         const spare = this.#spare;
         this.#spare = undefined;
         const view = spare !== undefined && spare.byteLength >= size
           ? new Uint8Array(spare, 0, size)
           : new Uint8Array(size);
-        const result = await this.#byob.read(view, { min: missing });
-        const chunk = result.value && result.value.length > 0 ? result.value : undefined;
-        if (result.done && chunk === undefined) this.#ended(total);
+        let chunk: Uint8Array | undefined;
+        if (this.#source) {
+          chunk = await this.#source.read(view);
+          if (chunk === undefined) this.#ended(total);
+        } else {
+          const result = await this.#byob!.read(view, { min: missing });
+          chunk = result.value && result.value.length > 0 ? result.value : undefined;
+          if (result.done && chunk === undefined) this.#ended(total);
+        }
         // A chunk copied into the buffer leaves its array free for the next read: a head dripped in byte by byte
         // then costs no allocation per read (only arrays of the usual read size are kept, never a large one).
         if (chunk !== undefined && this.#append(chunk) && chunk.buffer.byteLength <= this.#chunkSize) {

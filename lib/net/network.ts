@@ -5,6 +5,7 @@
  * @module
  */
 import type { NativeSocket } from "./native_relay.ts";
+import type { ByteSink } from "../io/byte_sink.ts";
 
 /** An IP endpoint: `hostname` is always an IP literal (no brackets), never a name. */
 export interface Endpoint {
@@ -40,6 +41,19 @@ export interface Connection {
    * {@link relay} uses it when both ends have it, no lock or queued byte is in the way, and it is not turned off.
    */
   readonly native?: NativeSocket;
+  /**
+   * Present where the adapter owns a real socket and reads it itself, without WHATWG streams: the connection is then
+   * a ByteSource (io/byte_source.ts) that a ByteReader reads directly, the handshake's fast path. `readable`, made on
+   * first use, starts where these reads stopped; once it was asked for, `read` must not be called again.
+   */
+  read?(into?: Uint8Array): Promise<Uint8Array | undefined>;
+  /** With `read`: true where it fills the array it is given, false where it hands over arrays of its own. */
+  readonly readsInto?: boolean;
+  /**
+   * Present with `read`: a writer of the socket without `writable` (io/byte_sink.ts). A connection written through
+   * it is not written through `writable`, and the other way round; a native relay may follow either.
+   */
+  sink?(): ByteSink;
   /**
    * Present where the adapter can turn this connection into a TLS client in place (Cloudflare's `startTls()`): used
    * for TLS to a destination through a tunnel whose bytes ride on this connection. The plaintext streams must not be

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ByteSink } from "../io/byte_sink.ts";
 import type { ByteReader } from "../io/byte_reader.ts";
 import type { Endpoint } from "../net/network.ts";
 import { Socks5Method, UserPass } from "../wire/constants.ts";
@@ -15,7 +16,7 @@ export interface AuthContext {
   /** Reads the client's sub-negotiation messages. */
   readonly reader: ByteReader;
   /** Writes the answers to the client. */
-  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly writer: ByteSink;
   /** The client's address. */
   readonly client: Endpoint;
 }

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import type { ByteSink } from "../io/byte_sink.ts";
 import { afterTimeout } from "../time/deadline.ts";
-import { ByteReader } from "../io/byte_reader.ts";
+import type { ByteReader } from "../io/byte_reader.ts";
+import { connectionReader, connectionWriter } from "../net/direct_io.ts";
 import type { Connection } from "../net/network.ts";
 import { formatEndpoint } from "../net/endpoint.ts";
 import type { ServerConfig } from "./config.ts";
@@ -23,7 +25,7 @@ export class ClientConnection {
   /** Reads the client's bytes; a GSS-API channel (RFC 1961) replaces it with one over the protected stream. */
   reader: ByteReader;
   /** Writes to the client; undefined once a command took the client's streams over. */
-  writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  writer: ByteSink | undefined;
   /** The client's address as the log writes it. */
   client: string;
   /** When the connection was accepted (ms since the epoch). */
@@ -59,8 +61,9 @@ export class ClientConnection {
     this.admission = admission;
     this.admittedAs = admittedAs;
     this.client = formatEndpoint(accepted.remoteAddress);
-    this.reader = new ByteReader(accepted.readable);
-    this.writer = accepted.writable.getWriter();
+    // The socket itself where the adapter reads and writes it directly; its streams otherwise (net/direct_io.ts).
+    this.reader = connectionReader(accepted);
+    this.writer = connectionWriter(accepted);
     // From accept to a complete request (SOCKS), or to the first request head (HTTP, which then times each head).
     this.#cancelDeadline = afterTimeout(config.handshakeTimeoutMs, () => {
       this.timedOut = true;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ByteSink } from "../io/byte_sink.ts";
 import type { ByteReader } from "../io/byte_reader.ts";
 import type { Endpoint } from "../net/network.ts";
 import type { HostPort } from "../wire/address.ts";
@@ -89,7 +90,7 @@ export type AuthenticatedHook = (
 /** Negotiates a method, authenticates, and reads a SOCKS5 request (through the method's channel, if it has one). */
 export async function socks5Handshake(
   reader: ByteReader,
-  writer: WritableStreamDefaultWriter<Uint8Array>,
+  writer: ByteSink,
   replier: Replier,
   config: ServerConfig,
   client: Endpoint,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ByteSink } from "../io/byte_sink.ts";
 import type { HostPort } from "../wire/address.ts";
 import { Socks4Reply, type Socks4ReplyCode, Socks5Reply } from "../wire/constants.ts";
 import { encodeSocks4Reply } from "../wire/socks4.ts";
@@ -53,12 +54,12 @@ const SOCKS5_REPLIES: ReplyFormat = {
 };
 
 /** A replier for a SOCKS4 client. Its replies can carry only IPv4; others become 0.0.0.0. */
-export function socks4Replier(writer: WritableStreamDefaultWriter<Uint8Array>): Replier {
+export function socks4Replier(writer: ByteSink): Replier {
   return new StreamReplier(writer, SOCKS4_REPLIES);
 }
 
 /** A replier for a SOCKS5 client. */
-export function socks5Replier(writer: WritableStreamDefaultWriter<Uint8Array>): Replier {
+export function socks5Replier(writer: ByteSink): Replier {
   return new StreamReplier(writer, SOCKS5_REPLIES);
 }
 
@@ -68,10 +69,10 @@ class StreamReplier implements Replier {
   final = false;
   lastCode: number | undefined;
   // Let go of once the final reply is written: nothing is sent after it, and a tunnel lives long past it.
-  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #writer: ByteSink | undefined;
   readonly #format: ReplyFormat;
 
-  constructor(writer: WritableStreamDefaultWriter<Uint8Array>, format: ReplyFormat) {
+  constructor(writer: ByteSink, format: ReplyFormat) {
     this.#writer = writer;
     this.#format = format;
   }

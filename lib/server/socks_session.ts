@@ -93,8 +93,13 @@ export async function serveSocks(client: ClientConnection, version: "socks4" | "
         client.writer = undefined;
         const { leftover, reader: locked } = client.reader.detach();
         return {
-          readable: streams.readable,
-          writable: streams.writable,
+          // Asked for only by a relay that cannot go native: a direct handshake made no stream (io/byte_source.ts).
+          get readable() {
+            return streams.readable;
+          },
+          get writable() {
+            return streams.writable;
+          },
           leftover,
           reader: locked,
           writer: handedOver,

@@ -36,6 +36,7 @@ import { NodeNativeSocket, type NodeStreamHooks } from "./relay.ts";
 import { FileDescriptorBudget, throttledReporter } from "../shared/file_descriptors.ts";
 import { formatEndpoint } from "../../net/endpoint.ts";
 import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
+import { type ByteSink, SocketSink, type SocketWrites } from "../../io/byte_sink.ts";
 
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}.
@@ -66,12 +67,22 @@ export function socketConnection(socket: net.Socket): Connection {
 
 const closed = () => new SocksError("closed", "connection closed");
 
+/** `a` then `b` in one array (a chunk that came while no direct read waited, rare). */
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const both = new Uint8Array(a.length + b.length);
+  both.set(a);
+  both.set(b, a.length);
+  return both;
+}
+
 /**
  * The Connection over one socket. A class, not an object literal of closures: a proxy holds two per tunnel for as
  * long as the tunnel lives, and per-instance getters and closures cost about 2 KB a tunnel on V8.
  */
-class SocketConnection implements Connection, NodeStreamHooks {
+class SocketConnection implements Connection, NodeStreamHooks, SocketWrites {
   readonly native: NodeNativeSocket;
+  // read() hands over Node's own chunks: no array is made for it.
+  readonly readsInto = false;
   readonly #socket: net.Socket;
   // Bun emits "end" when we destroy a socket ourselves; that is not the peer's FIN.
   #closedLocally = false;
@@ -81,8 +92,14 @@ class SocketConnection implements Connection, NodeStreamHooks {
   #failure: SocksError | undefined;
   #source: SocketSource | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
-  // The stream's listeners, taken off when a native relay takes the socket over.
+  // The listeners of the stream or of direct reads, taken off when a native relay takes the socket over.
   #listeners: { data(chunk: Uint8Array): void; end(): void; close(): void } | undefined;
+  // Direct reads (read(), the handshake's fast path, io/byte_source.ts): the one waiting, a chunk that came with
+  // none waiting, and how the read side ended (true: the peer's FIN).
+  #waiting: { resolve(chunk: Uint8Array | undefined): void; reject(error: SocksError): void } | undefined;
+  #queued: Uint8Array | undefined;
+  #readEnd: true | SocksError | undefined;
+  #sink: SocketSink | undefined;
   #local: Endpoint | undefined;
   #remote: Endpoint | undefined;
 
@@ -93,13 +110,90 @@ class SocketConnection implements Connection, NodeStreamHooks {
       const reason = toSocksError(error, "read");
       this.#failure ??= reason;
       this.#source?.fail(reason);
+      this.#endDirect(reason);
     });
     socket.pause();
     this.native = new NodeNativeSocket(socket, this);
   }
 
+  /** Reads the socket without a stream (the handshake's fast path): the next chunk, undefined at the peer's FIN. */
+  read(): Promise<Uint8Array | undefined> {
+    if (this.#source) return Promise.reject(new SocksError("failed", "read() after the stream was made"));
+    const queued = this.#queued;
+    if (queued !== undefined) {
+      this.#queued = undefined;
+      return Promise.resolve(queued);
+    }
+    const ended = this.#readEnd;
+    if (ended !== undefined) return ended === true ? Promise.resolve(undefined) : Promise.reject(ended);
+    if (this.#socket.destroyed) return Promise.reject(this.#failure ?? closed());
+    if (this.#listeners === undefined) {
+      this.#listeners = {
+        data: (chunk) => {
+          this.#socket.pause();
+          const waiting = this.#waiting;
+          this.#waiting = undefined;
+          if (waiting) waiting.resolve(chunk);
+          else this.#queued = this.#queued === undefined ? chunk : joined(this.#queued, chunk);
+        },
+        end: () => this.#endDirect(this.#closedLocally ? closed() : true),
+        close: () => this.#endDirect(this.#failure ?? closed()),
+      };
+      this.#listen(this.#listeners);
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+      this.#socket.resume();
+    });
+  }
+
+  /** The direct reads' end: a waiting read learns it, later ones too. */
+  #endDirect(how: true | SocksError): void {
+    if (this.#source !== undefined || this.#readEnd !== undefined) return;
+    this.#readEnd = how;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting === undefined) return;
+    if (how === true) waiting.resolve(undefined);
+    else waiting.reject(how);
+  }
+
+  #listen(listeners: { data(chunk: Uint8Array): void; end(): void; close(): void }): void {
+    this.#socket.on("data", listeners.data);
+    this.#socket.on("end", listeners.end);
+    this.#socket.on("close", listeners.close);
+  }
+
+  #unlisten(): void {
+    const listeners = this.#listeners;
+    if (listeners) {
+      this.#socket.off("data", listeners.data);
+      this.#socket.off("end", listeners.end);
+      this.#socket.off("close", listeners.close);
+    }
+    this.#listeners = undefined;
+  }
+
+  /** Writes the socket without a stream (the handshake's fast path). */
+  sink(): ByteSink {
+    return this.#sink ??= new SocketSink(this);
+  }
+
+  writeBytes(chunk: Uint8Array): Promise<void> {
+    return this.#settled((done) => this.#socket.write(chunk, done), "write");
+  }
+
+  closeWrite(): Promise<void> {
+    return this.#settled((done) => this.#socket.end(done), "close write");
+  }
+
   get readable(): ReadableStream<Uint8Array> {
     if (this.#source) return this.#source.readable;
+    // Made after direct reads: they stop here, and what they held or saw goes to the stream.
+    this.#unlisten();
+    const queued = this.#queued;
+    const ended = this.#readEnd;
+    this.#queued = undefined;
     const socket = this.#socket;
     const made = this.#source = new SocketSource({
       resume: () => socket.resume(),
@@ -112,18 +206,19 @@ class SocketConnection implements Connection, NodeStreamHooks {
       // Checked first: a SocksError captures a stack trace, and most sockets close after their stream ended.
       close: () => made.ended || made.fail(closed()),
     };
-    socket.on("data", this.#listeners.data);
-    socket.on("end", this.#listeners.end);
-    socket.on("close", this.#listeners.close);
-    if (socket.destroyed) made.fail(this.#failure ?? closed());
+    this.#listen(this.#listeners);
+    if (queued !== undefined) made.push(queued);
+    if (ended === true) made.end();
+    else if (ended !== undefined) made.fail(ended);
+    else if (socket.destroyed) made.fail(this.#failure ?? closed());
     return made.readable;
   }
 
   get writable(): WritableStream<Uint8Array> {
     return this.#writable ??= new WritableStream<Uint8Array>({
       // Resolve only once Node has handed the chunk to the kernel: the relay reuses its buffer after each write.
-      write: (chunk) => this.#settled((done) => this.#socket.write(chunk, done), "write"),
-      close: () => this.#settled((done) => this.#socket.end(done), "close write"),
+      write: (chunk) => this.writeBytes(chunk),
+      close: () => this.closeWrite(),
       abort: () => void this.#socket.destroy(),
     });
   }
@@ -153,22 +248,19 @@ class SocketConnection implements Connection, NodeStreamHooks {
     if (!this.#socket.destroyed) this.#socket.resetAndDestroy();
   }
 
-  /** For the native relay: the stream holds bytes, waits on a read or has ended. */
+  /** For the native relay: the stream or a direct read holds bytes, waits on a read or has ended. */
   busy(): boolean {
-    return this.#socket.destroyed || (this.#source !== undefined && this.#source.busy);
+    return this.#socket.destroyed || (this.#source !== undefined && this.#source.busy) ||
+      this.#waiting !== undefined || this.#queued !== undefined || this.#readEnd !== undefined ||
+      (this.#sink !== undefined && this.#sink.busy);
   }
 
   /** For the native relay: it reads and writes the socket itself from now on, so the stream objects go. */
   detach(): void {
-    const listeners = this.#listeners;
-    if (listeners) {
-      this.#socket.off("data", listeners.data);
-      this.#socket.off("end", listeners.end);
-      this.#socket.off("close", listeners.close);
-    }
-    this.#listeners = undefined;
+    this.#unlisten();
     this.#source = undefined;
     this.#writable = undefined;
+    this.#sink = undefined;
   }
 
   /**

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ByteSink } from "../../io/byte_sink.ts";
 import type { ByteReader } from "../../io/byte_reader.ts";
 import type { Connection } from "../../net/network.ts";
 import type { HttpRequestHead } from "../../wire/http_head.ts";
@@ -15,7 +16,7 @@ import type { ClientRequest } from "../handshake.ts";
 export interface HttpContext {
   readonly connection: Connection;
   readonly reader: ByteReader;
-  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly writer: ByteSink;
   readonly config: ServerConfig;
   readonly signal: AbortSignal;
   /** When the connection was accepted: the first request's record counts from there. */

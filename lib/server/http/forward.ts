@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { ByteSink } from "../../io/byte_sink.ts";
 import { ByteReader } from "../../io/byte_reader.ts";
 import type { Connection } from "../../net/network.ts";
 import { relay } from "../../relay.ts";
@@ -226,7 +227,7 @@ async function upgradeRelay(
   exchange: HttpExchange,
   response: HttpResponseHead,
   outbound: Connection,
-  out: WritableStreamDefaultWriter<Uint8Array>,
+  out: ByteSink,
   outReader: ByteReader,
 ): Promise<void> {
   const { context, record } = exchange;
@@ -243,8 +244,12 @@ async function upgradeRelay(
   const result = await relay(
     {
       ...client,
-      readable: connection.readable,
-      writable: connection.writable,
+      get readable() {
+        return connection.readable;
+      },
+      get writable() {
+        return connection.writable;
+      },
       writer: context.writer,
       close: () => connection.close(),
     },

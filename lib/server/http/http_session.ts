@@ -186,8 +186,13 @@ async function tunnel(exchange: HttpExchange, head: HttpRequestHead): Promise<vo
   const { connection } = context;
   const result = await relay(
     {
-      readable: connection.readable,
-      writable: connection.writable,
+      // Asked for only by a relay that cannot go native: a direct handshake made no stream (io/byte_source.ts).
+      get readable() {
+        return connection.readable;
+      },
+      get writable() {
+        return connection.writable;
+      },
       leftover,
       reader,
       writer: context.writer,
