@@ -19,7 +19,17 @@
  *
  * @module
  */
-import type { Connection, ConnectOptions, Listener, ListenOptions, Network } from "../../net/network.ts";
+import type {
+  Connection,
+  ConnectOptions,
+  Endpoint,
+  Listener,
+  ListenOptions,
+  Network,
+  ReleasedBytes,
+  TlsServerSession,
+  TlsServerSettings,
+} from "../../net/network.ts";
 // The Network contract this adapter implements, so that this entry point documents what it returns.
 export type * from "../../net/network.ts";
 import { toSocksError } from "../../net/net_error.ts";
@@ -32,19 +42,32 @@ import { endpoint, SocketSource } from "../shared/socket_source.ts";
 import { BunNativeSocket, type BunRelayHandler } from "./relay.ts";
 import { formatEndpoint } from "../../net/endpoint.ts";
 import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
+import { type ByteSink, SocketSink, type SocketWrites } from "../../io/byte_sink.ts";
 import { nodeNetwork } from "../node/network.ts";
 
 const { connect: nodeConnect } = nodeNetwork();
 
 /**
- * The state of one socket, reached from the shared handlers through `socket.data`. It exists before the socket
- * does (Bun may deliver data between `open` and the resolution of `Bun.connect`), so the readable is ready first.
+ * One socket: its state, reached from the shared handlers through `socket.data`, and the {@link Connection} over it.
+ * It exists before the socket does (Bun may deliver data between `open` and the resolution of `Bun.connect`), so
+ * data that comes while nobody reads is kept. The handshake reads and writes it directly (`read`, `sink`); the
+ * streams are made on first use, from where the reads stopped, and a tunnel that the native relay carries never
+ * makes them.
  */
-class SocketState {
+class SocketState implements Connection, SocketWrites {
   socket: BunSocket<SocketState> | undefined;
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-  #source: SocketSource;
+  // read() hands over Bun's own arrays: no array is made for it.
+  readonly readsInto = false;
+  #native: BunNativeSocket | undefined;
+  #source: SocketSource | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+  #sink: SocketSink | undefined;
+  // What came while no stream existed and no direct read waited, and how the read side ended then.
+  #queued: Uint8Array[] | undefined;
+  #readEnd: true | SocksError | undefined;
+  #waiting: { resolve(chunk: Uint8Array | undefined): void; reject(error: SocksError): void } | undefined;
+  #local: Endpoint | undefined;
+  #remote: Endpoint | undefined;
   #closed = false;
   #counted = false;
   #closedLocally = false;
@@ -52,21 +75,80 @@ class SocketState {
   /** Set once a native relay owns the socket (bun_relay.ts): the handlers go there, not to the stream. */
   #relay: BunRelayHandler | undefined;
 
-  constructor() {
-    this.#source = new SocketSource({
+  get readable(): ReadableStream<Uint8Array> {
+    if (this.#source) return this.#source.readable;
+    const source = this.#source = new SocketSource({
       resume: () => this.socket?.resume(),
       pause: () => this.socket?.pause(),
       cancel: () => this.close(),
     });
-    this.readable = this.#source.readable;
-    this.writable = new WritableStream<Uint8Array>({
-      write: (chunk) => this.#write(chunk),
-      close: () => {
-        if (this.#closed) throw new SocksError("closed", "close write: connection closed");
-        this.socket!.shutdown();
-      },
+    for (const chunk of this.#queued ?? []) source.push(chunk);
+    this.#queued = undefined;
+    const ended = this.#readEnd;
+    if (ended === true) source.end();
+    else if (ended !== undefined) source.fail(ended);
+    return source.readable;
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.writeBytes(chunk),
+      close: () => this.closeWrite(),
       abort: () => this.close(),
     });
+  }
+
+  get localAddress(): Endpoint {
+    return this.#local ??= endpoint(this.socket?.localAddress, this.socket?.localPort);
+  }
+
+  get remoteAddress(): Endpoint {
+    return this.#remote ??= endpoint(this.socket?.remoteAddress, this.socket?.remotePort);
+  }
+
+  /** This socket as the native relay sees it. */
+  get native(): BunNativeSocket {
+    return this.#native ??= new BunNativeSocket({
+      socket: () => this.socket as BunSocket<unknown>,
+      busy: () =>
+        this.#closed || (this.#source !== undefined && this.#source.busy) || this.#drained !== undefined ||
+        this.#waiting !== undefined || this.#queued !== undefined || this.#readEnd !== undefined ||
+        (this.#sink !== undefined && this.#sink.busy),
+      takeOver: (handler) => {
+        this.#relay = handler;
+        this.#source = undefined;
+        this.#writable = undefined;
+        this.#sink = undefined;
+      },
+      close: () => this.close(),
+      reset: () => this.reset(),
+    });
+  }
+
+  /** Reads the socket without a stream (the handshake's fast path): the next chunk, undefined at the peer's FIN. */
+  read(): Promise<Uint8Array | undefined> {
+    if (this.#source) return Promise.reject(new SocksError("failed", "read() after the stream was made"));
+    const queued = this.#queued?.shift();
+    if (queued !== undefined) {
+      if (this.#queued!.length === 0) this.#queued = undefined;
+      return Promise.resolve(queued);
+    }
+    const ended = this.#readEnd;
+    if (ended !== undefined) return ended === true ? Promise.resolve(undefined) : Promise.reject(ended);
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+      this.socket?.resume();
+    });
+  }
+
+  /** Writes the socket without a stream (the handshake's fast path). */
+  sink(): ByteSink {
+    return this.#sink ??= new SocketSink(this);
+  }
+
+  /** A TLS server session over this connection's streams (a method: no per-connection cost until used). */
+  upgradeToTlsServer(settings: TlsServerSettings, released: ReleasedBytes): Promise<TlsServerSession> {
+    return upgradeToTlsServer.call(this, settings, released);
   }
 
   /** Closes both directions now: FIN, and whatever the peer sends later is refused. */
@@ -86,14 +168,21 @@ class SocketState {
   }
 
   onData(data: Uint8Array): void {
-    if (this.#relay) this.#relay.onData(data);
-    else this.#source.push(data);
+    if (this.#relay) return this.#relay.onData(data);
+    if (this.#source) return this.#source.push(data);
+    // No stream: a direct read takes it, or it waits for one (or for the stream) with the socket paused.
+    this.socket?.pause();
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting) waiting.resolve(data);
+    else (this.#queued ??= []).push(data);
   }
 
   /** The peer's FIN. */
   onEnd(): void {
     if (this.#relay) this.#relay.onEnd();
-    else this.#source.end();
+    else if (this.#source) this.#source.end();
+    else this.#endDirect(true);
   }
 
   onDrain(): void {
@@ -109,17 +198,6 @@ class SocketState {
     this.#onClose(error);
   }
 
-  /** This socket as the native relay sees it. */
-  native(): BunNativeSocket {
-    return new BunNativeSocket({
-      socket: () => this.socket as BunSocket<unknown>,
-      busy: () => this.#closed || this.#source.busy || this.#drained !== undefined,
-      takeOver: (handler) => void (this.#relay = handler),
-      close: () => this.close(),
-      reset: () => this.reset(),
-    });
-  }
-
   /** Counts the socket as open (see liveSockets). */
   attach(socket: BunSocket<SocketState>): void {
     this.socket = socket;
@@ -128,21 +206,7 @@ class SocketState {
     liveSockets++;
   }
 
-  #onClose(error?: Error): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#counted) liveSockets--;
-    // Made only when someone will see it: a SocksError captures a stack trace, and most sockets close idle.
-    if (this.#drained === undefined && (this.#source.ended || this.#relay !== undefined)) return;
-    const reason = error !== undefined ? toSocksError(error, "read") : new SocksError("closed", "connection closed");
-    this.#drained?.reject(reason);
-    this.#drained = undefined;
-    // Bun reports the peer's FIN after our own as a plain close without `end`: that is an end of stream too.
-    if (error === undefined && !this.#closedLocally) this.#source.end();
-    else this.#source.fail(reason);
-  }
-
-  async #write(chunk: Uint8Array): Promise<void> {
+  async writeBytes(chunk: Uint8Array): Promise<void> {
     for (let done = 0; done < chunk.byteLength;) {
       if (this.#closed) throw new SocksError("closed", "write: connection closed");
       const written = this.socket!.write(chunk, done, chunk.byteLength - done);
@@ -154,19 +218,39 @@ class SocketState {
     }
   }
 
-  connection(): Connection {
-    const socket = this.socket!;
-    return {
-      readable: this.readable,
-      writable: this.writable,
-      localAddress: endpoint(socket.localAddress, socket.localPort),
-      remoteAddress: endpoint(socket.remoteAddress, socket.remotePort),
-      close: () => this.close(),
-      reset: () => this.reset(),
-      native: this.native(),
-      // One shared function, not a closure: it works on the object it is called on.
-      upgradeToTlsServer,
-    };
+  closeWrite(): Promise<void> {
+    if (this.#closed) return Promise.reject(new SocksError("closed", "close write: connection closed"));
+    this.socket!.shutdown();
+    return Promise.resolve();
+  }
+
+  /** The read side's end while no stream exists: a waiting direct read learns it, later ones too. */
+  #endDirect(how: true | SocksError): void {
+    if (this.#readEnd !== undefined) return;
+    this.#readEnd = how;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting === undefined) return;
+    if (how === true) waiting.resolve(undefined);
+    else waiting.reject(how);
+  }
+
+  #onClose(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#counted) liveSockets--;
+    const source = this.#source;
+    // Made only when someone will see it: a SocksError captures a stack trace, and most sockets close idle.
+    if (this.#drained === undefined && (source?.ended || this.#relay !== undefined)) return;
+    if (source === undefined && this.#drained === undefined && this.#readEnd !== undefined) return;
+    const reason = error !== undefined ? toSocksError(error, "read") : new SocksError("closed", "connection closed");
+    this.#drained?.reject(reason);
+    this.#drained = undefined;
+    // Bun reports the peer's FIN after our own as a plain close without `end`: that is an end of stream too.
+    const how = error === undefined && !this.#closedLocally ? true : reason;
+    if (source === undefined) this.#endDirect(how);
+    else if (how === true) source.end();
+    else source.fail(how);
   }
 }
 
@@ -221,7 +305,7 @@ async function connect(options: ConnectOptions): Promise<Connection> {
   state.attach(state.socket);
   // No setNoDelay here or at accept: Bun sets TCP_NODELAY on every socket it connects or accepts (strace, Bun
   // 1.4.5), so a call of ours is one more system call per socket.
-  return state.connection();
+  return state;
 }
 
 /** This process's descriptor table, watched so that accepting stops before it is full (see file_descriptors.ts). */
@@ -259,7 +343,7 @@ function listen(options: ListenOptions, onConnection: (connection: Connection) =
           const state = new SocketState();
           state.attach(socket);
           socket.data = state;
-          onConnection(state.connection());
+          onConnection(state);
           if (nearlyFull()) pause();
         },
       },

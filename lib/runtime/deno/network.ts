@@ -27,12 +27,14 @@ import type {
 // The Network contract this adapter implements, so that this entry point documents what it returns.
 export type * from "../../net/network.ts";
 import { toSocksError } from "../../net/net_error.ts";
+import { SocksError } from "../../wire/socks_error.ts";
 import { bindUdp } from "../shared/dgram_udp.ts";
 import { resolve, reverse } from "../shared/dns_lookup.ts";
 import { type DenoConnHooks, DenoNativeSocket } from "./relay.ts";
 import { isOutOfFiles, throttledReporter } from "../shared/file_descriptors.ts";
 import { formatEndpoint } from "../../net/endpoint.ts";
 import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
+import { type ByteSink, SocketSink, type SocketWrites } from "../../io/byte_sink.ts";
 import { nodeNetwork } from "../node/network.ts";
 
 const { connect: nodeConnect } = nodeNetwork();
@@ -80,9 +82,12 @@ export function denoConnection(conn: Deno.TcpConn): Connection {
  * The Connection over one `Deno.TcpConn`. A class, not an object literal of closures: a proxy holds two per tunnel for
  * as long as the tunnel lives, and per-instance getters and closures cost about 2 KB a tunnel on V8.
  */
-class DenoConnection implements Connection, DenoConnHooks {
+class DenoConnection implements Connection, DenoConnHooks, SocketWrites {
   readonly conn: Deno.TcpConn;
   readonly native: DenoNativeSocket;
+  // read() fills the caller's array (conn.read).
+  readonly readsInto = true;
+  #sink: SocketSink | undefined;
   #closed = false;
   // What the native relay must know: a read in flight or the end seen means the stream still owns the read side.
   #reading = false;
@@ -106,6 +111,48 @@ class DenoConnection implements Connection, DenoConnHooks {
 
   get readable(): ReadableStream<Uint8Array> {
     return this.#readable ??= this.#makeReadable();
+  }
+
+  /** Reads the connection without a stream (the handshake's fast path): undefined at the peer's FIN. */
+  async read(into?: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.#readable !== undefined) throw new SocksError("failed", "read() after the stream was made");
+    const buffer = into ?? new Uint8Array(AUTO_CHUNK_SIZE);
+    let n: number | null;
+    this.#reading = true;
+    try {
+      n = await this.conn.read(buffer);
+    } catch (error) {
+      this.#readEnded = true;
+      throw toSocksError(error, "read");
+    } finally {
+      this.#reading = false;
+    }
+    if (n === null) {
+      this.#readEnded = true;
+      return undefined;
+    }
+    return buffer.subarray(0, n);
+  }
+
+  /** Writes the connection without a stream (the handshake's fast path). */
+  sink(): ByteSink {
+    return this.#sink ??= new SocketSink(this);
+  }
+
+  async writeBytes(chunk: Uint8Array): Promise<void> {
+    try {
+      for (let done = 0; done < chunk.length;) done += await this.conn.write(chunk.subarray(done));
+    } catch (error) {
+      throw toSocksError(error, "write");
+    }
+  }
+
+  async closeWrite(): Promise<void> {
+    try {
+      await this.conn.closeWrite();
+    } catch (error) {
+      throw toSocksError(error, "close write");
+    }
   }
 
   get writable(): WritableStream<Uint8Array> {
@@ -145,13 +192,14 @@ class DenoConnection implements Connection, DenoConnHooks {
 
   /** For the native relay: the stream reads or has ended, or the connection is closed. */
   busy(): boolean {
-    return this.#closed || this.#reading || this.#readEnded;
+    return this.#closed || this.#reading || this.#readEnded || (this.#sink !== undefined && this.#sink.busy);
   }
 
   /** For the native relay: it reads and writes the connection itself from now on, so the stream objects go. */
   release(): void {
     this.#readable = undefined;
     this.#writable = undefined;
+    this.#sink = undefined;
   }
 
   #makeReadable(): ReadableStream<Uint8Array> {
@@ -186,22 +234,9 @@ class DenoConnection implements Connection, DenoConnHooks {
   }
 
   #makeWritable(): WritableStream<Uint8Array> {
-    const conn = this.conn;
     return new WritableStream<Uint8Array>({
-      async write(chunk) {
-        try {
-          for (let done = 0; done < chunk.length;) done += await conn.write(chunk.subarray(done));
-        } catch (error) {
-          throw toSocksError(error, "write");
-        }
-      },
-      async close() {
-        try {
-          await conn.closeWrite();
-        } catch (error) {
-          throw toSocksError(error, "close write");
-        }
-      },
+      write: (chunk) => this.writeBytes(chunk),
+      close: () => this.closeWrite(),
       abort: () => this.close(),
     });
   }
