@@ -5,11 +5,29 @@
  * figures as JSON, under bench/results/.
  *
  *   deno task bench [--runs 3] [--bytes 4294967296] [--idle 2000] [--only tabi-deno,microsocks] [--quick]
- *                   [--figures memory,flood,tput1,tput8,rate,latency,tls-rate,tls-tput]
+ *                   [--figures memory,flood,tput1,tput8,rate,latency,http-rate,fwd-rate,tls-rate,tls-tput]
+ *                   [--pin | --no-pin] [--baseline bench/results/<time>.json]
+ *
+ * --pin (the default with 2 or more CPUs allowed to this process): every server under test (tabi in each runtime, its
+ * `--workers` kinds included, the bare and streams floors, microsocks, Dante, socksv5), with all its threads and child
+ * processes, runs on the first CPU this process may use (`taskset -c`), and the load generator (every socksbench run,
+ * its sink, echo and httpd targets, and this orchestrator) on the last. A server's figures then say what it does with
+ * one core of its own, a multi-threaded C server included; the workers kinds share that one core, so they measure what
+ * workers cost, not what they gain. --no-pin lets the kernel place everything on every CPU, as before. The CPUs are
+ * read from /proc/self/status (Cpus_allowed_list), so a run under `taskset -c 2,3` pins to 2 and 3; the report's
+ * header says which were used.
+ *
+ * --baseline FILE.json: a previous run's JSON (bench/results/); the report ends with this run's median over that
+ * run's for every figure and every server measured in both (tabi first; the peers and floors show how much the
+ * machine moved), with a note where the two runs' settings or pinning differ.
  *
  * The orchestrator runs under any runtime (`bun bench/run.ts`, `npx tsx bench/run.ts`); the servers it measures
  * run under their own. Needs gcc, microsocks and danted (apt-get install gcc microsocks dante-server): they are test
  * peers, which `node scripts/install_peers.mjs` installs as root.
+ *
+ * `http-rate` (tunnels/s at 16 clients through HTTP CONNECT to the echo target) and `fwd-rate` (16 clients each
+ * sending one absolute-form `GET http://TARGET/` per connection to socksbench's httpd, the response read whole) are
+ * measured for the tabi kinds only: the peers and floors speak no HTTP. tabi's plain listener answers both by default.
  *
  * The TLS figures (`tls-rate`, `tls-tput`; only when `--figures` names them) measure tabi in one process under each
  * runtime through SOCKS5 and HTTP CONNECT, plain and inside TLS to the proxy (SOCKS over TLS, an HTTPS proxy): the
@@ -19,13 +37,14 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type Measurements, medians, renderReport } from "./report.ts";
-import { treeCpuSeconds, treeRss } from "./proc_stats.ts";
+import { allowedCpus, choosePinning, pinProcess, strayThreads } from "./pin.ts";
+import { type Baseline, type Measurements, medians, renderReport } from "./report.ts";
+import { processTree, treeCpuSeconds, treeRss } from "./proc_stats.ts";
 import { type BenchServer, startServers } from "./servers.ts";
 import { startSocksbench } from "./socksbench.ts";
 import { makeBenchCert } from "./tls_cert.ts";
@@ -52,7 +71,11 @@ const { values } = parseArgs({
     only: { type: "string" },
     figures: { type: "string" },
     quick: { type: "boolean", default: false },
+    // A boolean with its negation (--no-pin); unset, the default depends on the CPUs.
+    pin: { type: "boolean" },
+    baseline: { type: "string" },
   },
+  allowNegative: true,
 });
 const runs = values.quick ? 1 : Number(values.runs);
 const bytes = values.quick ? 512 * 1024 ** 2 : Number(values.bytes);
@@ -60,6 +83,15 @@ const idleTunnels = values.quick ? 500 : Number(values.idle);
 const rateSeconds = values.quick ? 2 : 5;
 const only = values.only ? values.only.split(",") : [];
 const onlyFigures = values.figures ? values.figures.split(",") : [];
+
+const cpus = allowedCpus();
+const pinning = values.pin === false ? undefined : choosePinning(cpus);
+if (values.pin && !pinning) {
+  console.error(`bench: --pin needs 2 CPUs, and this process may use ${cpus.join(",")} only`);
+  process.exit(1);
+}
+// The orchestrator itself goes to the load generator's CPU: its sampling and bookkeeping stay off the servers' core.
+if (pinning) pinProcess(process.pid, pinning.load);
 
 /** The flood of the memory target: this many tunnels at once, then RSS measured FLOOD_SETTLE_MS after they end. */
 const floodTunnels = values.quick ? 1000 : 3000;
@@ -70,10 +102,13 @@ const tlsBytes = Math.round(bytes / 4);
 /** The TLS figures compare these modes of socksbench (bench/socksbench.c), under these key suffixes. */
 const TLS_MODES = [["s5", "socks5"], ["s5+tls", "socks5_tls"], ["http", "http"], ["https", "https"]] as const;
 const tlsAsked = onlyFigures.some((key) => key.startsWith("tls-"));
+const settings = { runs, bytes, idleTunnels, floodTunnels, rateSeconds, ...(tlsAsked ? { tlsBytes } : {}) };
+// Read before the run, not after it: a wrong path should not cost a whole run.
+const baseline = values.baseline ? readBaseline(values.baseline) : undefined;
 const certDir = mkdtempSync(join(os.tmpdir(), "tabi-bench-cert-"));
 const cert = tlsAsked ? makeBenchCert(certDir) : undefined;
 
-const bench = await startSocksbench({ ca: cert?.ca });
+const bench = await startSocksbench({ ca: cert?.ca, cpu: pinning?.load });
 const measurements: Measurements = {};
 const record = (figure: string, server: string, value: number) => {
   ((measurements[figure] ??= {})[server] ??= []).push(value);
@@ -165,6 +200,28 @@ const figures: {
     },
   },
   {
+    key: "http-rate",
+    name: "HTTP CONNECT: rate, 16 concurrent (tabi only)",
+    async measure(server) {
+      if (!server.http) return;
+      const result = await bench.run(["rate", server.address, bench.echo, "16", String(rateSeconds), "http"]);
+      record("http_rate_per_s", server.name, result.rate_per_s);
+      record("http_rate_p50_ms", server.name, result.p50_ms);
+      if (result.failures) log(`  ${server.name}: ${result.failures} HTTP CONNECT failures`);
+    },
+  },
+  {
+    key: "fwd-rate",
+    name: "HTTP forwarding: one GET per connection, 16 concurrent (tabi only)",
+    async measure(server) {
+      if (!server.http) return;
+      const result = await bench.run(["fwd", server.address, bench.httpd, "16", String(rateSeconds)]);
+      record("fwd_rate_per_s", server.name, result.rate_per_s);
+      record("fwd_rate_p50_ms", server.name, result.p50_ms);
+      if (result.failures) log(`  ${server.name}: ${result.failures} forwarding failures`);
+    },
+  },
+  {
     key: "tls-rate",
     name: "TLS: rate, 16 concurrent, SOCKS5 and HTTP CONNECT, plain and inside TLS",
     optIn: true,
@@ -192,15 +249,67 @@ const figures: {
   },
 ];
 
+/**
+ * Says whether every thread of the servers' trees is still on the servers' CPU alone, and every thread of socksbench's
+ * targets on the load CPU (the socksbench runs are gone by now; they are started the same way as the targets).
+ */
+function checkPinning(serverPids: number[]): void {
+  const strayServers = strayThreads(serverPids, pinning!.server);
+  const strayLoad = strayThreads(bench.targetPids, pinning!.load);
+  if (strayServers.length + strayLoad.length === 0) {
+    const threads = serverPids.map((pid) => threadCount(pid)).reduce((a, b) => a + b, 0);
+    log(`  pinning held: ${serverPids.length} server processes (${threads} threads) on CPU ${pinning!.server} alone`);
+  } else log(`  pinning did not hold for: ${[...strayServers, ...strayLoad].join("; ")}`);
+}
+
+function threadCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** The previous run to compare with, its medians and what differs in how it was made. */
+function readBaseline(file: string): Baseline {
+  const previous = JSON.parse(readFileSync(file, "utf8"));
+  const notes: string[] = [];
+  const theirs: Record<string, number> = previous.settings ?? {};
+  const differing = Object.keys({ ...theirs, ...settings }).filter((key) =>
+    theirs[key] !== (settings as Record<string, number>)[key]
+  );
+  if (differing.length > 0) {
+    notes.push(
+      `settings differ: ${
+        differing.map((key) =>
+          `${key} ${theirs[key] ?? "-"} there, ${(settings as Record<string, number>)[key] ?? "-"} here`
+        )
+          .join(", ")
+      }`,
+    );
+  }
+  const theirPinning = previous.pinning ?? undefined;
+  if (JSON.stringify(theirPinning) !== JSON.stringify(pinning)) {
+    const show = (p?: { server: number; load: number }) => p ? `servers on CPU ${p.server}, load on ${p.load}` : "none";
+    notes.push(`pinning differs: ${show(theirPinning)} there, ${show(pinning)} here`);
+  }
+  return {
+    label: `${file} (${String(previous.date ?? "undated").slice(0, 19)})`,
+    table: medians(previous.measurements ?? {}),
+    notes,
+  };
+}
+
 try {
   for (let run = 1; run <= runs; run++) {
     // Fresh servers every run: each run is independent, and idle memory is not blurred by an earlier run's garbage.
-    const { servers, stop } = await startServers(only, cert);
+    const { servers, stop } = await startServers(only, cert, { cpu: pinning?.server });
     try {
       for (const figure of figures.filter((f) => onlyFigures.length === 0 ? !f.optIn : onlyFigures.includes(f.key))) {
         log(`run ${run}/${runs}: ${figure.name}`);
         for (const server of servers) await figure.measure(server);
       }
+      if (pinning) checkPinning(servers.flatMap((server) => server.pid ? processTree(server.pid) : []));
     } finally {
       await stop();
     }
@@ -215,9 +324,8 @@ const versions = {
   bun: execFileSync("node_modules/.bin/bun", ["--version"], { encoding: "utf8" }).trim(),
   node: execFileSync("node", ["--version"], { encoding: "utf8" }).trim(),
 };
-const settings = { runs, bytes, idleTunnels, floodTunnels, rateSeconds, ...(tlsAsked ? { tlsBytes } : {}) };
 const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, ${os.release()}`;
-const report = renderReport(medians(measurements), { settings, versions, machine });
+const report = renderReport(medians(measurements), { settings, versions, machine, pinning, baseline });
 console.log(report);
 
 const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\..*/, "");
@@ -225,7 +333,11 @@ mkdirSync("bench/results", { recursive: true });
 writeFileSync(`bench/results/${stamp}.txt`, report);
 writeFileSync(
   `bench/results/${stamp}.json`,
-  JSON.stringify({ date: new Date().toISOString(), machine, versions, settings, measurements }, null, 2) + "\n",
+  JSON.stringify(
+    { date: new Date().toISOString(), machine, versions, settings, pinning: pinning ?? null, measurements },
+    null,
+    2,
+  ) + "\n",
 );
 console.error(`written: bench/results/${stamp}.txt and .json`);
 process.exit(0);

@@ -10,6 +10,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { pinned } from "./pin.ts";
 import { processTree } from "./proc_stats.ts";
 import type { BenchCert } from "./tls_cert.ts";
 import { findPeer } from "../scripts/peers.mjs";
@@ -20,6 +21,8 @@ export interface BenchServer {
   readonly address: string;
   /** True for a server that also speaks TLS and HTTP CONNECT on its port (tabi started with `--tls-cert`). */
   readonly tls?: boolean;
+  /** True for a server that speaks HTTP CONNECT and forwards absolute-form requests on its plain port (tabi). */
+  readonly http?: boolean;
   /** The process whose tree is measured; undefined for direct. */
   readonly pid?: number;
 }
@@ -30,6 +33,8 @@ interface ServerKind {
   readonly start: (port: number, work: string, tls?: BenchCert) => { command: string; args: string[] };
   /** Serves TLS with `tls` given (tabi in one process: the TLS figures measure these). */
   readonly tls?: boolean;
+  /** Speaks HTTP on its plain port (tabi, whose `serve` answers SOCKS and HTTP on every listener by default). */
+  readonly http?: boolean;
   /** False for a server that logs every connection to stderr with no way to turn it off (microsocks). */
   readonly stderr?: boolean;
   /** Run only when `--only` names it. */
@@ -73,6 +78,7 @@ const TABI_KINDS: readonly ServerKind[] = ["", "2", "auto"].flatMap((workers) =>
       ],
     }),
     tls: !workers,
+    http: true,
   }))
 );
 
@@ -212,9 +218,14 @@ export interface ServerSet {
 
 /**
  * Starts the servers named in `names` (all when empty); with `tls`, the kinds that can serve it (tabi in one process)
- * serve that certificate too.
+ * serve that certificate too. With `cpu`, every server runs on that CPU alone (taskset: its threads and child
+ * processes, Dante's workers and tabi's `--workers`, inherit it).
  */
-export async function startServers(names: readonly string[], tls?: BenchCert): Promise<ServerSet> {
+export async function startServers(
+  names: readonly string[],
+  tls?: BenchCert,
+  options: { cpu?: number } = {},
+): Promise<ServerSet> {
   const work = mkdtempSync(join(tmpdir(), "tabi-bench-"));
   const servers: BenchServer[] = [{ name: "direct", address: "direct" }];
   const children: { child: ChildProcess; exited: Promise<void> }[] = [];
@@ -235,11 +246,18 @@ export async function startServers(names: readonly string[], tls?: BenchCert): P
     for (const kind of SERVER_KINDS) {
       if (names.length > 0 ? !names.includes(kind.name) : kind.optIn) continue;
       const port = await freePort();
-      const { command, args } = kind.start(port, work, kind.tls ? tls : undefined);
+      const start = kind.start(port, work, kind.tls ? tls : undefined);
+      const { command, args } = pinned(options.cpu, start.command, start.args);
       const child = spawn(command, args, { stdio: ["ignore", "ignore", kind.stderr === false ? "ignore" : "inherit"] });
       children.push({ child, exited: new Promise((resolve) => child.once("close", () => resolve())) });
       await waitForPort(port, child, kind.name);
-      servers.push({ name: kind.name, address: `127.0.0.1:${port}`, pid: child.pid, tls: Boolean(kind.tls && tls) });
+      servers.push({
+        name: kind.name,
+        address: `127.0.0.1:${port}`,
+        pid: child.pid,
+        tls: Boolean(kind.tls && tls),
+        http: Boolean(kind.http),
+      });
     }
   } catch (error) {
     await stop();
