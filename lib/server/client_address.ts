@@ -62,14 +62,57 @@ export async function refuseUntrustedHeader(reader: ByteReader, peer: Endpoint):
   }
 }
 
-/** The same connection, seen as coming from `client`. */
+/**
+ * The same connection, seen as coming from `client`: everything else is the connection's own, asked for when used
+ * (the streams are not made here: a handshake may be reading the socket directly, io/byte_source.ts), so the native
+ * relay, a reset and a TLS upgrade work behind a balancer as they do without one.
+ */
 export function withClientAddress(connection: Connection, client: Endpoint): Connection {
   if (client === connection.remoteAddress) return connection;
-  return {
-    readable: connection.readable,
-    writable: connection.writable,
-    localAddress: connection.localAddress,
-    remoteAddress: client,
-    close: () => connection.close(),
-  };
+  return new ClientAddressed(connection, client);
+}
+
+/** A connection with the client address a PROXY header named. */
+class ClientAddressed implements Connection {
+  readonly remoteAddress: Endpoint;
+  readonly #inner: Connection;
+
+  constructor(inner: Connection, client: Endpoint) {
+    this.#inner = inner;
+    this.remoteAddress = client;
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#inner.readable;
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    return this.#inner.writable;
+  }
+
+  get localAddress(): Endpoint {
+    return this.#inner.localAddress;
+  }
+
+  get native(): Connection["native"] {
+    return this.#inner.native;
+  }
+
+  get tlsProtocol(): string | undefined {
+    return this.#inner.tlsProtocol;
+  }
+
+  get upgradeToTlsServer(): Connection["upgradeToTlsServer"] {
+    const inner = this.#inner;
+    return inner.upgradeToTlsServer && ((settings, released) => inner.upgradeToTlsServer!(settings, released));
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+
+  reset(): void {
+    const inner = this.#inner;
+    (inner.reset ?? inner.close).call(inner);
+  }
 }

@@ -8,7 +8,8 @@
  * @module
  */
 import type { ByteSink } from "../../io/byte_sink.ts";
-import { ByteReader } from "../../io/byte_reader.ts";
+import type { ByteReader } from "../../io/byte_reader.ts";
+import { connectionReader, connectionWriter } from "../../net/direct_io.ts";
 import type { Connection } from "../../net/network.ts";
 import { relay } from "../../relay.ts";
 import { type IdleTimer, startIdleTimer } from "../../time/idle_timer.ts";
@@ -79,8 +80,9 @@ export async function forwardRequest(exchange: HttpExchange): Promise<boolean> {
   const meter = usage.empty
     ? undefined
     : usage.meter(usage.keyOf(exchange.request.user, context.connection.remoteAddress.hostname));
-  const out = outbound.writable.getWriter();
-  const outReader = new ByteReader(outbound.readable, { chunkSize: 64 * 1024 });
+  // The destination's socket itself where the adapter reads and writes it directly (net/direct_io.ts).
+  const out = connectionWriter(outbound);
+  const outReader = connectionReader(outbound, { chunkSize: 64 * 1024 });
   let uploadDone = false;
   let uploadError: unknown;
   let upload: Promise<void> | undefined;
@@ -252,8 +254,22 @@ async function upgradeRelay(
       },
       writer: context.writer,
       close: () => connection.close(),
+      reset: () => (connection.reset ?? connection.close).call(connection),
+      native: connection.native,
     },
-    { ...server, readable: outbound.readable, writable: outbound.writable, writer: out, close: () => outbound.close() },
+    {
+      ...server,
+      get readable() {
+        return outbound.readable;
+      },
+      get writable() {
+        return outbound.writable;
+      },
+      writer: out,
+      close: () => outbound.close(),
+      reset: () => (outbound.reset ?? outbound.close).call(outbound),
+      native: outbound.native,
+    },
     {
       idleTimeoutMs: exchange.config.idleTimeoutMs,
       signal: exchange.signal,

@@ -197,6 +197,10 @@ async function tunnel(exchange: HttpExchange, head: HttpRequestHead): Promise<vo
       reader,
       writer: context.writer,
       close: () => connection.close(),
+      // A reset from the destination reaches the client as one: a cut tunnel never looks finished.
+      reset: () => (connection.reset ?? connection.close).call(connection),
+      // The client's own socket (not a TLS session's plaintext side) relays natively with the destination's.
+      native: connection.native,
     },
     outbound,
     {
