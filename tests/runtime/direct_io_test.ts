@@ -591,5 +591,70 @@ for (const [name, network] of await directAdapters()) {
         await listener.close();
       }
     });
+
+    it("a sink write waiting for the peer to read rejects when the connection is closed here", async () => {
+      const { served, done } = await pair(network);
+      try {
+        const sink = served.sink!();
+        // Far more than the kernel buffers hold, with nobody reading: the write waits for a drain.
+        const writing = sink.write(payload(32 << 20, 27));
+        const outcome = await Promise.race([writing.then(() => "written", () => "failed"), sleep(300)]);
+        assert.equal(outcome, undefined, "the write waits while nobody reads");
+        served.close();
+        // The bytes never all went out: a write that resolves here would tell its caller they did (Node 20 calls a
+        // write's callback with no error when the socket was destroyed under it).
+        await assert.rejects(within(writing, 5000, "the waiting write"), isSocksError);
+        await assert.rejects(within(sink.write(text("x")), 5000, "a later write"), isSocksError);
+      } finally {
+        await done();
+      }
+    });
+
+    it("a sink write still under way keeps the relay off the native path, and nothing is reordered", async () => {
+      const { listener, accept } = await listenerOn(network);
+      const user = await network.connect(listener.address);
+      const a = await accept();
+      const target = await network.connect(listener.address);
+      const b = await accept();
+      try {
+        const aSink = a.sink!();
+        // The handshake's last answer is large and the user has not read it yet when the relay starts.
+        const answer = payload(16 << 20, 28);
+        const answering = aSink.write(answer);
+        let nativeTaken: boolean | undefined;
+        const running = relay(
+          {
+            readable: a.readable,
+            writable: a.writable,
+            writer: aSink,
+            close: () => a.close(),
+            native: {
+              relayWith: (other, options) => {
+                const started = a.native!.relayWith(other, options);
+                nativeTaken = started !== undefined;
+                return started;
+              },
+            },
+          },
+          { readable: b.readable, writable: b.writable, close: () => b.close(), native: b.native },
+        );
+        assert.equal(nativeTaken, false, "the native relay refused a socket with a write in flight");
+        const targetWriter = target.writable.getWriter();
+        await targetWriter.write(text("after the answer"));
+        await targetWriter.close();
+        const got = await within(readAll(user.readable), 20_000, "the user's reads");
+        await answering;
+        assertSame(got, concat(answer, text("after the answer")), "the answer, then the relayed bytes");
+        await user.writable.getWriter().close();
+        const result = await within(running, 5000, "the relay's end");
+        assert.equal(result.outcome, "done");
+      } finally {
+        user.close();
+        target.close();
+        a.close();
+        b.close();
+        await listener.close();
+      }
+    });
   });
 }
