@@ -92,6 +92,9 @@ class DenoConnection implements Connection, DenoConnHooks, SocketWrites {
   // What the native relay must know: a read in flight or the end seen means the stream still owns the read side.
   #reading = false;
   #readEnded = false;
+  // A failure a direct read saw: the stream made after it fails with it (Linux reports a reset once; a second read
+  // would see a clean end, and a cut transfer would look complete).
+  #readFailure: SocksError | undefined;
   // The streams are made on first use: the outbound side of a tunnel that the native relay (deno_relay.ts) carries
   // never needs them, and an idle tunnel then holds two stream objects fewer.
   #readable: ReadableStream<Uint8Array> | undefined;
@@ -123,7 +126,7 @@ class DenoConnection implements Connection, DenoConnHooks, SocketWrites {
       n = await this.conn.read(buffer);
     } catch (error) {
       this.#readEnded = true;
-      throw toSocksError(error, "read");
+      throw this.#readFailure = toSocksError(error, "read");
     } finally {
       this.#reading = false;
     }
@@ -207,6 +210,11 @@ class DenoConnection implements Connection, DenoConnHooks, SocketWrites {
     return new ReadableStream({
       type: "bytes",
       autoAllocateChunkSize: AUTO_CHUNK_SIZE,
+      // Made after direct reads that saw the end: the stream ends (or fails) the same way, without reading again.
+      start: (controller: ReadableByteStreamController) => {
+        if (this.#readFailure !== undefined) controller.error(this.#readFailure);
+        else if (this.#readEnded) controller.close();
+      },
       pull: async (controller: ReadableByteStreamController) => {
         const request = controller.byobRequest!;
         const view = request.view!;

@@ -276,6 +276,8 @@ class SocketConnection implements Connection, NodeStreamHooks, SocketWrites {
       start((error) => {
         socket.off("close", onClose);
         if (error) reject(toSocksError(error, what));
+        // Node 20 calls a write back without an error when the socket is destroyed under it: those bytes never went.
+        else if (socket.destroyed) reject(new SocksError("closed", `${what}: connection closed`));
         else resolve();
       });
     });
