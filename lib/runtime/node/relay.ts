@@ -1,7 +1,7 @@
 /**
- * The Node adapter's native relay: `socket.pipe()` both ways between two `node:net` sockets, the way npm socksv5 and
- * most Node proxies relay, which skips the WHATWG streams Node implements in JavaScript. `pipe()` gives
- * backpressure and, since both sockets allow half-open, passes each FIN on as `end()`. The relay contract of
+ * The Node adapter's native relay: what `socket.pipe()` does, both ways between two `node:net` sockets (the way npm
+ * socksv5 and most Node proxies relay), which skips the WHATWG streams Node implements in JavaScript: backpressure
+ * and, since both sockets allow half-open, each FIN passed on as `end()`. The relay contract of
  * lib/relay.ts is kept: byte counts come from the sockets' own counters, the idle timeout is the first socket's
  * `setTimeout` (every byte either way is read from or written to it), and a reset on either side becomes a reset
  * (`resetAndDestroy()`) on the other.
@@ -61,80 +61,171 @@ export class NodeNativeSocket implements NativeSocket {
 }
 
 function pipeBothWays(a: net.Socket, b: net.Socket, options: NativeRelayOptions): Promise<RelayResult> {
-  return new Promise((resolve) => {
-    // bytesWritten counts what was handed to each socket: what the other side relayed to it, leftover included.
-    const sentToA = a.bytesWritten;
-    const sentToB = b.bytesWritten;
-    const { signal, idleTimeoutMs } = options;
-    const stopped = new RelayStop();
-    let settled = false;
-    // A socket is done when its read side ended (the peer's FIN, passed on by pipe) and its FIN went out.
-    const state = new Map<net.Socket, { ended: boolean; finished: boolean }>([
-      [a, { ended: false, finished: false }],
-      [b, { ended: false, finished: false }],
-    ]);
+  return new Promise((resolve) => new NodeRelay(a, b, options, resolve).start(options));
+}
 
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      a.setTimeout(0);
-      signal?.removeEventListener("abort", onAbort);
-      // A clean end closes both here (they are closing already: both FINs went both ways).
-      if (!stopped.stopped) {
-        a.destroy();
-        b.destroy();
-      }
-      resolve(stopped.result(b.bytesWritten - sentToB, a.bytesWritten - sentToA));
-    };
-    const stop = (reason: RelayResult["outcome"], error?: unknown) => {
-      if (settled || !stopped.record(reason, error)) return;
-      // One side reset: the other learns it the same way.
-      const how = stopped.reset ? (s: net.Socket) => s.resetAndDestroy() : (s: net.Socket) => s.destroy();
-      if (!a.destroyed) how(a);
-      if (!b.destroyed) how(b);
-      settle();
-    };
-    const onAbort = () => stop("aborted");
+/** Where a relayed socket keeps its relay, for the listeners every relay shares. */
+const RELAY = Symbol("tabi relay");
+type Relayed = net.Socket & { [RELAY]?: NodeRelay };
 
+/**
+ * One native relay between two sockets. Its listeners are shared by every relay and find it on the socket they are
+ * called on (an EventEmitter calls a listener with the emitter as `this`), so an idle tunnel holds this object and no
+ * closure: pipe() would add nine closures and a state per direction, and per-relay listeners a dozen more.
+ */
+class NodeRelay {
+  readonly a: Relayed;
+  readonly b: Relayed;
+  readonly #stopped = new RelayStop();
+  readonly #signal: AbortSignal | undefined;
+  readonly #resolve: (result: RelayResult) => void;
+  // bytesWritten counts what was handed to each socket: what the other side relayed to it, leftover included.
+  readonly #sentToA: number;
+  readonly #sentToB: number;
+  // A socket is done when its read side ended (the peer's FIN, passed on) and its own FIN went out.
+  #aEnded = false;
+  #aFinished = false;
+  #bEnded = false;
+  #bFinished = false;
+  #settled = false;
+
+  constructor(a: net.Socket, b: net.Socket, options: NativeRelayOptions, resolve: (result: RelayResult) => void) {
+    this.a = a;
+    this.b = b;
+    this.#signal = options.signal;
+    this.#resolve = resolve;
+    this.#sentToA = a.bytesWritten;
+    this.#sentToB = b.bytesWritten;
+  }
+
+  start(options: NativeRelayOptions): void {
+    const { a, b } = this;
+    const { signal, idleTimeoutMs, meter } = options;
     for (const socket of [a, b]) {
-      const mine = state.get(socket)!;
-      socket.on("end", () => (mine.ended = true));
-      socket.on("finish", () => {
-        mine.finished = true;
-        if ([...state.values()].every((s) => s.finished)) settle();
-      });
-      socket.on("error", (error) => stop("error", error));
-      socket.on("close", () => {
-        if (!(mine.ended && mine.finished)) stop("error", new SocksError("closed", "relay: connection closed"));
-      });
+      socket[RELAY] = this;
+      socket.on("end", onEnd);
+      socket.on("finish", onFinish);
+      socket.on("error", onError);
+      socket.on("close", onClose);
     }
     if (idleTimeoutMs > 0) {
       a.setTimeout(idleTimeoutMs);
-      a.on("timeout", () => stop("idle-timeout"));
+      a.on("timeout", onTimeout);
     }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", this, { once: true });
+    if (signal?.aborted) return this.stop("aborted");
 
     if (options.leftover && options.leftover.length > 0) b.write(options.leftover);
     if (options.otherLeftover && options.otherLeftover.length > 0) a.write(options.otherLeftover);
-    const { meter } = options;
     if (meter === undefined) {
-      a.pipe(b);
-      b.pipe(a);
+      for (const socket of [a, b]) {
+        socket.on("data", onData);
+        // The adapter may have paused it.
+        socket.resume();
+      }
       return;
     }
     meter.passed(true, options.leftover?.length ?? 0);
     meter.passed(false, options.otherLeftover?.length ?? 0);
-    meteredPipe(a, b, meter, true, () => stop("quota-reached", quotaReached(meter)));
-    meteredPipe(b, a, meter, false, () => stop("quota-reached", quotaReached(meter)));
-  });
+    meteredForward(a, b, meter, true, () => this.stop("quota-reached", quotaReached(meter)));
+    meteredForward(b, a, meter, false, () => this.stop("quota-reached", quotaReached(meter)));
+  }
+
+  /** The other end of `socket`. */
+  other(socket: net.Socket): net.Socket {
+    return socket === this.a ? this.b : this.a;
+  }
+
+  /** The server stops (the signal's abort event). */
+  handleEvent(): void {
+    this.stop("aborted");
+  }
+
+  ended(socket: net.Socket): void {
+    if (socket === this.a) this.#aEnded = true;
+    else this.#bEnded = true;
+  }
+
+  finished(socket: net.Socket): void {
+    if (socket === this.a) this.#aFinished = true;
+    else this.#bFinished = true;
+    if (this.#aFinished && this.#bFinished) this.#settle();
+  }
+
+  closed(socket: net.Socket): void {
+    const done = socket === this.a ? this.#aEnded && this.#aFinished : this.#bEnded && this.#bFinished;
+    if (!done) this.stop("error", new SocksError("closed", "relay: connection closed"));
+  }
+
+  stop(reason: RelayResult["outcome"], error?: unknown): void {
+    if (this.#settled || !this.#stopped.record(reason, error)) return;
+    const { a, b } = this;
+    // One side reset: the other learns it the same way.
+    if (this.#stopped.reset) {
+      if (!a.destroyed) a.resetAndDestroy();
+      if (!b.destroyed) b.resetAndDestroy();
+    } else {
+      a.destroy();
+      b.destroy();
+    }
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const { a, b } = this;
+    a.setTimeout(0);
+    this.#signal?.removeEventListener("abort", this);
+    // A clean end closes both here (they are closing already: both FINs went both ways).
+    if (!this.#stopped.stopped) {
+      a.destroy();
+      b.destroy();
+    }
+    this.#resolve(this.#stopped.result(b.bytesWritten - this.#sentToB, a.bytesWritten - this.#sentToA));
+  }
+}
+
+// The listeners every relay shares; `this` is the socket the event is for.
+function onData(this: Relayed, chunk: Uint8Array): void {
+  const to = this[RELAY]!.other(this);
+  if (to.write(chunk)) return;
+  this.pause();
+  to.once("drain", onDrain);
+}
+function onDrain(this: Relayed): void {
+  this[RELAY]!.other(this).resume();
+}
+function onEnd(this: Relayed): void {
+  const relay = this[RELAY]!;
+  relay.ended(this);
+  // The peer's FIN, passed on once everything before it was handed to the other socket (as pipe() does).
+  relay.other(this).end();
+}
+function onFinish(this: Relayed): void {
+  this[RELAY]!.finished(this);
+}
+function onError(this: Relayed, error: Error): void {
+  this[RELAY]!.stop("error", error);
+}
+function onClose(this: Relayed): void {
+  this[RELAY]!.closed(this);
+}
+function onTimeout(this: Relayed): void {
+  this[RELAY]!.stop("idle-timeout");
 }
 
 /**
- * `from.pipe(to)` with a meter: each chunk is allowed by the quota (cut at the crossing, then `crossed`), counted,
- * and `from` paused while `to` is full (as pipe does) and while the rate's wait lasts.
+ * The relay's data listener with a meter (a limited user's tunnel): each chunk is allowed by the quota (cut at the
+ * crossing, then `crossed`), counted, and `from` paused while `to` is full and while the rate's wait lasts.
  */
-function meteredPipe(from: net.Socket, to: net.Socket, meter: RelayMeter, aToB: boolean, crossed: () => void): void {
+function meteredForward(
+  from: net.Socket,
+  to: net.Socket,
+  meter: RelayMeter,
+  aToB: boolean,
+  crossed: () => void,
+): void {
   let holds = 0;
   const release = () => {
     if (--holds === 0 && !from.destroyed) from.resume();
@@ -159,8 +250,6 @@ function meteredPipe(from: net.Socket, to: net.Socket, meter: RelayMeter, aToB: 
       setTimeout(release, waitMs);
     }
   });
-  // As pipe does: the peer's FIN is passed on once everything before it was handed to `to`.
-  from.on("end", () => to.end());
-  // The adapter may have paused it (pipe() resumes too).
+  // The peer's FIN is passed on by the relay's shared end listener. The adapter may have paused `from`.
   from.resume();
 }
