@@ -75,6 +75,8 @@ export {
 } from "./lib/server/auth.ts";
 // The reader a custom Authenticator gets, as types: the class and the codecs it reads with are in ./wire.
 export type { ByteReader, DetachedReader, ReleasedStream } from "./lib/io/byte_reader.ts";
+export type { ByteSource } from "./lib/io/byte_source.ts";
+export type { ByteSink } from "./lib/io/byte_sink.ts";
 export type { Complete, Decoded, Decoder, NeedMore } from "./lib/wire/decoded.ts";
 export {
   type ConnectionRecord,

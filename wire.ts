@@ -39,3 +39,4 @@ export * from "./lib/wire/proxy_protocol.ts";
 export * from "./lib/wire/ident.ts";
 export * from "./lib/wire/gssapi.ts";
 export * from "./lib/io/byte_reader.ts";
+export type { ByteSource } from "./lib/io/byte_source.ts";

@@ -6,6 +6,8 @@
  */
 import type { NativeSocket } from "./native_relay.ts";
 import type { ByteSink } from "../io/byte_sink.ts";
+// The writer type `Connection.sink` returns, for whoever implements or calls it through this contract.
+export type { ByteSink } from "../io/byte_sink.ts";
 
 /** An IP endpoint: `hostname` is always an IP literal (no brackets), never a name. */
 export interface Endpoint {
