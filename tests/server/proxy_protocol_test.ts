@@ -74,6 +74,31 @@ describe("PROXY protocol on receipt", () => {
     });
   }
 
+  it("the header, then the greeting and the request in writes of their own: each is read, none is lost", async () => {
+    // The connection seen as the header's client must not make the socket's streams while the handshake still reads
+    // it directly (Connection.read): a greeting after the header would then find the socket taken.
+    const server = await testServer({ proxyProtocol: ["127.0.0.0/8"] });
+    try {
+      for (const version of [1, 2] as const) {
+        const client = await rawClient(server.endpoint);
+        await client.send(header(version, "192.0.2.9", 4040));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        await client.send(encodeSocks5Greeting({ methods: [0] }));
+        assert.equal((await client.reader.read(decodeSocks5MethodSelection)).method, 0);
+        await client.send(encodeSocks5Request({ command: 1, destination: target() }));
+        assert.equal((await client.reader.read(decodeSocks5Reply)).reply, 0);
+        await client.send([7, 8, 9]);
+        assert.deepEqual([...(await client.reader.readExactly(3))], [7, 8, 9]);
+        client.close();
+        const record = await server.nextRecord();
+        assert.equal(record.client, "192.0.2.9:4040");
+        assert.equal(record.outcome, "ok");
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it("HTTP on the same port behind a balancer: the header's source is the client of a CONNECT", async () => {
     const server = await testServer({ proxyProtocol: ["127.0.0.0/8"] });
     try {

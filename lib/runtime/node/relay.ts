@@ -120,6 +120,9 @@ class NodeRelay {
     if (meter === undefined) {
       for (const socket of [a, b]) {
         socket.on("data", onData);
+        // Kept for the relay's life, as pipe() keeps its own: a listener added per full write (once()) would be an
+        // allocation per backpressure event of a bulk transfer. (A metered relay paces with its own.)
+        socket.on("drain", onDrain);
         // The adapter may have paused it.
         socket.resume();
       }
@@ -188,13 +191,12 @@ class NodeRelay {
 
 // The listeners every relay shares; `this` is the socket the event is for.
 function onData(this: Relayed, chunk: Uint8Array): void {
-  const to = this[RELAY]!.other(this);
-  if (to.write(chunk)) return;
-  this.pause();
-  to.once("drain", onDrain);
+  // Full: this side waits until the other drains (onDrain).
+  if (!this[RELAY]!.other(this).write(chunk)) this.pause();
 }
 function onDrain(this: Relayed): void {
-  this[RELAY]!.other(this).resume();
+  const from = this[RELAY]!.other(this);
+  if (from.isPaused() && !from.destroyed) from.resume();
 }
 function onEnd(this: Relayed): void {
   const relay = this[RELAY]!;
