@@ -59,6 +59,9 @@ export function startStreamTls(streams: ByteStreams, options: StartTlsOptions): 
   });
 }
 
+/** How long a TLS socket whose raw bytes ended may stay quiet before its readable is ended for it (Deno, below). */
+const TLS_END_GRACE_MS = 250;
+
 /** The plaintext side of an established TLS socket (client or server) as byte streams; closing them destroys both. */
 export function tlsStreams(socket: TLSSocket, duplex: DuplexType): TlsStreams {
   const close = () => {
@@ -69,11 +72,32 @@ export function tlsStreams(socket: TLSSocket, duplex: DuplexType): TlsStreams {
   socket.on("error", () => {});
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
+      // Deno 2.9's TLSSocket over a Duplex sometimes emits no 'end' after the peer's close_notify and FIN, though every
+      // byte before them came out (about 1 HTTPS tunnel in 15 ending that way here: the relay then held the tunnel
+      // open). Once the raw bytes ended, a TLS socket that stays quiet for TLS_END_GRACE_MS has nothing left to give:
+      // its readable ends here. Node and Bun emit 'end' first, and this never acts.
+      let ended = false;
+      let lastData = 0;
+      const endAfterQuiet = () => {
+        if (ended || socket.destroyed) return;
+        const quietFor = Date.now() - lastData;
+        if (quietFor < TLS_END_GRACE_MS) return void setTimeout(endAfterQuiet, TLS_END_GRACE_MS - quietFor);
+        ended = true;
+        try {
+          controller.close();
+        } catch {
+          // Already errored or cancelled: nothing left to end.
+        }
+      };
+      duplex.once("end", () => setTimeout(endAfterQuiet, TLS_END_GRACE_MS));
       socket.on("data", (data: Uint8Array) => {
+        lastData = Date.now();
         controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         if ((controller.desiredSize ?? 0) <= 0) socket.pause();
       });
       socket.once("end", () => {
+        if (ended) return;
+        ended = true;
         try {
           controller.close();
         } catch {
