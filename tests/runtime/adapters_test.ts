@@ -5,24 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Connection, Network } from "../../lib/net/network.ts";
+import type { Network } from "../../lib/net/network.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
 import { MemoryNetwork } from "../../lib/net/memory_network.ts";
-import { nodeNetwork } from "../../lib/runtime/node/network.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import { readAll } from "../helpers/bytes.ts";
 import { payload, sameBytes } from "../helpers/targets.ts";
+import { listenerOn, socketAdapters } from "../helpers/adapters.ts";
 
 async function adaptersOfThisRuntime(): Promise<[string, Network][]> {
   // The in-memory Network keeps the same contract, so it is held to the same tests.
-  const adapters: [string, Network][] = [["node", nodeNetwork()], ["memory", new MemoryNetwork()]];
-  if (runtimeName() === "deno") {
-    adapters.unshift(["deno", (await import("../../lib/runtime/deno/network.ts")).denoNetwork()]);
-  }
-  if (runtimeName() === "bun") {
-    adapters.unshift(["bun", (await import("../../lib/runtime/bun/network.ts")).bunNetwork()]);
-  }
-  return adapters;
+  return [...await socketAdapters(), ["memory", new MemoryNetwork()]];
 }
 
 /** Writes `bytes` in chunks of `chunkSize`, reusing one buffer as the relay does, then closes (FIN). */
@@ -35,20 +28,6 @@ async function writeAll(writable: WritableStream<Uint8Array>, bytes: Uint8Array,
     await writer.write(buffer.subarray(0, part.length));
   }
   await writer.close();
-}
-
-/** A listener on `hostname` whose accepted connections arrive through the returned queue. */
-async function listenerOn(network: Network, hostname: string) {
-  const waiting: ((connection: Connection) => void)[] = [];
-  const arrived: Connection[] = [];
-  const listener = await network.listen({ hostname, port: 0 }, (connection) => {
-    const taker = waiting.shift();
-    if (taker) taker(connection);
-    else arrived.push(connection);
-  });
-  const accept = () =>
-    arrived.length > 0 ? Promise.resolve(arrived.shift()!) : new Promise<Connection>((r) => waiting.push(r));
-  return { listener, accept };
 }
 
 for (const [name, network] of await adaptersOfThisRuntime()) {

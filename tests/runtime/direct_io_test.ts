@@ -15,26 +15,14 @@ import type { Connection, Network } from "../../lib/net/network.ts";
 import { connectionReader } from "../../lib/net/direct_io.ts";
 import { relay, type RelayEnd } from "../../lib/relay.ts";
 import { runtimeName } from "../../lib/runtime/detect.ts";
-import { nodeNetwork } from "../../lib/runtime/node/network.ts";
 import { SocksError } from "../../lib/wire/socks_error.ts";
 import { concat, readAll } from "../helpers/bytes.ts";
 import { payload } from "../helpers/targets.ts";
+import { listenerOn, socketAdapters } from "../helpers/adapters.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Every adapter of this runtime that reads its sockets directly (the in-memory one has streams only). */
-async function directAdapters(): Promise<[string, Network][]> {
-  const adapters: [string, Network][] = [["node", nodeNetwork()]];
-  if (runtimeName() === "deno") {
-    adapters.unshift(["deno", (await import("../../lib/runtime/deno/network.ts")).denoNetwork()]);
-  }
-  if (runtimeName() === "bun") {
-    adapters.unshift(["bun", (await import("../../lib/runtime/bun/network.ts")).bunNetwork()]);
-  }
-  return adapters;
-}
 
 /** Fails instead of hanging: `promise`, or an error naming `what` after `ms`. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -109,20 +97,6 @@ function split(bytes: Uint8Array, n: number): Uint8Array[] {
   return parts;
 }
 
-/** A listener whose accepted connections come out of `accept()` in order. */
-async function listenerOn(network: Network) {
-  const waiting: ((connection: Connection) => void)[] = [];
-  const arrived: Connection[] = [];
-  const listener = await network.listen({ hostname: "127.0.0.1", port: 0 }, (connection) => {
-    const taker = waiting.shift();
-    if (taker) taker(connection);
-    else arrived.push(connection);
-  });
-  const accept = () =>
-    arrived.length > 0 ? Promise.resolve(arrived.shift()!) : new Promise<Connection>((r) => waiting.push(r));
-  return { listener, accept };
-}
-
 /** A connected pair of `network`: the client's end and the accepted one. */
 async function pair(network: Network): Promise<{ client: Connection; served: Connection; done(): Promise<void> }> {
   const { listener, accept } = await listenerOn(network);
@@ -159,7 +133,10 @@ async function nodePeer(network: Network): Promise<{ peer: net.Socket; served: C
 
 const isSocksError = (error: unknown) => error instanceof SocksError;
 
-for (const [name, network] of await directAdapters()) {
+for (
+  const [name, network]
+    of await socketAdapters() /* every one reads its sockets directly; the in-memory one has streams only */
+) {
   describe(`direct reads and writes, the ${name} adapter under ${runtimeName()}`, () => {
     it("has read, readsInto and sink on both the accepted and the connected end", async () => {
       const { client, served, done } = await pair(network);
