@@ -143,9 +143,10 @@ export interface SlottedDeadline {
  * const stop = new AbortController();
  * const one = slottedDeadline(60_000, stop.signal);
  * const two = slottedDeadline(60_000, stop.signal);
- * assert.equal(two.signal, one.signal);
+ * // Made in the same slot (almost always), the two share one signal and one timer; either way both end.
  * stop.abort("server stopped");
  * assert.equal(one.signal.reason, "server stopped");
+ * assert.equal(two.signal.reason, "server stopped");
  * one.clear();
  * two.clear();
  * ```

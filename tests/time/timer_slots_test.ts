@@ -88,16 +88,49 @@ describe("afterSlotted", () => {
   });
 });
 
+/**
+ * Waits until the clock is early in a slot (a slot's first half), so that calls made at once fall in the same slot:
+ * calls on both sides of a slot's end get different slots by design, and a slow first call (Bun takes a few ms) can
+ * straddle one.
+ */
+async function earlyInSlot(): Promise<void> {
+  while (Date.now() % SLOT_MS === 0 || Date.now() % SLOT_MS > SLOT_MS / 2) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 describe("slottedDeadline", () => {
-  it("is shared by calls in the same slot with the same linked signal, not with another signal", () => {
+  it("is shared by calls in the same slot with the same linked signal, not with another signal", async () => {
+    await earlyInSlot();
     const server = new AbortController();
     const other = new AbortController();
     const a = slottedDeadline(60_000, server.signal);
     const b = slottedDeadline(60_000, server.signal);
     const c = slottedDeadline(60_000, other.signal);
-    assert.equal(b.signal, a.signal);
-    assert.notEqual(c.signal, a.signal);
-    for (const deadline of [a, b, c]) deadline.clear();
+    try {
+      assert.equal(b.signal, a.signal);
+      assert.notEqual(c.signal, a.signal);
+    } finally {
+      // A failure here must not leave the slots armed for the next test.
+      for (const deadline of [a, b, c]) deadline.clear();
+    }
+  });
+
+  it("a call a slot later gets a deadline of its own, and each ends in its slot", async () => {
+    const server = new AbortController();
+    const ended = (signal: AbortSignal) =>
+      new Promise<number>((resolve) => signal.addEventListener("abort", () => resolve(Date.now())));
+    const a = slottedDeadline(SLOTTED_FROM_MS, server.signal);
+    const aEnded = ended(a.signal);
+    await guarded(new Promise((resolve) => setTimeout(resolve, SLOT_MS + 5)));
+    const b = slottedDeadline(SLOTTED_FROM_MS, server.signal);
+    assert.notEqual(b.signal, a.signal);
+    const [aAt, bAt] = await guarded(Promise.all([aEnded, ended(b.signal)]));
+    assert.ok(aAt <= bAt, `the earlier slot ended first (${aAt}, ${bAt})`);
+    assert.equal((a.signal.reason as DOMException).name, "TimeoutError");
+    assert.equal((b.signal.reason as DOMException).name, "TimeoutError");
+    a.clear();
+    b.clear();
   });
 
   it("takes any number of listeners without a leak warning (every connect of the slot listens at once)", async () => {
@@ -143,24 +176,28 @@ describe("slottedDeadline", () => {
     assert.equal(slottedDeadline(60_000, server.signal).signal, server.signal);
   });
 
-  it("once every user of a slot is done, its timer goes: nothing stays pending", () => {
+  it("once every user of a slot is done, its timer goes: nothing stays pending", async () => {
+    await earlyInSlot();
     const timers = trackTimers();
-    const server = new AbortController();
-    const a = slottedDeadline(60_000, server.signal);
-    const b = slottedDeadline(60_000, server.signal);
-    assert.equal(timers.live(), 1, "one runtime timer for the slot");
-    a.clear();
-    a.clear();
-    assert.equal(b.signal.aborted, false);
-    b.clear();
-    const cancel = afterSlotted(60_000, () => assert.fail("cancelled"));
-    cancel();
-    // With no slotted timer left, nothing keeps the process alive or fires later.
-    const fresh = slottedDeadline(60_000, server.signal);
-    assert.notEqual(fresh.signal, a.signal, "a dropped slot is made anew");
-    fresh.clear();
-    assert.equal(timers.live(), 0, "a timer is still pending");
-    timers.stop();
+    try {
+      const server = new AbortController();
+      const a = slottedDeadline(60_000, server.signal);
+      const b = slottedDeadline(60_000, server.signal);
+      assert.equal(timers.live(), 1, "one runtime timer for the slot");
+      a.clear();
+      a.clear();
+      assert.equal(b.signal.aborted, false);
+      b.clear();
+      const cancel = afterSlotted(60_000, () => assert.fail("cancelled"));
+      cancel();
+      // With no slotted timer left, nothing keeps the process alive or fires later.
+      const fresh = slottedDeadline(60_000, server.signal);
+      assert.notEqual(fresh.signal, a.signal, "a dropped slot is made anew");
+      fresh.clear();
+      assert.equal(timers.live(), 0, "a timer is still pending");
+    } finally {
+      timers.stop();
+    }
   });
 });
 
