@@ -67,7 +67,10 @@ describe(`graceful stop of tabi serve (${runtimeName()})`, () => {
       const code = await server.exited;
       const stoppedAfter = Date.now() - signalled;
       // Deno's child_process reports a child it signalled as killed (null) even when it exits by itself.
-      assert.ok(code === 0 || (code === null && runtimeName() === "deno"), `exit code ${code}`);
+      assert.ok(
+        code === 0 || (code === null && runtimeName() === "deno"),
+        `exit code ${code}: ${server.stderr().slice(-3000)}`,
+      );
       for (const [i, result] of results.entries()) {
         if (transfers[i].endless) assert.ok(result.bytes < SIZE, `endless transfer ${i} got ${result.bytes}`);
         else assert.deepEqual(result, { bytes: SIZE, ended: "eof" }, `transfer ${i}`);

@@ -65,6 +65,9 @@ class SocketState implements Connection, SocketWrites {
   // What came while no stream existed and no direct read waited, and how the read side ended then.
   #queued: Uint8Array[] | undefined;
   #readEnd: true | SocksError | undefined;
+  // Paused by a chunk that came while no direct read waited (a waiting read takes its chunk without a pause: the
+  // handshake reads again at once, and a pause and a resume are two system calls per chunk).
+  #paused = false;
   #waiting: { resolve(chunk: Uint8Array | undefined): void; reject(error: SocksError): void } | undefined;
   #local: Endpoint | undefined;
   #remote: Endpoint | undefined;
@@ -112,13 +115,17 @@ class SocketState implements Connection, SocketWrites {
       socket: () => this.socket as BunSocket<unknown>,
       busy: () =>
         this.#closed || (this.#source !== undefined && this.#source.busy) || this.#drained !== undefined ||
-        this.#waiting !== undefined || this.#queued !== undefined || this.#readEnd !== undefined ||
-        (this.#sink !== undefined && this.#sink.busy),
+        this.#waiting !== undefined || this.#readEnd !== undefined || (this.#sink !== undefined && this.#sink.busy),
       takeOver: (handler) => {
         this.#relay = handler;
         this.#source = undefined;
         this.#writable = undefined;
         this.#sink = undefined;
+        // What came while nobody read (a client's data right behind its request, a server's banner): the relay
+        // sends it first, after the handshake's own leftover.
+        const queued = this.#queued;
+        this.#queued = undefined;
+        return queued;
       },
       close: () => this.close(),
       reset: () => this.reset(),
@@ -137,7 +144,10 @@ class SocketState implements Connection, SocketWrites {
     if (ended !== undefined) return ended === true ? Promise.resolve(undefined) : Promise.reject(ended);
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject };
-      this.socket?.resume();
+      if (this.#paused) {
+        this.#paused = false;
+        this.socket?.resume();
+      }
     });
   }
 
@@ -170,12 +180,17 @@ class SocketState implements Connection, SocketWrites {
   onData(data: Uint8Array): void {
     if (this.#relay) return this.#relay.onData(data);
     if (this.#source) return this.#source.push(data);
-    // No stream: a direct read takes it, or it waits for one (or for the stream) with the socket paused.
-    this.socket?.pause();
+    // No stream: a direct read takes it, or it waits for one (or for the stream, or a relay) with the socket paused.
     const waiting = this.#waiting;
-    this.#waiting = undefined;
-    if (waiting) waiting.resolve(data);
-    else (this.#queued ??= []).push(data);
+    if (waiting) {
+      this.#waiting = undefined;
+      return waiting.resolve(data);
+    }
+    (this.#queued ??= []).push(data);
+    if (!this.#paused) {
+      this.#paused = true;
+      this.socket?.pause();
+    }
   }
 
   /** The peer's FIN. */

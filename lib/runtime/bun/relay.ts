@@ -27,8 +27,11 @@ export interface BunSocketHooks {
   socket(): BunSocket<unknown>;
   /** True while the stream holds bytes, waits on a read or has ended, or the socket is closed. */
   busy(): boolean;
-  /** From now on the socket's handlers call `handler` instead of feeding the stream. */
-  takeOver(handler: BunRelayHandler): void;
+  /**
+   * From now on the socket's handlers call `handler` instead of feeding the stream. Returns what came while nobody
+   * read it (after the handshake's leftover, before anything the handler gets), for the relay to send first.
+   */
+  takeOver(handler: BunRelayHandler): Uint8Array[] | undefined;
   /** Closes the socket (FIN) and its state. */
   close(): void;
   /** Closes the socket with a reset (RST) and its state. */
@@ -45,7 +48,7 @@ export interface BunSocketHooks {
  * const native = new BunNativeSocket({
  *   socket: () => assert.fail(),
  *   busy: () => true,
- *   takeOver() {},
+ *   takeOver: () => undefined,
  *   close() {},
  *   reset() {},
  * });
@@ -138,14 +141,15 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
     const passFin = (from: Side, to: Side) => {
       if (!from.readEnded || to.pending !== undefined || to.finSent || stopped.stopped) return;
       to.finSent = true;
-      if (!to.closed) to.socket.shutdown();
       if (a.finSent && b.finSent) {
+        // The last FIN: closing sends it (both ends have read everything), one shutdown() fewer per tunnel.
         for (const s of [a, b]) {
           if (!s.closed) s.hooks.close();
           s.closed = true;
         }
-        settle();
+        return settle();
       }
+      if (!to.closed) to.socket.shutdown();
     };
     const { meter } = options;
     const handler = (me: Side, other: Side): BunRelayHandler => ({
@@ -209,15 +213,29 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
       },
     });
 
-    aHooks.takeOver(handler(a, b));
-    bHooks.takeOver(handler(b, a));
+    const leftover = joined(options.leftover, aHooks.takeOver(handler(a, b)));
+    const otherLeftover = joined(options.otherLeftover, bHooks.takeOver(handler(b, a)));
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) return onAbort();
-    meter?.passed(true, options.leftover?.byteLength ?? 0);
-    meter?.passed(false, options.otherLeftover?.byteLength ?? 0);
-    if (options.leftover && options.leftover.byteLength > 0) send(a, b, options.leftover);
-    if (options.otherLeftover && options.otherLeftover.byteLength > 0) send(b, a, options.otherLeftover);
+    meter?.passed(true, leftover?.byteLength ?? 0);
+    meter?.passed(false, otherLeftover?.byteLength ?? 0);
+    if (leftover && leftover.byteLength > 0) send(a, b, leftover);
+    if (otherLeftover && otherLeftover.byteLength > 0) send(b, a, otherLeftover);
     if (b.pending === undefined) a.socket.resume();
     if (a.pending === undefined) b.socket.resume();
   });
+}
+
+/** The handshake's leftover followed by what the socket queued after it, as one array (most often neither). */
+function joined(leftover: Uint8Array | undefined, queued: Uint8Array[] | undefined): Uint8Array | undefined {
+  if (queued === undefined) return leftover;
+  const parts = leftover === undefined ? queued : [leftover, ...queued];
+  if (parts.length === 1) return parts[0];
+  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.byteLength;
+  }
+  return all;
 }
