@@ -18,8 +18,8 @@ import {
 /** An IP literal as an Address; IPv4-mapped IPv6 becomes IPv4. Undefined for a non-IP string. */
 export function ipAddress(hostname: string): Address | undefined {
   const bare = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
-  const v4 = ipv4ToBytes(bare);
-  if (v4) return { type: "ipv4", host: ipv4FromBytes(v4) };
+  // The strict dotted quad is its own canonical form (no leading zeros, no shorthand): no string is built anew.
+  if (ipv4ToBytes(bare) !== undefined) return { type: "ipv4", host: bare };
   const v6 = ipv6ToBytes(bare);
   if (!v6) return undefined;
   if (v6.subarray(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) {
@@ -35,8 +35,9 @@ export function endpointToHostPort(endpoint: Endpoint): HostPort {
 
 /** Formats an endpoint as `ip:port`, IPv6 in brackets; a hostname that is no IP literal is shown as it is. */
 export function formatEndpoint(endpoint: Endpoint): string {
-  if (ipAddress(endpoint.hostname) === undefined) return `${endpoint.hostname}:${endpoint.port}`;
-  return formatHostPort(endpointToHostPort(endpoint));
+  const address = ipAddress(endpoint.hostname);
+  if (address === undefined) return `${endpoint.hostname}:${endpoint.port}`;
+  return formatHostPort({ address, port: endpoint.port });
 }
 
 /** True when two IP literals name the same address (canonical forms, IPv4-mapped folded). */
