@@ -1,4 +1,5 @@
 /** Test helpers for byte vectors written as hex. */
+import { concatBytes } from "../../lib/io/concat_bytes.ts";
 
 /** Parses "04 01 00 50" (spaces optional) into bytes. */
 export function hexBytes(text: string): Uint8Array {
@@ -9,15 +10,9 @@ export function hexBytes(text: string): Uint8Array {
   return out;
 }
 
-/** Joins byte arrays. */
+/** Joins byte arrays (always a new array: tests may change it). */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0].slice() : concatBytes(parts);
 }
 
 /** Reads a stream to its end and joins what it yielded. */

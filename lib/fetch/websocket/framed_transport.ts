@@ -9,6 +9,7 @@
  * @module
  */
 import { ByteReader } from "../../io/byte_reader.ts";
+import { concatBytes } from "../../io/concat_bytes.ts";
 import type { StartTlsOptions, TlsStreams } from "../../net/network.ts";
 import {
   encodeHttpRequestHead,
@@ -227,7 +228,7 @@ class FramedConnection implements WebSocketTransport {
       parts.push(payload);
       size += payload.length;
       if (!head.fin) continue;
-      const whole = parts.length === 1 ? parts[0] : join(parts, size);
+      const whole = concatBytes(parts);
       const wasText = kind === WebSocketOpcode.Text;
       parts = [];
       size = 0;
@@ -323,14 +324,4 @@ class FramedConnection implements WebSocketTransport {
     this.#tunnel?.close();
     this.#sink.closed(code, reason, wasClean);
   }
-}
-
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  const whole = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    whole.set(part, at);
-    at += part.length;
-  }
-  return whole;
 }

@@ -11,6 +11,7 @@ import type { NativeRelayOptions, NativeSocket } from "../../net/native_relay.ts
 import type { RelayResult } from "../../relay.ts";
 import { quotaReached, RelayStop } from "../../net/relay_result.ts";
 import { SocksError } from "../../wire/socks_error.ts";
+import { concatBytes } from "../../io/concat_bytes.ts";
 import type { BunSocket } from "./socket.ts";
 
 /** What a socket's handlers forward to once a native relay owns it. */
@@ -177,10 +178,7 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
         }
         if (other.pending !== undefined) {
           // Bun delivered one more chunk before the pause took effect: queue it behind the rest.
-          const joined = new Uint8Array(other.pending.byteLength + data.byteLength);
-          joined.set(other.pending);
-          joined.set(data, other.pending.byteLength);
-          other.pending = joined;
+          other.pending = concatBytes([other.pending, data]);
           return;
         }
         send(me, other, data);
@@ -213,8 +211,8 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
       },
     });
 
-    const leftover = joined(options.leftover, aHooks.takeOver(handler(a, b)));
-    const otherLeftover = joined(options.otherLeftover, bHooks.takeOver(handler(b, a)));
+    const leftover = withQueued(options.leftover, aHooks.takeOver(handler(a, b)));
+    const otherLeftover = withQueued(options.otherLeftover, bHooks.takeOver(handler(b, a)));
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) return onAbort();
     meter?.passed(true, leftover?.byteLength ?? 0);
@@ -227,15 +225,7 @@ function relayHandlers(aHooks: BunSocketHooks, bHooks: BunSocketHooks, options: 
 }
 
 /** The handshake's leftover followed by what the socket queued after it, as one array (most often neither). */
-function joined(leftover: Uint8Array | undefined, queued: Uint8Array[] | undefined): Uint8Array | undefined {
+function withQueued(leftover: Uint8Array | undefined, queued: Uint8Array[] | undefined): Uint8Array | undefined {
   if (queued === undefined) return leftover;
-  const parts = leftover === undefined ? queued : [leftover, ...queued];
-  if (parts.length === 1) return parts[0];
-  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.byteLength;
-  }
-  return all;
+  return concatBytes(leftover === undefined ? queued : [leftover, ...queued]);
 }

@@ -37,6 +37,7 @@ import { FileDescriptorBudget, throttledReporter } from "../shared/file_descript
 import { formatEndpoint } from "../../net/endpoint.ts";
 import { upgradeToTlsServer } from "../shared/tls_upgrade.ts";
 import { type ByteSink, SocketSink, type SocketWrites } from "../../io/byte_sink.ts";
+import { concatBytes } from "../../io/concat_bytes.ts";
 
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link Connection}.
@@ -66,14 +67,6 @@ export function socketConnection(socket: net.Socket): Connection {
 }
 
 const closed = () => new SocksError("closed", "connection closed");
-
-/** `a` then `b` in one array (a chunk that came while no direct read waited, rare). */
-function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const both = new Uint8Array(a.length + b.length);
-  both.set(a);
-  both.set(b, a.length);
-  return both;
-}
 
 /**
  * The Connection over one socket. A class, not an object literal of closures: a proxy holds two per tunnel for as
@@ -134,7 +127,7 @@ class SocketConnection implements Connection, NodeStreamHooks, SocketWrites {
           const waiting = this.#waiting;
           this.#waiting = undefined;
           if (waiting) waiting.resolve(chunk);
-          else this.#queued = this.#queued === undefined ? chunk : joined(this.#queued, chunk);
+          else this.#queued = this.#queued === undefined ? chunk : concatBytes([this.#queued, chunk]);
         },
         end: () => this.#endDirect(this.#closedLocally ? closed() : true),
         close: () => this.#endDirect(this.#failure ?? closed()),
